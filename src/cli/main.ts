@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { main } from './cli.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Errors we cannot handle crash loudly (DESIGN §8); user errors are handled inside commands.
+    process.stderr.write(
+      `flash-sale-operator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
