@@ -1,0 +1,159 @@
+/**
+ * Shared pieces of the pure render layer: object metadata, labels, owner references, checksums and the
+ * "restricted" Pod Security Standard contexts. No IO, no clock, no randomness.
+ */
+import { createHash } from 'node:crypto';
+import { API_VERSION, FIELD_MANAGER, KIND, type ResolvedFlashSaleStack } from '../api/types.js';
+
+/** A Kubernetes object as render emits it. Concrete shapes are validated against Kubernetes' schemas in tests. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
+  [field: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+  blockOwnerDeletion: boolean;
+}
+
+/** Everything render needs that is not in the spec. Generated secrets are inputs so render stays pure. */
+export interface RenderInputs {
+  /** Passwords etc. Rendered only into Secrets, never into ConfigMaps, annotations or logs. */
+  secrets: StackSecrets;
+  /** Whether the cluster serves monitoring.coreos.com/v1 (ServiceMonitor, PrometheusRule). */
+  prometheusOperatorAvailable: boolean;
+  /** Namespace the operator runs in (NetworkPolicy lets its health probes in). */
+  operatorNamespace: string;
+}
+
+export interface StackSecrets {
+  postgresPassword: string;
+  pgbouncerAdminPassword: string;
+  redisPassword: string;
+  rabbitmqPassword: string;
+  erlangCookie: string;
+  apiAdminToken: string;
+}
+
+export const STACK_LABEL = 'flashsale.dev/stack';
+export const PART_OF = 'flash-sale-stack';
+export const CONFIG_CHECKSUM_ANNOTATION = 'flashsale.dev/config-checksum';
+
+export type Component =
+  | 'postgres'
+  | 'pgbouncer'
+  | 'redis'
+  | 'rabbitmq'
+  | 'api'
+  | 'consumer'
+  | 'nginx'
+  | 'backup'
+  | 'monitoring'
+  | 'maintenance'
+  | 'bootstrap'
+  | 'network';
+
+/** Name of a child object: `<stack>-<component>[-<suffix>]`. */
+export function childName(stack: ResolvedFlashSaleStack, component: Component, suffix?: string): string {
+  return suffix ? `${stack.metadata.name}-${component}-${suffix}` : `${stack.metadata.name}-${component}`;
+}
+
+/** Labels that select the pods of one component of one stack (stable: used in selectors, never change them). */
+export function selectorLabels(stack: ResolvedFlashSaleStack, component: Component): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': component,
+    'app.kubernetes.io/instance': stack.metadata.name,
+  };
+}
+
+export function labels(stack: ResolvedFlashSaleStack, component: Component): Record<string, string> {
+  return {
+    ...selectorLabels(stack, component),
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/part-of': PART_OF,
+    'app.kubernetes.io/managed-by': FIELD_MANAGER,
+    [STACK_LABEL]: stack.metadata.name,
+  };
+}
+
+export function ownerReference(stack: ResolvedFlashSaleStack): OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: stack.metadata.name,
+    uid: stack.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function objectMeta(
+  stack: ResolvedFlashSaleStack,
+  component: Component,
+  name: string,
+  annotations?: Record<string, string>,
+): KubeObject['metadata'] {
+  return {
+    name,
+    namespace: stack.metadata.namespace,
+    labels: labels(stack, component),
+    ...(annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
+    ownerReferences: [ownerReference(stack)],
+  };
+}
+
+/** Stable JSON: object keys sorted, so a checksum depends on content only. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Checksum of the config data a pod template mounts; goes into CONFIG_CHECKSUM_ANNOTATION. */
+export function configChecksum(...data: unknown[]): string {
+  return sha256(canonicalJson(data));
+}
+
+/** Pod-level security context meeting the "restricted" Pod Security Standard. */
+export function restrictedPodSecurityContext(uid: number, gid: number = uid): Record<string, unknown> {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: gid,
+    fsGroup: gid,
+    fsGroupChangePolicy: 'OnRootMismatch',
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Container-level security context meeting the "restricted" Pod Security Standard. */
+export function restrictedContainerSecurityContext(readOnlyRootFilesystem = true): Record<string, unknown> {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem,
+    runAsNonRoot: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
