@@ -235,3 +235,8 @@ export function extensionParameter(name: string): ParameterInfo | undefined {
   const row = EXTENSION_ROWS[ext]?.find((r) => r[0] === lower);
   return row ? rowToInfo(row) : undefined;
 }
+
+/** Parameter names of a known extension (empty for unknown extensions). */
+export function extensionParameterNames(ext: string): string[] {
+  return (EXTENSION_ROWS[ext.toLowerCase()] ?? []).map((r) => r[0]);
+}
