@@ -1,0 +1,176 @@
+/**
+ * List-then-watch cache of one resource type (in one namespace or cluster-wide), client-go style:
+ * list → replace the cache → watch from the list's resourceVersion → on 410 Gone relist, on a dropped
+ * stream resume from the last seen resourceVersion, on errors back off exponentially. A watchdog aborts a
+ * stream that stays silent longer than `idleTimeoutMs` (bookmarks keep a healthy stream talking).
+ */
+import type { ApiObject, KubeClient, StatusObject } from './kube-client.js';
+import { KubeApiError } from './kube-client.js';
+import type { ResourceType } from './resources.js';
+import type { Logger } from './logger.js';
+
+export type InformerEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  idleTimeoutMs?: number;
+  /** Server-side watch timeout; randomised ±25% like client-go so watches do not all restart together. */
+  watchTimeoutSeconds?: number;
+  maxBackoffMs?: number;
+}
+
+export function objectKey(obj: { metadata: { namespace?: string; name: string } }): string {
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+}
+
+export class Informer {
+  private readonly store = new Map<string, ApiObject>();
+  private readonly abort = new AbortController();
+  private synced = false;
+  private readonly syncWaiters: (() => void)[] = [];
+  private running: Promise<void> | undefined;
+  /** Number of list calls and watch (re)starts, for tests and metrics. */
+  readonly stats = { lists: 0, watches: 0, errors: 0 };
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly type: ResourceType,
+    private readonly opts: InformerOptions,
+    private readonly onEvent: (event: InformerEvent, obj: ApiObject, old?: ApiObject) => void,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  get(namespace: string | undefined, name: string): ApiObject | undefined {
+    return this.store.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(): ApiObject[] {
+    return [...this.store.values()];
+  }
+
+  private async loop(): Promise<void> {
+    let resourceVersion: string | undefined;
+    let failures = 0;
+    const maxBackoff = this.opts.maxBackoffMs ?? 30_000;
+    while (!this.abort.signal.aborted) {
+      try {
+        if (resourceVersion === undefined) {
+          resourceVersion = await this.relist();
+        }
+        const base = this.opts.watchTimeoutSeconds ?? 300;
+        const timeoutSeconds = Math.round(base * (0.75 + Math.random() * 0.5));
+        this.stats.watches++;
+        let gone = false;
+        await this.client.watch(
+          this.type,
+          this.opts.namespace,
+          {
+            labelSelector: this.opts.labelSelector,
+            resourceVersion,
+            timeoutSeconds,
+            allowWatchBookmarks: true,
+          },
+          (event) => {
+            if (event.type === 'ERROR') {
+              const status = event.object as StatusObject;
+              if (status.code === 410) gone = true;
+              else
+                throw new KubeApiError(
+                  status.code ?? 500,
+                  status.reason ?? 'WatchError',
+                  status.message ?? '',
+                );
+              return;
+            }
+            const obj = event.object as ApiObject;
+            if (obj.metadata?.resourceVersion) resourceVersion = obj.metadata.resourceVersion;
+            if (event.type === 'BOOKMARK') return;
+            this.apply(event.type, obj);
+          },
+          this.abort.signal,
+          this.opts.idleTimeoutMs ?? 90_000,
+        );
+        failures = 0;
+        if (gone) {
+          this.log.info('watch resourceVersion expired; relisting', { resource: this.type.plural });
+          resourceVersion = undefined;
+        }
+      } catch (err) {
+        if (this.abort.signal.aborted) break;
+        this.stats.errors++;
+        if (err instanceof KubeApiError && err.code === 410) resourceVersion = undefined;
+        const delay = Math.min(maxBackoff, 250 * 2 ** failures) * (0.8 + Math.random() * 0.4);
+        failures++;
+        this.log.warn('list/watch failed; retrying', {
+          resource: this.type.plural,
+          error: err instanceof Error ? err.message : String(err),
+          retryInMs: Math.round(delay),
+        });
+        await sleep(delay, this.abort.signal);
+      }
+    }
+  }
+
+  private async relist(): Promise<string | undefined> {
+    this.stats.lists++;
+    const list = await this.client.list(this.type, this.opts.namespace, {
+      labelSelector: this.opts.labelSelector,
+    });
+    const seen = new Set<string>();
+    for (const obj of list.items) {
+      seen.add(objectKey(obj));
+      const old = this.store.get(objectKey(obj));
+      if (!old || old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+        this.apply(old ? 'MODIFIED' : 'ADDED', obj);
+      }
+    }
+    for (const [key, old] of [...this.store]) {
+      if (!seen.has(key)) this.apply('DELETED', old);
+    }
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+    return list.metadata.resourceVersion;
+  }
+
+  private apply(type: InformerEvent, obj: ApiObject): void {
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    if (type === 'DELETED') this.store.delete(key);
+    else this.store.set(key, obj);
+    this.onEvent(type, obj, old);
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

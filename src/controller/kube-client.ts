@@ -1,0 +1,366 @@
+/**
+ * A thin Kubernetes REST client: list, watch, get, server-side apply, merge patch, create, delete.
+ * Authentication, TLS and in-cluster config come from @kubernetes/client-node's KubeConfig; requests go
+ * through the same undici fetch it uses, so every auth method it supports works here too.
+ */
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { type KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import { fetch, type Response } from 'undici';
+import { FIELD_MANAGER } from '../api/types.js';
+import { type ResourceType, resourcePath, resourceTypeFor } from './resources.js';
+
+export interface ObjectMetadata {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  managedFields?: unknown[];
+}
+
+export interface ApiObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMetadata;
+  [field: string]: unknown;
+}
+
+export interface ObjectList {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: ApiObject[];
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchEvent {
+  type: WatchEventType;
+  object: ApiObject | StatusObject;
+}
+
+export interface StatusObject {
+  kind: 'Status';
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+/** A Kubernetes API error (`kind: Status`), or a transport failure (code 0). */
+export class KubeApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.code === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.code === 409;
+}
+
+export interface RequestObserver {
+  (verb: string, resource: string, code: number): void;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface WatchOptions {
+  labelSelector?: string;
+  resourceVersion?: string;
+  timeoutSeconds?: number;
+  allowWatchBookmarks?: boolean;
+}
+
+export class KubeClient {
+  /** Called after every request, for metrics. */
+  observer: RequestObserver | undefined;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly requestTimeoutMs = 30_000,
+  ) {}
+
+  private server(): string {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster)
+      throw new Error('kubeconfig has no current cluster: set a current-context or run in-cluster');
+    return cluster.server.replace(/\/+$/, '');
+  }
+
+  private async send(
+    verb: string,
+    type: ResourceType,
+    method: HttpMethod,
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    body?: { contentType: string; data: unknown },
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const url = new URL(this.server() + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), method);
+    await this.kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    if (body) headers['content-type'] = body.contentType;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body ? JSON.stringify(body.data) : undefined,
+        dispatcher: ctx.getDispatcher(),
+        signal: signal ?? AbortSignal.timeout(this.requestTimeoutMs),
+      });
+    } catch (err) {
+      this.observer?.(verb, type.plural, 0);
+      const cause =
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      throw new KubeApiError(0, 'ConnectionFailed', `${verb} ${type.plural}: ${cause}`);
+    }
+    this.observer?.(verb, type.plural, response.status);
+    if (response.status >= 400) {
+      const text = await response.text();
+      let status: StatusObject | undefined;
+      try {
+        status = JSON.parse(text) as StatusObject;
+      } catch {
+        status = undefined;
+      }
+      const retryAfter = Number(response.headers.get('retry-after'));
+      throw new KubeApiError(
+        response.status,
+        status?.reason ?? response.statusText,
+        `${verb} ${type.plural}: ${status?.message ?? text.slice(0, 200)}`,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      );
+    }
+    return response;
+  }
+
+  private async json<T>(response: Response): Promise<T> {
+    return (await response.json()) as T;
+  }
+
+  async get(type: ResourceType, namespace: string | undefined, name: string): Promise<ApiObject> {
+    const res = await this.send('get', type, HttpMethod.GET, resourcePath(type, namespace, name), {});
+    return this.json<ApiObject>(res);
+  }
+
+  async getOrNull(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<ApiObject | null> {
+    try {
+      return await this.get(type, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async list(type: ResourceType, namespace: string | undefined, opts: ListOptions = {}): Promise<ObjectList> {
+    const items: ApiObject[] = [];
+    let cont: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const res = await this.send('list', type, HttpMethod.GET, resourcePath(type, namespace), {
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        limit: opts.limit ?? 500,
+        continue: cont,
+        resourceVersion: cont ? undefined : opts.resourceVersion,
+      });
+      const page = await this.json<ObjectList & { kind?: string }>(res);
+      const itemKind = type.kind;
+      const apiVersion = type.group === '' ? type.version : `${type.group}/${type.version}`;
+      // Items in a list response carry no apiVersion/kind; fill them in so objects are self-describing.
+      for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind: itemKind });
+      cont = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion;
+    } while (cont);
+    return { metadata: { resourceVersion }, items };
+  }
+
+  /**
+   * Opens a watch and calls `onEvent` for each event. Resolves when the stream ends (server timeout,
+   * connection drop, abort); rejects when the request itself fails. An inactivity watchdog aborts a stream
+   * that stays silent for `idleTimeoutMs` (bookmarks keep a healthy stream talking).
+   */
+  async watch(
+    type: ResourceType,
+    namespace: string | undefined,
+    opts: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+    signal: AbortSignal,
+    idleTimeoutMs: number,
+  ): Promise<void> {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    let idle: NodeJS.Timeout | undefined;
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => controller.abort(), idleTimeoutMs);
+      idle.unref();
+    };
+    try {
+      touch();
+      const res = await this.send(
+        'watch',
+        type,
+        HttpMethod.GET,
+        resourcePath(type, namespace),
+        {
+          watch: true,
+          labelSelector: opts.labelSelector,
+          resourceVersion: opts.resourceVersion,
+          timeoutSeconds: opts.timeoutSeconds,
+          allowWatchBookmarks: opts.allowWatchBookmarks,
+        },
+        undefined,
+        controller.signal,
+      );
+      if (!res.body) return;
+      touch();
+      const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+      const lines = createInterface({ input: body, crlfDelay: Infinity });
+      try {
+        for await (const line of lines) {
+          touch();
+          if (line.trim() === '') continue;
+          onEvent(JSON.parse(line) as WatchEvent);
+        }
+      } catch (err) {
+        if (!controller.signal.aborted) throw err;
+      } finally {
+        body.destroy();
+      }
+    } catch (err) {
+      if (controller.signal.aborted && !(err instanceof KubeApiError && err.code !== 0)) return;
+      throw err;
+    } finally {
+      clearTimeout(idle);
+      signal.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Server-side apply with our field manager. `force` takes ownership of conflicting fields. */
+  async apply(obj: ApiObject, force = true): Promise<ApiObject> {
+    const type = resourceTypeFor(obj.apiVersion, obj.kind);
+    const res = await this.send(
+      'patch',
+      type,
+      HttpMethod.PATCH,
+      resourcePath(type, obj.metadata.namespace, obj.metadata.name),
+      { fieldManager: FIELD_MANAGER, force },
+      { contentType: 'application/apply-patch+yaml', data: obj },
+    );
+    return this.json<ApiObject>(res);
+  }
+
+  async mergePatch(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    subresource?: 'status',
+  ): Promise<ApiObject> {
+    const res = await this.send(
+      'patch',
+      type,
+      HttpMethod.PATCH,
+      resourcePath(type, namespace, name, subresource),
+      { fieldManager: FIELD_MANAGER },
+      { contentType: 'application/merge-patch+json', data: patch },
+    );
+    return this.json<ApiObject>(res);
+  }
+
+  async jsonPatch(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    ops: unknown[],
+  ): Promise<ApiObject> {
+    const res = await this.send(
+      'patch',
+      type,
+      HttpMethod.PATCH,
+      resourcePath(type, namespace, name),
+      { fieldManager: FIELD_MANAGER },
+      { contentType: 'application/json-patch+json', data: ops },
+    );
+    return this.json<ApiObject>(res);
+  }
+
+  async create(obj: ApiObject): Promise<ApiObject> {
+    const type = resourceTypeFor(obj.apiVersion, obj.kind);
+    const res = await this.send(
+      'create',
+      type,
+      HttpMethod.POST,
+      resourcePath(type, obj.metadata.namespace),
+      { fieldManager: FIELD_MANAGER },
+      { contentType: 'application/json', data: obj },
+    );
+    return this.json<ApiObject>(res);
+  }
+
+  async update(obj: ApiObject): Promise<ApiObject> {
+    const type = resourceTypeFor(obj.apiVersion, obj.kind);
+    const res = await this.send(
+      'update',
+      type,
+      HttpMethod.PUT,
+      resourcePath(type, obj.metadata.namespace, obj.metadata.name),
+      { fieldManager: FIELD_MANAGER },
+      { contentType: 'application/json', data: obj },
+    );
+    return this.json<ApiObject>(res);
+  }
+
+  /** Deletes an object; a 404 counts as success (it is gone, which is what we wanted). */
+  async delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
+  ): Promise<void> {
+    try {
+      await this.send(
+        'delete',
+        type,
+        HttpMethod.DELETE,
+        resourcePath(type, namespace, name),
+        {},
+        {
+          contentType: 'application/json',
+          data: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy },
+        },
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * The running operator: informers feed a work queue; workers reconcile one stack key at a time; a resync timer
+ * re-enqueues every stack; optional leader election gates all of it; /metrics, /healthz, /readyz report on it.
+ */
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { FlashSaleStack } from '../api/types.js';
+import { KIND } from '../api/types.js';
+import { STACK_LABEL } from '../render/common.js';
+import { KubeEventRecorder } from './events.js';
+import { Informer, objectKey, sleep } from './informer.js';
+import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
+import { LeaderElector } from './leader.js';
+import type { Logger } from './logger.js';
+import { OperatorMetrics, serveMetrics } from './metrics.js';
+import { MANAGED_BY_SELECTOR, Reconciler, type ReconcilerDeps } from './reconciler.js';
+import { RESOURCE_TYPES, resourceTypeByKind, type ResourceType } from './resources.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface OperatorOptions {
+  /** Namespaces to watch; empty = all namespaces. */
+  namespaces: string[];
+  metricsAddr: string;
+  leaderElect: boolean;
+  concurrency: number;
+  resyncMs: number;
+  operatorNamespace: string;
+  identity?: string;
+  leaseName?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Watchdog: restart a watch silent for this long. */
+  watchIdleTimeoutMs?: number;
+  watchTimeoutSeconds?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** The pure/business parts the reconcile uses; see src/controller/wiring.ts for the real ones. */
+export type OperatorParts = Pick<
+  ReconcilerDeps,
+  'validate' | 'applyDefaults' | 'render' | 'renderBackupNowJob' | 'backupStatus'
+> & {
+  health?: HealthIntegration;
+};
+
+/** The probe loop as the operator sees it (src/health provides it). */
+export interface HealthIntegration {
+  start(client: KubeClient, onMaterialChange: (key: string) => void): void;
+  snapshot: ReconcilerDeps['health'];
+  track: NonNullable<ReconcilerDeps['trackHealth']>;
+  untrack: NonNullable<ReconcilerDeps['untrackHealth']>;
+  stop(): Promise<void>;
+  registerMetrics?(metrics: OperatorMetrics): void;
+}
+
+/** Kinds whose informers the operator runs (owned kinds, selected by our managed-by label). */
+const OWNED_KINDS = [
+  'ServiceAccount',
+  'Secret',
+  'ConfigMap',
+  'PersistentVolumeClaim',
+  'Service',
+  'Deployment',
+  'StatefulSet',
+  'Job',
+  'CronJob',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+  'Role',
+  'RoleBinding',
+] as const;
+const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'] as const;
+
+export class Operator {
+  readonly metrics = new OperatorMetrics();
+  readonly client: KubeClient;
+  private readonly queue: WorkQueue;
+  private readonly informers = new Map<string, Informer[]>();
+  private readonly reconciler: Reconciler;
+  private readonly elector: LeaderElector | undefined;
+  private readonly stopping = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private prometheusOperator = false;
+  private started = false;
+  private workersDone: Promise<void>[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  /** Writes issued by reconciles, for tests and the steady-state benchmark. */
+  writes = 0;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly opts: OperatorOptions,
+    private readonly parts: OperatorParts,
+    private readonly log: Logger,
+  ) {
+    this.client = new KubeClient(kc);
+    this.client.observer = (verb, resource, code) =>
+      this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
+    this.queue = new WorkQueue({
+      baseDelayMs: opts.backoffBaseMs ?? 200,
+      maxDelayMs: opts.backoffMaxMs ?? 60_000,
+    });
+    const identity = opts.identity ?? `${hostname()}-${process.pid}`;
+    this.reconciler = new Reconciler({
+      client: this.client,
+      cache: {
+        get: (kind, ns, name) => this.cached(kind, ns, name),
+        listForStack: (kind, ns, stack) =>
+          (this.informers.get(kind) ?? [])
+            .flatMap((i) => i.list())
+            .filter((o) => o.metadata.namespace === ns && o.metadata.labels?.[STACK_LABEL] === stack),
+        kinds: () => [...this.informers.keys()],
+      },
+      events: new KubeEventRecorder(this.client, identity, log),
+      log,
+      validate: parts.validate,
+      applyDefaults: parts.applyDefaults,
+      render: parts.render,
+      renderBackupNowJob: parts.renderBackupNowJob,
+      backupStatus: parts.backupStatus,
+      health: parts.health?.snapshot,
+      trackHealth: parts.health?.track,
+      untrackHealth: parts.health?.untrack,
+      prometheusOperatorAvailable: () => this.prometheusOperator,
+      operatorNamespace: opts.operatorNamespace,
+      now: () => new Date(),
+    });
+    this.elector = opts.leaderElect
+      ? new LeaderElector(
+          this.client,
+          {
+            namespace: opts.operatorNamespace,
+            name: opts.leaseName ?? 'flash-sale-operator-leader',
+            identity,
+            leaseDurationMs: opts.leaseDurationMs ?? 15_000,
+            renewDeadlineMs: opts.renewDeadlineMs ?? 10_000,
+            retryPeriodMs: opts.retryPeriodMs ?? 2_000,
+          },
+          log,
+        )
+      : undefined;
+    parts.health?.registerMetrics?.(this.metrics);
+  }
+
+  /** The HTTP port of /metrics (after start). */
+  get metricsPort(): number | undefined {
+    return this.server?.port;
+  }
+
+  /** Fails fast, with a message that says what to do, when the cluster is unusable for us. */
+  async preflight(): Promise<void> {
+    const stackType = resourceTypeByKind(KIND);
+    try {
+      await this.client.list(stackType, this.opts.namespaces[0], { limit: 1 });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) {
+        throw new Error(
+          'the FlashSaleStack CRD is not installed in this cluster: run `kubectl apply -f crds/flashsale.dev_flashsalestacks.yaml` (or install the Helm chart) first',
+        );
+      }
+      if (err instanceof KubeApiError && (err.code === 401 || err.code === 403)) {
+        throw new Error(
+          `the Kubernetes API refused our credentials (${err.code} ${err.reason}): check the kubeconfig/ServiceAccount and the operator's RBAC`,
+        );
+      }
+      if (err instanceof KubeApiError && err.code === 0) {
+        throw new Error(`cannot reach the Kubernetes API: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  async start(): Promise<void> {
+    this.server = await serveMetrics(this.opts.metricsAddr, this.metrics, {
+      healthy: () => !this.stopping.signal.aborted,
+      ready: () => this.isReady(),
+    });
+    await this.preflight();
+    if (this.elector) {
+      this.metrics.isLeader.set(0);
+      const leading = await this.elector.run(() => {
+        // client-go's advice: a replica that lost its lease stops at once; Kubernetes restarts it as a standby.
+        this.log.error('leadership lost; shutting down so a fresh replica can campaign');
+        void this.stop().then(() => process.exit(1));
+      });
+      if (!leading) return;
+    }
+    this.metrics.isLeader.set(1);
+    await this.startControllers();
+  }
+
+  private isReady(): boolean {
+    if (this.stopping.signal.aborted) return false;
+    // A standby replica is ready (it serves metrics and waits for the lease); a leader once caches synced.
+    if (this.elector && !this.elector.isLeader()) return true;
+    return this.started && [...this.informers.values()].flat().every((i) => i.hasSynced());
+  }
+
+  private async startControllers(): Promise<void> {
+    this.prometheusOperator = await this.detectPrometheusOperator();
+    const kinds: string[] = [KIND, ...OWNED_KINDS, ...(this.prometheusOperator ? MONITORING_KINDS : [])];
+    for (const kind of kinds) this.startInformers(resourceTypeByKind(kind));
+    await Promise.all([...this.informers.values()].flat().map((i) => i.waitForSync()));
+    this.started = true;
+    for (let i = 0; i < this.opts.concurrency; i++) this.workersDone.push(this.worker());
+    this.resyncTimer = setInterval(() => void this.resync(), this.opts.resyncMs);
+    this.resyncTimer.unref();
+    this.log.info('controllers started', {
+      kinds: kinds.length,
+      namespaces: this.opts.namespaces.length ? this.opts.namespaces : 'all',
+      concurrency: this.opts.concurrency,
+    });
+  }
+
+  private startInformers(type: ResourceType): void {
+    const namespaces = this.opts.namespaces.length > 0 ? this.opts.namespaces : [undefined];
+    const list: Informer[] = [];
+    for (const namespace of namespaces) {
+      const informer = new Informer(
+        this.client,
+        type,
+        {
+          namespace,
+          labelSelector: type.kind === KIND ? undefined : MANAGED_BY_SELECTOR,
+          idleTimeoutMs: this.opts.watchIdleTimeoutMs,
+          watchTimeoutSeconds: this.opts.watchTimeoutSeconds,
+        },
+        (event, obj, old) => this.onEvent(type, event, obj, old),
+        this.log.child({ informer: type.plural }),
+      );
+      informer.start();
+      list.push(informer);
+    }
+    this.informers.set(type.kind, list);
+  }
+
+  private onEvent(type: ResourceType, event: string, obj: ApiObject, old?: ApiObject): void {
+    if (type.kind === KIND) {
+      this.metrics.stacks.set(this.informers.get(KIND)?.reduce((n, i) => n + i.list().length, 0) ?? 0);
+      // Our own status writes come back as MODIFIED events; they change nothing we act on.
+      if (event === 'MODIFIED' && old && !specOrMetaChanged(old, obj)) return;
+      this.queue.add(objectKey(obj));
+      return;
+    }
+    const stack = obj.metadata.labels?.[STACK_LABEL];
+    if (stack && obj.metadata.namespace) this.queue.add(`${obj.metadata.namespace}/${stack}`);
+    this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  private cached(kind: string, ns: string, name: string): ApiObject | undefined {
+    for (const informer of this.informers.get(kind) ?? []) {
+      const found = informer.get(ns, name);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const work = this.process(key).finally(() => this.queue.done(key));
+      this.inFlight.add(work);
+      await work;
+      this.inFlight.delete(work);
+      this.metrics.queueDepth.set(this.queue.length);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const [ns, name] = key.split('/') as [string, string];
+    const stack = this.cached(KIND, ns, name) as unknown as
+      (FlashSaleStack & { metadata: { name: string; namespace: string } }) | undefined;
+    if (!stack) {
+      this.parts.health?.untrack(key);
+      this.queue.forget(key);
+      return;
+    }
+    const end = this.metrics.reconcileDuration.startTimer();
+    try {
+      const result = await this.reconciler.reconcile(stack);
+      this.writes += result.writes;
+      this.metrics.objectWrites.inc(result.writes);
+      this.queue.forget(key);
+      if (result.requeueAfterMs !== undefined) {
+        this.metrics.reconcileTotal.inc({ result: 'requeue' });
+        this.queue.addAfter(key, result.requeueAfterMs);
+      } else {
+        this.metrics.reconcileTotal.inc({ result: 'success' });
+      }
+    } catch (err) {
+      this.metrics.reconcileTotal.inc({ result: 'error' });
+      this.metrics.reconcileErrors.inc();
+      const retryAfterMs =
+        err instanceof KubeApiError && err.retryAfterSeconds ? err.retryAfterSeconds * 1000 : 0;
+      const delay = this.queue.addRateLimited(key, retryAfterMs);
+      this.log.warn('reconcile failed; retrying with backoff', {
+        stack: key,
+        error: err instanceof Error ? err.message : String(err),
+        retryInMs: delay,
+      });
+    } finally {
+      end();
+    }
+  }
+
+  private async resync(): Promise<void> {
+    this.prometheusOperator = await this.detectPrometheusOperator();
+    for (const informer of this.informers.get(KIND) ?? []) {
+      for (const obj of informer.list()) this.queue.add(objectKey(obj));
+    }
+  }
+
+  private async detectPrometheusOperator(): Promise<boolean> {
+    try {
+      await this.client.list(resourceTypeByKind('ServiceMonitor'), this.opts.namespaces[0], { limit: 1 });
+      return true;
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.code === 404 || err.code === 403)) return false;
+      return this.prometheusOperator;
+    }
+  }
+
+  /** Reconciles every cached stack until the queue is idle (tests and benchmarks). */
+  async waitIdle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.queue.length === 0 && this.queue.processingCount === 0) return;
+      await sleep(20);
+    }
+    throw new Error('operator did not become idle');
+  }
+
+  /** Graceful stop: no new work, in-flight reconciles finish, informers stop, the lease is released. */
+  async stop(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled(this.workersDone);
+    await Promise.all([...this.informers.values()].flat().map((i) => i.stop()));
+    await this.parts.health?.stop();
+    await this.elector?.stop();
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.server.close(() => resolve()) : resolve(),
+    );
+    this.server?.server.closeAllConnections();
+  }
+
+  /** For tests: the resource types this operator can touch. */
+  static readonly resourceTypes = RESOURCE_TYPES;
+}
+
+function specOrMetaChanged(old: ApiObject, now: ApiObject): boolean {
+  const m0 = old.metadata;
+  const m1 = now.metadata;
+  return (
+    m0.generation !== m1.generation ||
+    m0.deletionTimestamp !== m1.deletionTimestamp ||
+    JSON.stringify(m0.annotations ?? {}) !== JSON.stringify(m1.annotations ?? {}) ||
+    JSON.stringify(m0.labels ?? {}) !== JSON.stringify(m1.labels ?? {}) ||
+    JSON.stringify(m0.finalizers ?? []) !== JSON.stringify(m1.finalizers ?? [])
+  );
+}
