@@ -1,0 +1,111 @@
+/**
+ * Configuration of the flash-sale API service, read from the environment (see docs/api-service.md).
+ * Bad values fail fast with a message naming the variable and what it must look like.
+ */
+import { availableParallelism } from 'node:os';
+
+export interface ServiceConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  amqpUrl: string;
+  /** HTTP port; 0 picks a free port (tests). */
+  port: number;
+  host: string;
+  /** Bearer token for admin endpoints (POST /api/sales). Empty: admin endpoints always answer 401. */
+  adminToken: string;
+  /** node:cluster workers for `serve` (1 = no cluster). */
+  workers: number;
+  /** Prefix for every Redis key this service writes, so several stacks/tests can share one Redis. */
+  redisKeyPrefix: string;
+  orderQueue: string;
+  deadLetterExchange: string;
+  deadLetterQueue: string;
+  /** Consumer: unacknowledged messages the broker may push at once. */
+  consumerPrefetch: number;
+  /** Consumer: maximum orders per PostgreSQL transaction. */
+  consumerBatchSize: number;
+  /** Consumer: how long a partial batch waits for more messages before it is written. */
+  consumerBatchWaitMs: number;
+  /** Consumer: attempts before a message is dead-lettered. */
+  consumerMaxAttempts: number;
+  /** Consumer: port of its /metrics + /healthz endpoint (0 = off). */
+  consumerMetricsPort: number;
+  /** Maximum request body in bytes. */
+  bodyLimitBytes: number;
+  /** How long a publish may wait for the broker's confirm before the order is rolled back (503). */
+  publishTimeoutMs: number;
+  pgPoolMax: number;
+  /** TTLs (seconds) of cache keys; inventory and purchase markers have none. */
+  saleCacheTtlSec: number;
+  orderCacheTtlSec: number;
+  pendingOrderTtlSec: number;
+  idempotencyTtlSec: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+function str(env: Env, name: string, def: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? def : v;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is not a whole number; set it to an integer in [${min}, ${max}]`,
+    );
+  }
+  const n = Number(raw.trim());
+  if (n < min || n > max)
+    throw new ConfigError(`${name}=${n} is out of range; set it to an integer in [${min}, ${max}]`);
+  return n;
+}
+
+function name(env: Env, key: string, def: string): string {
+  const v = str(env, key, def);
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(v)) {
+    throw new ConfigError(
+      `${key}=${JSON.stringify(v)} is invalid; use 1-200 characters from A-Z a-z 0-9 _ . : -`,
+    );
+  }
+  return v;
+}
+
+export function loadConfig(env: Env = process.env): ServiceConfig {
+  const orderQueue = name(env, 'ORDER_QUEUE', 'order_queue');
+  const prefix = str(env, 'REDIS_KEY_PREFIX', 'fs:');
+  if (!/^[A-Za-z0-9_.:-]{0,100}$/.test(prefix)) {
+    throw new ConfigError(
+      `REDIS_KEY_PREFIX=${JSON.stringify(prefix)} is invalid; use up to 100 characters from A-Z a-z 0-9 _ . : -`,
+    );
+  }
+  return {
+    databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/flash_sale'),
+    redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+    amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
+    port: int(env, 'PORT', 8001, 0, 65535),
+    host: str(env, 'HOST', '0.0.0.0'),
+    adminToken: str(env, 'ADMIN_TOKEN', ''),
+    workers: int(env, 'WORKERS', Math.max(1, availableParallelism()), 1, 256),
+    redisKeyPrefix: prefix,
+    orderQueue,
+    deadLetterExchange: name(env, 'DEAD_LETTER_EXCHANGE', `${orderQueue}.dlx`),
+    deadLetterQueue: name(env, 'DEAD_LETTER_QUEUE', `${orderQueue}.dead`),
+    consumerPrefetch: int(env, 'CONSUMER_PREFETCH', 500, 1, 65535),
+    consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 200, 1, 10000),
+    consumerBatchWaitMs: int(env, 'CONSUMER_BATCH_WAIT_MS', 20, 0, 10000),
+    consumerMaxAttempts: int(env, 'CONSUMER_MAX_ATTEMPTS', 5, 1, 1000),
+    consumerMetricsPort: int(env, 'CONSUMER_METRICS_PORT', 9464, 0, 65535),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
+    publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 50, 120000),
+    pgPoolMax: int(env, 'PG_POOL_MAX', 10, 1, 1000),
+    saleCacheTtlSec: int(env, 'SALE_CACHE_TTL_SECONDS', 3600, 1, 86400 * 30),
+    orderCacheTtlSec: int(env, 'ORDER_CACHE_TTL_SECONDS', 1800, 1, 86400 * 30),
+    pendingOrderTtlSec: int(env, 'PENDING_ORDER_TTL_SECONDS', 86400, 60, 86400 * 30),
+    idempotencyTtlSec: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 86400 * 30),
+  };
+}

@@ -1,0 +1,331 @@
+/** Request handlers. The order hot path touches only Redis (one Lua call) and RabbitMQ (one confirmed publish). */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { ServiceConfig } from './config.js';
+import { getOrder, getSale, insertSale, type OrderMessage, type SaleRow } from './db.js';
+import { HttpError, readJson, sendError, sendJson } from './http.js';
+import { Keys, orderIdFor } from './keys.js';
+import { compensateScript, PurchaseCode, purchaseScript, runScript } from './lua.js';
+import type { ApiMetrics } from './metrics.js';
+import type { Publisher } from './queue.js';
+import { parseIdempotencyKey, parseOrderBody, parseSaleBody } from './validate.js';
+
+export interface Deps {
+  cfg: ServiceConfig;
+  redis: Redis;
+  pool: pg.Pool;
+  publisher: Publisher;
+  metrics: ApiMetrics;
+  keys: Keys;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+function err(status: number, code: string, message: string): Answer {
+  return { status, body: { error: code, message } };
+}
+
+function unavailable(what: string): Answer {
+  return err(503, 'unavailable', `${what} is unavailable; nothing was taken, retry later`);
+}
+
+/** POST /api/sales/{id}/orders */
+export async function createOrder(
+  d: Deps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  saleId: string,
+): Promise<string> {
+  const started = performance.now();
+  let answer: Answer;
+  try {
+    answer = await orderAnswer(d, req, saleId);
+  } catch (e) {
+    if (!(e instanceof HttpError)) throw e;
+    answer = err(e.status, e.code, e.message);
+  }
+  sendJson(res, answer.status, answer.body);
+  const result =
+    answer.status === 202 ? 'accepted' : ((answer.body as { error?: string }).error ?? String(answer.status));
+  d.metrics.orderCreateDuration.observe({ result }, performance.now() - started);
+  return String(answer.status);
+}
+
+interface StoredAnswer {
+  state: 'pending' | 'done';
+  userId: string;
+  status?: number;
+  body?: unknown;
+}
+
+async function orderAnswer(d: Deps, req: IncomingMessage, saleId: string): Promise<Answer> {
+  const idemKey = parseIdempotencyKey(req.headers['idempotency-key']);
+  const { userId } = parseOrderBody(await readJson(req, d.cfg.bodyLimitBytes));
+  let idemRedisKey: string | undefined;
+  if (idemKey !== undefined) {
+    idemRedisKey = d.keys.idempotency(saleId, idemKey);
+    const claim: StoredAnswer = { state: 'pending', userId };
+    let claimed: string | null;
+    try {
+      claimed = await d.redis.set(idemRedisKey, JSON.stringify(claim), 'EX', d.cfg.idempotencyTtlSec, 'NX');
+    } catch {
+      return unavailable('Redis');
+    }
+    if (claimed === null) return replay(d, idemRedisKey, userId);
+  }
+  const answer = await purchase(d, saleId, userId);
+  if (idemRedisKey !== undefined) {
+    try {
+      if (answer.status === 503) await d.redis.del(idemRedisKey);
+      else {
+        const done: StoredAnswer = { state: 'done', userId, status: answer.status, body: answer.body };
+        await d.redis.set(idemRedisKey, JSON.stringify(done), 'EX', d.cfg.idempotencyTtlSec);
+      }
+    } catch {
+      // The answer stands; a replay after this failure re-runs the purchase, which is idempotent per user.
+    }
+  }
+  return answer;
+}
+
+async function replay(d: Deps, key: string, userId: string): Promise<Answer> {
+  let raw: string | null;
+  try {
+    raw = await d.redis.get(key);
+  } catch {
+    return unavailable('Redis');
+  }
+  if (raw === null)
+    return err(409, 'request_in_progress', 'a request with this Idempotency-Key is in progress; retry');
+  const stored = JSON.parse(raw) as StoredAnswer;
+  if (stored.userId !== userId) {
+    return err(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+  }
+  if (stored.state !== 'done' || stored.status === undefined) {
+    return err(409, 'request_in_progress', 'a request with this Idempotency-Key is in progress; retry');
+  }
+  return { status: stored.status, body: stored.body };
+}
+
+async function purchase(d: Deps, saleId: string, userId: string): Promise<Answer> {
+  const orderId = orderIdFor(saleId, userId);
+  const keys = [d.keys.inventory(saleId), d.keys.buyers(saleId), d.keys.orderIndex(orderId)];
+  let code: number;
+  try {
+    code = Number(
+      await runScript(d.redis, purchaseScript, keys, [userId, orderId, d.cfg.pendingOrderTtlSec, saleId]),
+    );
+  } catch {
+    return unavailable('Redis');
+  }
+  switch (code) {
+    case PurchaseCode.notFound:
+      return err(404, 'sale_not_found', `sale ${saleId} does not exist`);
+    case PurchaseCode.notStarted:
+      return err(403, 'sale_not_active', `sale ${saleId} has not started yet`);
+    case PurchaseCode.ended:
+      return err(403, 'sale_not_active', `sale ${saleId} has ended`);
+    case PurchaseCode.alreadyPurchased:
+      return err(409, 'already_purchased', `user ${userId} already bought in sale ${saleId}`);
+    case PurchaseCode.soldOut:
+      return err(410, 'sold_out', `sale ${saleId} is sold out`);
+  }
+  const msg: OrderMessage = { orderId, saleId, userId, acceptedAt: new Date().toISOString() };
+  try {
+    await d.publisher.publish(msg, orderId);
+  } catch (e) {
+    d.metrics.publishFailures.inc({
+      reason: e instanceof Error && /timed out/.test(e.message) ? 'timeout' : 'error',
+    });
+    try {
+      await runScript(d.redis, compensateScript, keys, [userId, orderId]);
+      d.metrics.compensations.inc();
+    } catch {
+      // Redis failed too: the marker stays and the unit stays taken (undersell, never oversell);
+      // rebuild-stock reconciles from PostgreSQL.
+    }
+    return unavailable('the order queue');
+  }
+  d.metrics.stockDecrement.inc({ sale_id: saleId });
+  return { status: 202, body: { orderId, status: 'pending' } };
+}
+
+function saleJson(row: SaleRow, remaining: number): Record<string, unknown> {
+  return {
+    id: row.id,
+    productId: row.product_id,
+    name: row.name,
+    stock: row.initial_stock,
+    remaining,
+    startsAt: row.starts_at.toISOString(),
+    endsAt: row.ends_at.toISOString(),
+  };
+}
+
+function checkAdmin(d: Deps, req: IncomingMessage): void {
+  const h = req.headers.authorization ?? '';
+  const m = /^Bearer (.+)$/.exec(h);
+  const given = Buffer.from(m?.[1] ?? '');
+  const want = Buffer.from(d.cfg.adminToken);
+  if (!m || want.length === 0 || given.length !== want.length || !timingSafeEqual(given, want)) {
+    throw new HttpError(401, 'unauthorized', 'this endpoint needs "Authorization: Bearer <ADMIN_TOKEN>"');
+  }
+}
+
+/** Loads a sale's inventory record (no TTL) into Redis. */
+export async function loadInventory(
+  redis: Redis,
+  keys: Keys,
+  row: SaleRow,
+  remaining: number,
+): Promise<void> {
+  await redis.hset(keys.inventory(row.id), {
+    stock: remaining,
+    startsAt: row.starts_at.getTime(),
+    endsAt: row.ends_at.getTime(),
+  });
+}
+
+/** POST /api/sales */
+export async function createSale(d: Deps, req: IncomingMessage, res: ServerResponse): Promise<string> {
+  checkAdmin(d, req);
+  const s = parseSaleBody(await readJson(req, d.cfg.bodyLimitBytes));
+  let row: SaleRow;
+  try {
+    row = await insertSale(d.pool, s);
+  } catch {
+    throw new HttpError(503, 'unavailable', 'the database is unavailable; no sale was created');
+  }
+  try {
+    await loadInventory(d.redis, d.keys, row, row.stock);
+    await d.redis.set(
+      d.keys.saleInfo(row.id),
+      JSON.stringify(saleJson(row, row.stock)),
+      'EX',
+      d.cfg.saleCacheTtlSec,
+    );
+  } catch {
+    throw new HttpError(
+      503,
+      'unavailable',
+      `sale ${row.id} was stored but Redis is unavailable; run "flash-sale-api rebuild-stock" once Redis is back`,
+    );
+  }
+  sendJson(res, 201, saleJson(row, row.stock));
+  return '201';
+}
+
+/** GET /api/sales/{id} */
+export async function readSale(d: Deps, res: ServerResponse, saleId: string): Promise<string> {
+  let cached: string | null;
+  let stock: string | null;
+  try {
+    const r = await d.redis
+      .pipeline()
+      .get(d.keys.saleInfo(saleId))
+      .hget(d.keys.inventory(saleId), 'stock')
+      .exec();
+    cached = (r?.[0]?.[1] as string | null) ?? null;
+    stock = (r?.[1]?.[1] as string | null) ?? null;
+  } catch {
+    cached = null;
+    stock = null;
+  }
+  d.metrics.redisRequests.inc({ cache: 'sale' });
+  if (cached !== null) {
+    d.metrics.redisHits.inc({ cache: 'sale' });
+    const body = JSON.parse(cached) as Record<string, unknown>;
+    if (stock !== null) body.remaining = Number(stock);
+    sendJson(res, 200, body);
+    return '200';
+  }
+  let row: SaleRow | undefined;
+  try {
+    row = await getSale(d.pool, saleId);
+  } catch {
+    throw new HttpError(503, 'unavailable', 'the database is unavailable');
+  }
+  if (!row) throw new HttpError(404, 'sale_not_found', `sale ${saleId} does not exist`);
+  const body = saleJson(row, stock !== null ? Number(stock) : row.stock);
+  d.redis
+    .set(d.keys.saleInfo(saleId), JSON.stringify(body), 'EX', d.cfg.saleCacheTtlSec)
+    .catch(() => undefined);
+  sendJson(res, 200, body);
+  return '200';
+}
+
+/** GET /api/orders/{orderId}: confirmed once the row exists in PostgreSQL, pending while only Redis knows it. */
+export async function readOrder(d: Deps, res: ServerResponse, orderId: string): Promise<string> {
+  d.metrics.redisRequests.inc({ cache: 'order' });
+  let confirmed: string | null = null;
+  try {
+    confirmed = await d.redis.get(d.keys.orderConfirmed(orderId));
+  } catch {
+    // fall through to PostgreSQL
+  }
+  if (confirmed !== null) {
+    d.metrics.redisHits.inc({ cache: 'order' });
+    sendJson(res, 200, JSON.parse(confirmed));
+    return '200';
+  }
+  let row;
+  try {
+    row = await getOrder(d.pool, orderId);
+  } catch {
+    throw new HttpError(503, 'unavailable', 'the database is unavailable');
+  }
+  if (row) {
+    const body = { orderId: row.id, saleId: row.sale_id, userId: row.user_id, status: 'confirmed' };
+    d.redis
+      .set(d.keys.orderConfirmed(orderId), JSON.stringify(body), 'EX', d.cfg.orderCacheTtlSec)
+      .catch(() => undefined);
+    sendJson(res, 200, body);
+    return '200';
+  }
+  let pending: string | null;
+  try {
+    pending = await d.redis.get(d.keys.orderIndex(orderId));
+  } catch {
+    throw new HttpError(503, 'unavailable', 'Redis is unavailable');
+  }
+  if (pending === null) throw new HttpError(404, 'order_not_found', `order ${orderId} does not exist`);
+  const [saleId, userId] = pending.split('\n');
+  sendJson(res, 200, { orderId, saleId, userId, status: 'pending' });
+  return '200';
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** GET /readyz: Redis, broker and database reachable. */
+export async function readiness(d: Deps, res: ServerResponse): Promise<string> {
+  const checks = await Promise.allSettled([
+    withTimeout(d.redis.ping(), 2000, 'redis'),
+    withTimeout(d.publisher.channel(), 2000, 'broker'),
+    withTimeout(d.pool.query('SELECT 1'), 2000, 'database'),
+  ]);
+  const names = ['redis', 'broker', 'database'];
+  const failed = names.filter((_, i) => checks[i]!.status === 'rejected');
+  if (failed.length === 0) {
+    sendJson(res, 200, { status: 'ready' });
+    return '200';
+  }
+  sendError(res, 503, 'not_ready', `unreachable: ${failed.join(', ')}`);
+  return '503';
+}

@@ -1,0 +1,162 @@
+/** The HTTP server: routing, error mapping, metrics, and the in-process entry point `startServer`. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import type { ServiceConfig } from './config.js';
+import { createPool } from './db.js';
+import { createOrder, createSale, type Deps, readiness, readOrder, readSale } from './handlers.js';
+import { HttpError, sendError, sendJson } from './http.js';
+import { Keys } from './keys.js';
+import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
+import { Publisher } from './queue.js';
+import { isOrderId, isSaleId } from './validate.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<string>;
+
+function route(d: Deps, method: string, path: string): { name: string; handler: Handler } | undefined {
+  const parts = path.split('/');
+  // ['', 'api', 'sales', id, 'orders']
+  if (parts[1] === 'api' && parts[2] === 'sales') {
+    if (parts.length === 3 && method === 'POST')
+      return { name: '/api/sales', handler: (q, s) => createSale(d, q, s) };
+    const id = parts[3] ?? '';
+    if (parts.length === 4 && method === 'GET') {
+      return {
+        name: '/api/sales/{id}',
+        handler: (_q, s) => (isSaleId(id) ? readSale(d, s, id) : notFound('sale')),
+      };
+    }
+    if (parts.length === 5 && parts[4] === 'orders' && method === 'POST') {
+      return {
+        name: '/api/sales/{id}/orders',
+        handler: (q, s) => (isSaleId(id) ? createOrder(d, q, s, id) : notFound('sale')),
+      };
+    }
+  }
+  if (parts.length === 4 && parts[1] === 'api' && parts[2] === 'orders' && method === 'GET') {
+    const id = parts[3]!;
+    return {
+      name: '/api/orders/{id}',
+      handler: (_q, s) => (isOrderId(id) ? readOrder(d, s, id) : notFound('order')),
+    };
+  }
+  if (method === 'GET' && path === '/healthz') {
+    return {
+      name: '/healthz',
+      handler: async (_q, s) => {
+        sendJson(s, 200, { status: 'ok' });
+        return '200';
+      },
+    };
+  }
+  if (method === 'GET' && path === '/readyz') return { name: '/readyz', handler: (_q, s) => readiness(d, s) };
+  if (method === 'GET' && path === '/metrics') {
+    return {
+      name: '/metrics',
+      handler: async (_q, s) => {
+        const text = await metricsText(d.metrics.registry);
+        s.writeHead(200, { 'content-type': d.metrics.registry.contentType });
+        s.end(text);
+        return '200';
+      },
+    };
+  }
+  return undefined;
+}
+
+function notFound(what: 'sale' | 'order'): Promise<string> {
+  return Promise.reject(
+    new HttpError(
+      404,
+      `${what}_not_found`,
+      `no such ${what}; ids look like ${what === 'sale' ? '42' : 'a UUID'}`,
+    ),
+  );
+}
+
+export function createHandler(d: Deps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const r = route(d, method, path);
+    if (!r) {
+      sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
+      d.metrics.httpRequests.inc({ method, route: 'unmatched', status: '404' });
+      return;
+    }
+    r.handler(req, res).then(
+      (status) => d.metrics.httpRequests.inc({ method, route: r.name, status }),
+      (e: unknown) => {
+        let status = 500;
+        if (e instanceof HttpError) {
+          status = e.status;
+          if (!res.headersSent) {
+            if (status === 413) res.setHeader('connection', 'close');
+            sendError(res, e.status, e.code, e.message);
+          }
+        } else if (!res.headersSent) {
+          sendError(res, 500, 'internal', 'internal error');
+        }
+        if (status === 500) process.stderr.write(`flash-sale-api: ${method} ${r.name}: ${String(e)}\n`);
+        d.metrics.httpRequests.inc({ method, route: r.name, status: String(status) });
+      },
+    );
+  };
+}
+
+export interface StartOptions {
+  metrics?: ApiMetrics;
+}
+
+/** Starts the API in this process (one worker). Connections are opened eagerly where possible. */
+export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const redis = new Redis(cfg.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    connectTimeout: 2000,
+  });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  const pool = createPool(cfg.databaseUrl, cfg.pgPoolMax);
+  const publisher = new Publisher(cfg);
+  await publisher.channel().catch(() => undefined); // not fatal: /readyz reports it, orders answer 503
+  const deps: Deps = {
+    cfg,
+    redis,
+    pool,
+    publisher,
+    metrics: opts.metrics ?? createApiMetrics(),
+    keys: new Keys(cfg.redisKeyPrefix),
+  };
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, createHandler(deps));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    deps,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await publisher.close();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}
