@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs for real: pgbouncer, nginx, promtool (prometheus),
-# shellcheck, and the PostgreSQL/Redis/RabbitMQ servers if the machine lacks them.
+# the shell linter, and the PostgreSQL/Redis/RabbitMQ servers if the machine lacks them.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
