@@ -17,6 +17,7 @@ export type HealthReason =
   | 'Healthy'
   | 'Unreachable'
   | 'ProbeError'
+  | 'InvalidTarget'
   | 'ConnectionsSaturated'
   | 'LockWaitsHigh'
   | 'LongRunningTransaction'
