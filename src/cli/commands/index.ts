@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { checkCommand } from './check.js';
 
 /** Every sub-command, in the order `--help` lists them. Each lives in its own module. */
-export const commands: Command[] = [];
+export const commands: Command[] = [checkCommand];
