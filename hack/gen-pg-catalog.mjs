@@ -2,7 +2,10 @@
 // Regenerates src/tuning/catalog-pg15.ts from pg_settings of a running PostgreSQL 15.
 // Usage: node hack/gen-pg-catalog.mjs [connection-string]  (default postgres://postgres@127.0.0.1:5432/postgres)
 // Only facts are copied (name, vartype, context, unit, min/max, enum values); defaults are not part of the catalog.
+import console from 'node:console';
 import { writeFileSync } from 'node:fs';
+import process from 'node:process';
+import { URL } from 'node:url';
 import pg from 'pg';
 
 const url = process.argv[2] ?? 'postgres://postgres@127.0.0.1:5432/postgres';

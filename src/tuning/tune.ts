@@ -81,7 +81,8 @@ export function tunedDefaults(input: Omit<TunePostgresInput, 'userParameters'>):
     // WAL / checkpoints (seed values)
     checkpoint_completion_target: '0.9',
     checkpoint_timeout: '10min',
-    wal_compression: 'on',
+    // lz4: cheaper than pglz; PGDG builds (the official images) and Debian's are built with lz4.
+    wal_compression: 'lz4',
     min_wal_size: '2GB',
     max_wal_size: '8GB',
     // Logging: to stderr, collected by the container runtime (kubectl logs); no logging_collector.
