@@ -4,6 +4,7 @@ import {
   formatPostgresqlConf,
   parseMemory,
   tunePostgres,
+  validatePostgresParameters,
   type TunePostgresInput,
 } from '../../src/tuning/index.js';
 
@@ -108,6 +109,15 @@ describe('tunePostgres', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(InvalidPostgresParametersError);
       expect((err as InvalidPostgresParametersError).problems).toHaveLength(2);
+    }
+  });
+
+  it('renders only parameters that are valid for the chosen version', () => {
+    for (const version of [15, 16, 17, 18] as const) {
+      for (const monitoring of [false, true]) {
+        const { parameters } = tune({ version, monitoring, memoryLimitBytes: 8 * GiB, cpuLimit: 4 });
+        expect(validatePostgresParameters(version, parameters), `v${version}`).toEqual([]);
+      }
     }
   });
 
