@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { checkCommand } from './check.js';
+import { validateCommand } from './validate.js';
 
 /** Every sub-command, in the order `--help` lists them. Each lives in its own module. */
-export const commands: Command[] = [checkCommand];
+export const commands: Command[] = [validateCommand, checkCommand];

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { parseStackDocuments } from '../../api/parse.js';
+import { validateStack } from '../../api/validate.js';
+import { UsageError, type Command } from '../command.js';
+
+const usage = `Usage: flash-sale-operator validate -f FILE [-f FILE...]
+
+Checks FlashSaleStack manifests without a cluster: structure, types and ranges, quantities, cron
+schedules, CIDRs, image references, and the flash-sale safety rules (eviction policy, pooling settings).
+Every problem is reported, one per line on stderr: FILE: field.path: message.
+
+Options:
+  -f, --filename FILE   YAML file with one or more FlashSaleStack documents (repeatable; - for stdin)
+  -h, --help            Show this help
+
+Exit status: 0 when every document is valid, 1 when any problem was found, 2 on usage errors.
+`;
+
+function parseArgs(argv: string[]): string[] {
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '-f' || arg === '--filename') {
+      const next = argv[i + 1];
+      if (next === undefined) throw new UsageError(`${arg} needs a file name`);
+      files.push(next);
+      i++;
+    } else if (arg.startsWith('--filename=')) {
+      files.push(arg.slice('--filename='.length));
+    } else if (arg.startsWith('-f') && arg.length > 2) {
+      files.push(arg.slice(2));
+    } else {
+      throw new UsageError(`unexpected argument '${arg}'`);
+    }
+  }
+  if (files.length === 0) throw new UsageError('give at least one file with -f FILE');
+  return files;
+}
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'Check FlashSaleStack manifests offline and list every problem',
+  usage,
+  async run(argv, io) {
+    const files = parseArgs(argv);
+    let problems = 0;
+    let stacks = 0;
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        io.stderr(
+          `${file}: cannot read file${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}\n`,
+        );
+        problems++;
+        continue;
+      }
+      const parsed = parseStackDocuments(text);
+      for (const p of parsed.problems) {
+        io.stderr(`${file}: ${p.path}: ${p.message}\n`);
+        problems++;
+      }
+      for (const { index, doc } of parsed.stacks) {
+        stacks++;
+        const where = parsed.documentCount > 1 ? ` [document ${index}]` : '';
+        for (const p of validateStack(doc)) {
+          io.stderr(`${file}: ${p.path}: ${p.message}${where}\n`);
+          problems++;
+        }
+      }
+    }
+    if (problems > 0) return 1;
+    io.stdout(`${stacks} FlashSaleStack document(s) in ${files.length} file(s) valid\n`);
+    return 0;
+  },
+};
