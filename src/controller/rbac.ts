@@ -1,0 +1,70 @@
+/**
+ * The operator's RBAC needs, in one place: the ClusterRole/Role in manifests/ and the Helm chart are
+ * generated from this list (npm run generate), and a test checks it against the requests the controller
+ * actually makes during the controller test suite: nothing missing, nothing granted that is never used.
+ */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** Rules for the objects the operator manages in the namespaces it watches. */
+export const OPERATOR_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks'], verbs: ['get', 'list', 'watch', 'patch'] },
+  { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks/status'], verbs: ['patch'] },
+  {
+    apiGroups: [''],
+    resources: ['configmaps', 'serviceaccounts', 'services'],
+    verbs: ['list', 'watch', 'patch', 'delete'],
+  },
+  {
+    apiGroups: [''],
+    resources: ['secrets'],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+  },
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'watch', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments', 'statefulsets'],
+    verbs: ['list', 'watch', 'patch', 'delete'],
+  },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch', 'patch', 'delete'] },
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
+  {
+    apiGroups: ['autoscaling'],
+    resources: ['horizontalpodautoscalers'],
+    verbs: ['list', 'watch', 'patch', 'delete'],
+  },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list', 'watch', 'patch', 'delete'] },
+  {
+    apiGroups: ['networking.k8s.io'],
+    resources: ['networkpolicies'],
+    verbs: ['list', 'watch', 'patch', 'delete'],
+  },
+  {
+    apiGroups: ['rbac.authorization.k8s.io'],
+    resources: ['roles', 'rolebindings'],
+    verbs: ['list', 'watch', 'patch', 'delete'],
+  },
+  {
+    apiGroups: ['monitoring.coreos.com'],
+    resources: ['servicemonitors', 'prometheusrules'],
+    verbs: ['list', 'watch', 'patch', 'delete'],
+  },
+];
+
+/** Rules for leader election, granted in the operator's own namespace only. */
+export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+/** Every (group, resource, verb) triple the rules grant, as "group/resource:verb" ("" group → "core"). */
+export function grantedTriples(rules: readonly PolicyRule[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of rules)
+    for (const g of r.apiGroups)
+      for (const res of r.resources) for (const v of r.verbs) out.add(`${g || 'core'}/${res}:${v}`);
+  return out;
+}
