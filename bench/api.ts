@@ -1,0 +1,260 @@
+/**
+ * npm run bench:api — how close the real order path gets to its two ceilings, on this machine.
+ *   (a) a bare node:http cluster answering a fixed 202 JSON (the HTTP ceiling)
+ *   (b) the purchase Lua script via EVALSHA from a Node client loop (ioredis, auto-pipelined,
+ *       the same number of in-flight calls as HTTP connections): the Redis ceiling
+ *   (c) the real POST /api/sales/{id}/orders (built CLI `serve`, WORKERS processes) with a huge stock and
+ *       random users, publisher confirms on, the consumer running
+ * (a) and (c) use the same load tool (autocannon), connection count and worker count. Then (c) again at
+ * half of its maximum rate for the p99. Ends with `RESULT c/a=<x> c/b=<y> p99_ms=<z>`.
+ * Knobs: BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_WORKERS (CPU count), plus the services' URLs
+ * (BENCH_PG_ADMIN_URL, REDIS_URL, AMQP_URL). Runs with Node's type stripping on the built dist/.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import amqp from 'amqplib';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+const PG_ADMIN = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const MAIN = 'dist/src/service/main.js';
+
+const BARE_SERVER = `
+const cluster = require('node:cluster');
+const http = require('node:http');
+const n = Number(process.env.WORKERS);
+if (cluster.isPrimary && n > 1) { for (let i = 0; i < n; i++) cluster.fork(); }
+else {
+  const body = JSON.stringify({ orderId: '00000000-0000-5000-8000-000000000000', status: 'pending' });
+  http.createServer({ keepAliveTimeout: 65000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(202, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  }).listen(Number(process.env.PORT), '127.0.0.1');
+}`;
+
+interface Measure {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx?: number;
+}
+
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function start(args: string[], env: Record<string, string>): ChildProcess {
+  const p = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(p);
+  return p;
+}
+
+async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+  });
+}
+
+async function waitHttp(url: string): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function load(
+  url: string,
+  opts: { body?: string; randomUser?: boolean; rate?: number },
+): Promise<Measure> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: { 'content-type': 'application/json' },
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    requests: [
+      opts.randomUser
+        ? {
+            method: 'POST',
+            setupRequest: (req) => ({ ...req, body: JSON.stringify({ userId: randomUUID() }) }),
+          }
+        : { method: 'POST', body: opts.body ?? '{"userId":"u"}' },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+  };
+}
+
+async function luaLoop(prefix: string, saleId: string): Promise<Measure> {
+  const lua = (await import(new URL('../dist/src/service/lua.js', import.meta.url).href)) as {
+    purchaseScript: { sha: string; source: string };
+  };
+  const clients = Array.from({ length: WORKERS }, () => new Redis(REDIS_URL, { enableAutoPipelining: true }));
+  await clients[0]!.script('LOAD', lua.purchaseScript.source);
+  const inv = `${prefix}{sale:${saleId}}:inv`;
+  const buyers = `${prefix}{sale:${saleId}}:buyers`;
+  const lat: number[] = [];
+  let ops = 0;
+  const end = Date.now() + SECONDS * 1000;
+  const loop = async (c: Redis): Promise<void> => {
+    while (Date.now() < end) {
+      const u = randomUUID();
+      const t0 = performance.now();
+      await c.evalsha(lua.purchaseScript.sha, 3, inv, buyers, `${prefix}order:${u}`, u, u, 600, saleId);
+      lat.push(performance.now() - t0);
+      ops++;
+    }
+  };
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => loop(clients[i % clients.length]!)));
+  const secs = (Date.now() - t0) / 1000;
+  for (const c of clients) c.disconnect();
+  lat.sort((x, y) => x - y);
+  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
+  return { rps: ops / secs, p50: q(0.5), p99: q(0.99) };
+}
+
+function show(name: string, m: Measure): void {
+  const extra = m.non2xx ? ` (non-2xx: ${m.non2xx})` : '';
+  console.log(
+    `${name.padEnd(44)} ${m.rps.toFixed(0).padStart(8)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms${extra}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const id = randomBytes(4).toString('hex');
+  const db = `fs_bench_${id}`;
+  const prefix = `fsbench:${id}:`;
+  const queue = `fs_bench_${id}_orders`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  const env = {
+    DATABASE_URL: PG_ADMIN.replace(/\/[^/]*$/, `/${db}`),
+    REDIS_URL,
+    AMQP_URL,
+    ADMIN_TOKEN: 'bench',
+    REDIS_KEY_PREFIX: prefix,
+    ORDER_QUEUE: queue,
+    WORKERS: String(WORKERS),
+    HOST: '127.0.0.1',
+    CONSUMER_METRICS_PORT: '0',
+  };
+  console.log(
+    `# ${WORKERS} workers, ${CONNECTIONS} connections, ${SECONDS}s per run, node ${process.version}`,
+  );
+  try {
+    // (a)
+    const portA = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'fs-bench-'));
+    const bareFile = join(dir, 'bare-server.cjs');
+    writeFileSync(bareFile, BARE_SERVER);
+    const bare = start([bareFile], { PORT: String(portA), WORKERS: String(WORKERS) });
+    await waitHttp(`http://127.0.0.1:${portA}/`);
+    const a = await load(`http://127.0.0.1:${portA}/api/sales/1/orders`, {});
+    await stop(bare);
+    rmSync(dir, { recursive: true, force: true });
+    show('(a) bare node:http 202', a);
+
+    // (c) setup
+    const migrate = start([MAIN, 'migrate'], env);
+    await new Promise((r) => migrate.once('exit', r));
+    const portC = await freePort();
+    const serve = start([MAIN, 'serve'], { ...env, PORT: String(portC) });
+    const consume = start([MAIN, 'consume'], env);
+    const base = `http://127.0.0.1:${portC}`;
+    await waitHttp(`${base}/readyz`);
+    const sale = await fetch(`${base}/api/sales`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        productId: 'bench',
+        stock: 100_000_000,
+        startsAt: new Date(Date.now() - 60_000).toISOString(),
+        endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      }),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+
+    // (b)
+    const b = await luaLoop(prefix, sale.id);
+    show('(b) EVALSHA purchase script (ioredis loop)', b);
+
+    const ordersUrl = `${base}/api/sales/${sale.id}/orders`;
+    const c = await load(ordersUrl, { randomUser: true });
+    show('(c) POST /api/sales/{id}/orders', c);
+    const half = await load(ordersUrl, { randomUser: true, rate: Math.max(1, Math.floor(c.rps / 2)) });
+    show(`(c) at half rate (${Math.floor(c.rps / 2)} req/s)`, half);
+    await stop(serve);
+    await stop(consume);
+
+    const ca = c.rps / a.rps;
+    const cb = c.rps / b.rps;
+    console.log(`c/a = ${ca.toFixed(2)}  c/b = ${cb.toFixed(2)}`);
+    console.log(`RESULT c/a=${ca.toFixed(2)} c/b=${cb.toFixed(2)} p99_ms=${half.p99.toFixed(2)}`);
+  } finally {
+    for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    const r = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+    r.disconnect();
+    const conn = await amqp.connect(AMQP_URL);
+    const ch = await conn.createChannel();
+    await ch.deleteQueue(queue);
+    await ch.deleteQueue(`${queue}.dead`);
+    await ch.deleteExchange(`${queue}.dlx`);
+    await conn.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
