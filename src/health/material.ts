@@ -28,11 +28,12 @@ function queueKey(qs: QueueHealth[] | undefined): string {
 export function materialView(report: HealthReport | undefined): string {
   if (!report) return '';
   const c = report.components;
-  const v: Record<string, unknown> = {};
+  const verdicts: Record<string, unknown> = {};
   for (const name of HEALTH_COMPONENTS) {
     const r = c[name];
-    v[name] = r ? [r.healthy, r.reason, r.endpoint] : null;
+    verdicts[name] = r ? [r.healthy, r.reason, r.endpoint] : null;
   }
+  const v: Record<string, unknown> = { verdicts };
   if (c.postgres) {
     const p = c.postgres;
     v.pg = [
