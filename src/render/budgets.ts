@@ -13,7 +13,8 @@
  */
 import type { Problem } from '../api/problems.js';
 import type { ResolvedFlashSaleStack } from '../api/types.js';
-import { maxmemoryBytes, memoryLimitBytes } from './resources.js';
+import { tunePostgres, validatePostgresParameters, type TunePostgresInput } from '../tuning/index.js';
+import { cpuLimitCores, maxmemoryBytes, memoryLimitBytes } from './resources.js';
 
 /** Refused render: the stack's settings cannot work. Carries every problem found. */
 export class BudgetError extends Error {
@@ -77,6 +78,19 @@ export function applicationServerConnections(stack: ResolvedFlashSaleStack): num
  */
 export function postgresMaxConnections(stack: ResolvedFlashSaleStack): number {
   return applicationServerConnections(stack) + POSTGRES_CONNECTION_RESERVE;
+}
+
+/** What tunePostgres gets for this stack (render and budgets use the same). */
+export function postgresTuneInput(stack: ResolvedFlashSaleStack): TunePostgresInput {
+  const pg = stack.spec.postgres;
+  return {
+    version: pg.version,
+    memoryLimitBytes: memoryLimitBytes(pg.resources, 'spec.postgres'),
+    cpuLimit: cpuLimitCores(pg.resources, 'spec.postgres'),
+    maxConnections: postgresMaxConnections(stack),
+    monitoring: stack.spec.monitoring.enabled,
+    userParameters: pg.parameters,
+  };
 }
 
 /** Redis `maxmemory` in bytes: the user's value, or 75% of the memory limit. */
@@ -157,6 +171,12 @@ export function checkBudgets(stack: ResolvedFlashSaleStack): { errors: Problem[]
         message: `${value} leaves less than the ${POSTGRES_CONNECTION_RESERVE} connections reserved for exporter, backups, health probes and maintenance on top of ${who}; the operator would set ${recommended}`,
       });
     }
+  }
+
+  // PostgreSQL memory budget of user overrides (work_mem × max_connections + shared_buffers vs the limit).
+  // Invalid parameters are validateStack's to report; only valid ones can be tuned.
+  if (validatePostgresParameters(spec.postgres.version, spec.postgres.parameters).length === 0) {
+    warnings.push(...tunePostgres(postgresTuneInput(stack)).warnings);
   }
 
   // Application clients vs PgBouncer's client capacity.

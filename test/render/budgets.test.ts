@@ -67,3 +67,10 @@ describe('budgets', () => {
     expect(warnings.map((w) => w.path)).toEqual(['spec.rabbitmq.resources.limits.memory']);
   });
 });
+
+describe('budgets include the PostgreSQL memory budget', () => {
+  it('work_mem × max_connections beyond the memory limit warns', () => {
+    const { warnings } = checkBudgets(stack({ postgres: { parameters: { work_mem: '512MB' } } }));
+    expect(warnings.map((w) => w.path)).toContain('spec.postgres.parameters.work_mem');
+  });
+});
