@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { checkCommand, parseCheckArgs } from '../../src/cli/commands/check.js';
+import { UsageError } from '../../src/cli/command.js';
+import { freePort } from './daemons.js';
+
+const LOCAL = [
+  '--postgres',
+  'postgres://postgres@127.0.0.1:5432/postgres',
+  '--redis',
+  'redis://127.0.0.1:6379',
+  '--amqp',
+  'amqp://guest:guest@127.0.0.1:5672',
+];
+
+async function runCheck(argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await checkCommand.run(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe('flash-sale-operator check', () => {
+  it('--json against the local services exits 0 with the documented fields', async () => {
+    const { code, out } = await runCheck([...LOCAL, '--json']);
+    const doc = JSON.parse(out) as {
+      healthy: boolean;
+      checkedAt: string;
+      health: Record<string, Record<string, unknown>>;
+    };
+    expect(code, out).toBe(0);
+    expect(doc.healthy).toBe(true);
+    expect(Object.keys(doc.health)).toEqual(['postgres', 'redis', 'rabbitmq']);
+    for (const c of Object.values(doc.health)) {
+      expect(c).toMatchObject({ healthy: true, reason: 'Healthy', checkedAt: expect.any(String) });
+      expect(typeof c.latencyMs).toBe('number');
+      expect(typeof c.message).toBe('string');
+    }
+    expect(doc.health.postgres).toHaveProperty('lockWaits', 0);
+    expect(doc.health.postgres).toHaveProperty('databaseSizeBytes');
+    expect(doc.health.redis).toHaveProperty('evictedKeys', 0);
+    expect(doc.health.rabbitmq).toHaveProperty('queues', []);
+    expect(out).not.toContain('guest');
+  });
+
+  it('one wrong URL exits 1 and names that component, the others still reported', async () => {
+    const port = await freePort();
+    const argv = [...LOCAL];
+    argv[3] = `redis://:hunter2@127.0.0.1:${port}`;
+    const { code, out } = await runCheck([...argv, '--timeout', '2s']);
+    expect(code).toBe(1);
+    expect(out).toMatch(/^FAIL redis\s+Unreachable/m);
+    expect(out).toMatch(/^OK\s+postgres/m);
+    expect(out).toMatch(/UNHEALTHY: redis$/m);
+    expect(out).not.toContain('hunter2');
+  });
+
+  it('a malformed URL is a per-component InvalidTarget result, not a stack trace', async () => {
+    const argv = [...LOCAL];
+    argv[1] = 'http://nope';
+    const { code, out } = await runCheck([...argv, '--json']);
+    expect(code).toBe(1);
+    const doc = JSON.parse(out) as { health: Record<string, { reason: string; message: string }> };
+    expect(doc.health.postgres!.reason).toBe('InvalidTarget');
+    expect(doc.health.postgres!.message).toMatch(/--postgres: scheme must be postgres:\/\//);
+    expect(doc.health.redis!.reason).toBe('Healthy');
+  });
+
+  it('a queue given with --queues that does not exist makes RabbitMQ unhealthy', async () => {
+    const { code, out } = await runCheck([...LOCAL, '--queues', 'health_check_test_absent_queue', '--json']);
+    expect(code).toBe(1);
+    expect(JSON.parse(out).health.rabbitmq.reason).toBe('QueueMissing');
+  });
+
+  it('usage errors throw UsageError (exit 2 through the dispatcher)', () => {
+    expect(() => parseCheckArgs(['--redis', 'redis://x'])).toThrow(UsageError);
+    expect(() => parseCheckArgs([...LOCAL, '--timeout', 'soon'])).toThrow(
+      /--timeout: 'soon' is not a duration/,
+    );
+    expect(() => parseCheckArgs([...LOCAL, '--bogus'])).toThrow(/unknown argument '--bogus'/);
+    expect(() => parseCheckArgs([...LOCAL, '--queues'])).toThrow(/--queues needs a value/);
+    expect(parseCheckArgs([...LOCAL, '--timeout=500ms', '--queues=a,b'])).toMatchObject({
+      timeoutMs: 500,
+      queues: ['a', 'b'],
+    });
+  });
+
+  it('the built CLI exits promptly with the right codes (0, 1, 2)', async () => {
+    const main = 'dist/src/cli/main.js';
+    if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first (npm test does)`);
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [main, 'check', ...args], { encoding: 'utf8', timeout: 30_000 });
+    const ok = run([...LOCAL, '--json']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).healthy).toBe(true);
+    const port = await freePort();
+    const bad = run([...LOCAL.slice(0, 5), `amqp://guest:guest@127.0.0.1:${port}`, '--timeout', '1s']);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/FAIL rabbitmq/);
+    expect(bad.stderr).toBe('');
+    const usage = run(['--postgres', 'postgres://x@y/z']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/missing --redis, --amqp/);
+  });
+});
