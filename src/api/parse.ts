@@ -26,7 +26,7 @@ export interface ParseResult {
 
 export function parseStackDocuments(text: string): ParseResult {
   const result: ParseResult = { stacks: [], problems: [], documentCount: 0 };
-  const docs = parseAllDocuments(text, { version: '1.1', prettyErrors: false });
+  const docs = parseAllDocuments(text, { version: '1.1', prettyErrors: true });
   const list = Array.isArray(docs) ? docs : [];
   let index = 0;
   for (const d of list) {

@@ -89,6 +89,8 @@ function obj(description: string, properties: Record<string, SchemaNode>, extra:
 }
 const req = (node: SchemaNode): SchemaNode => ({ ...node, $required: true });
 
+/** spec.redis.maxmemory: Redis notation (16gb, 3000mb, bytes) or a Kubernetes quantity. */
+export const MAXMEMORY_PATTERN = '^([0-9]+([bB]|[kKmMgG][bB]?)?|[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T))$';
 export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -260,7 +262,7 @@ const redis = obj(
     resources: resources('the Redis container'),
     maxmemory: str(
       "Redis maxmemory. A Kubernetes quantity (3Gi) or Redis' own notation (3gb, 3000mb, bytes) — the latter is accepted for this field only. Derived from the memory limit when absent.",
-      { pattern: '^([0-9]+([bB]|[kKmMgG][bB]?)?|[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T))$', maxLength: 32 },
+      { pattern: MAXMEMORY_PATTERN, maxLength: 32 },
     ),
     maxmemoryPolicy: str(
       'Eviction policy when maxmemory is reached. allkeys-* may evict stock counters (oversell) and is only allowed with role cache.',

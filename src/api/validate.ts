@@ -10,7 +10,7 @@
 import { checkCidr, checkCron, checkDuration, checkImage, parseDuration } from './formats.js';
 import type { Problem } from './problems.js';
 import { parseMaxmemory, parseQuantity, QUANTITY_PATTERN } from './quantity.js';
-import { DURATION_PATTERN, rootSchema, type SchemaNode } from './schema.js';
+import { DURATION_PATTERN, MAXMEMORY_PATTERN, rootSchema, type SchemaNode } from './schema.js';
 import { API_VERSION, KIND, type PostgresMajorVersion } from './types.js';
 
 export type PostgresParameterCheck = (
@@ -99,7 +99,7 @@ function suggest(name: string, known: string[]): string {
 }
 
 /** Patterns whose violations the format layer reports with a more specific message. */
-const SPECIFIC_PATTERNS = new Set([QUANTITY_PATTERN, DURATION_PATTERN]);
+const SPECIFIC_PATTERNS = new Set([QUANTITY_PATTERN, DURATION_PATTERN, MAXMEMORY_PATTERN]);
 
 /** Layer 1: structure against the schema. */
 function checkStructure(value: unknown, node: SchemaNode, path: string, out: Problem[]): void {
