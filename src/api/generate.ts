@@ -181,7 +181,7 @@ export async function generateTypes(root: string): Promise<string> {
 // ---------------------------------------------------------------- docs
 
 function typeLabel(node: SchemaNode): string {
-  if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
+  if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(' | ');
   if (node.type === 'array') return `[]${node.items ? typeLabel(node.items) : ''}`;
   if (node.type === 'object' && node.additionalProperties)
     return `map[string]${typeLabel(node.additionalProperties)}`;

@@ -37,6 +37,8 @@ export const BUILTIN_OPERATOR_OWNED_PARAMETERS: readonly string[] = [
   'ident_file',
   'external_pid_file',
   'unix_socket_directories',
+  'unix_socket_group',
+  'unix_socket_permissions',
 ];
 
 /** Names the seed document put in postgresql.conf that are PgBouncer settings, with where they belong. */

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { parseStackDocuments } from '../../src/api/parse.js';
 import { validateStack } from '../../src/api/validate.js';
 import { applyDefaults } from '../../src/api/defaults.js';
+import { validatePostgresParameters } from '../../src/tuning/validate.js';
 import { crdValidator, ROOT } from '../api/crd-helpers.js';
+
+const withCatalog = { checkPostgresParameters: validatePostgresParameters };
 
 const VALID = ['minimal.yaml', 'production.yaml', 'seed.yaml'];
 
@@ -17,8 +20,9 @@ function load(file: string) {
 describe('valid examples', () => {
   const validate = crdValidator();
   for (const file of VALID) {
-    it(`${file} passes validateStack`, () => {
+    it(`${file} passes validateStack, with and without the PostgreSQL catalog`, () => {
       expect(validateStack(load(file))).toEqual([]);
+      expect(validateStack(load(file), withCatalog)).toEqual([]);
     });
     it(`${file} validates against the CRD openAPIV3Schema (ajv)`, () => {
       const ok = validate(load(file));
@@ -75,6 +79,9 @@ describe('invalid examples', () => {
         expect(p, `${file}: no problem at ${e.path}: ${JSON.stringify(problems)}`).toBeDefined();
         expect(p!.message).toMatch(e.phrase);
       }
+      // With the catalog wired in (as the CLI does), the same problems and no duplicate per parameter.
+      const full = validateStack(load(`invalid/${file}`), withCatalog);
+      expect(full.map((x) => x.path).sort()).toEqual(problems.map((x) => x.path).sort());
     });
   }
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseStackDocuments } from '../../api/parse.js';
 import { validateStack } from '../../api/validate.js';
+import { validatePostgresParameters } from '../../tuning/validate.js';
 import { UsageError, type Command } from '../command.js';
 
 const usage = `Usage: flash-sale-operator validate -f FILE [-f FILE...]
@@ -65,7 +66,7 @@ export const validateCommand: Command = {
       for (const { index, doc } of parsed.stacks) {
         stacks++;
         const where = parsed.documentCount > 1 ? ` [document ${index}]` : '';
-        for (const p of validateStack(doc)) {
+        for (const p of validateStack(doc, { checkPostgresParameters: validatePostgresParameters })) {
           io.stderr(`${file}: ${p.path}: ${p.message}${where}\n`);
           problems++;
         }
