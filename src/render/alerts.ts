@@ -1,0 +1,318 @@
+/**
+ * Prometheus alert rules for a flash-sale stack, usable with or without a stack: render wraps them in a
+ * PrometheusRule, packaging writes the same groups as a plain rule file under manifests/monitoring/.
+ *
+ * Metric names are the ones the real exporters and our own processes emit:
+ * - flash-sale API (src/service/metrics.ts): http_requests_total{method,route,status},
+ *   order_create_duration_ms_bucket{result,le}, stock_decrement_total{sale_id}, redis_hits_total,
+ *   redis_requests_total;
+ * - RabbitMQ's built-in Prometheus plugin, per-object metrics (scraped from /metrics/per-object):
+ *   rabbitmq_queue_messages_ready{vhost,queue};
+ * - redis_exporter: redis_evicted_keys_total, redis_keyspace_hits_total, redis_keyspace_misses_total;
+ * - postgres_exporter: pg_locks_count{datname,mode} (mode lower-case), pg_stat_activity_max_tx_duration;
+ * - pgbouncer_exporter: pgbouncer_pools_client_waiting_connections, pgbouncer_pools_client_maxwait_seconds;
+ * - the operator: flashsale_backup_last_success_timestamp_seconds{stack_namespace,stack} and
+ *   flashsale_backup_last_failure_timestamp_seconds{stack_namespace,stack} (exported from the operator's pod,
+ *   hence `stack_namespace` rather than `namespace`, which the scrape sets to the operator's namespace).
+ * Pure.
+ */
+import { DEFAULT_BACKUP_SCHEDULE, DEFAULT_THRESHOLDS } from '../api/defaults.js';
+import type { HealthThresholds } from '../api/types.js';
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RuleGroup {
+  name: string;
+  interval?: string;
+  rules: AlertRule[];
+}
+
+export interface AlertRuleOptions {
+  /** Restrict to one namespace (a stack's); all namespaces when absent. */
+  namespace?: string;
+  /** Stack name, for the operator's per-stack backup metrics. */
+  stack?: string;
+  thresholds?: Required<HealthThresholds>;
+  /** Order-create p95 above which the sale is too slow, in milliseconds. */
+  orderP95Ms?: number;
+  /** Backup schedule (cron); the backup-age alert fires when the last success is older than 2 × its period. */
+  backupSchedule?: string;
+  /** Whether backups are enabled (no backup alerts otherwise). */
+  backup?: boolean;
+}
+
+export const DEFAULT_ORDER_P95_MS = 250;
+export const ORDER_ROUTE = '/api/sales/{id}/orders';
+
+/** `{a="b",c="d"}` or '' — PromQL label matchers; values are escaped. */
+export function matchers(...pairs: (string | undefined)[]): string {
+  const present = pairs.filter((p): p is string => p !== undefined && p !== '');
+  return present.length > 0 ? `{${present.join(',')}}` : '';
+}
+
+export function eq(label: string, value: string): string {
+  return `${label}=${JSON.stringify(value)}`;
+}
+
+/** Human duration for annotations, e.g. 172800 → "48h". */
+export function promDuration(seconds: number): string {
+  if (seconds % 86400 === 0 && seconds >= 86400 * 7) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+const MACROS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+function parseField(field: string, min: number, max: number, names?: string[]): Set<number> | undefined {
+  const out = new Set<number>();
+  const value = (s: string): number | undefined => {
+    const lower = s.toLowerCase();
+    if (names) {
+      const idx = names.indexOf(lower);
+      if (idx >= 0) return idx + min;
+    }
+    return /^\d+$/.test(s) ? Number(s) : undefined;
+  };
+  for (const part of field.split(',')) {
+    const [range, stepText] = part.split('/');
+    const step = stepText === undefined ? 1 : Number(stepText);
+    if (!Number.isInteger(step) || step < 1 || range === undefined) return undefined;
+    let lo: number;
+    let hi: number;
+    if (range === '*') {
+      lo = min;
+      hi = max;
+    } else if (range.includes('-')) {
+      const [a, b] = range.split('-');
+      const va = value(a ?? '');
+      const vb = value(b ?? '');
+      if (va === undefined || vb === undefined) return undefined;
+      lo = va;
+      hi = vb;
+    } else {
+      const v = value(range);
+      if (v === undefined) return undefined;
+      lo = v;
+      hi = stepText === undefined ? v : max;
+    }
+    if (lo < min || hi > max || lo > hi) return undefined;
+    for (let i = lo; i <= hi; i += step) out.add(i);
+  }
+  return out;
+}
+
+/** Longest interval between consecutive runs in seconds, or undefined when the schedule does not parse. */
+export function cronMaxIntervalSeconds(schedule: string): number | undefined {
+  const expr = MACROS[schedule.trim().toLowerCase()] ?? schedule.trim();
+  const fields = expr.split(/\s+/);
+  if (fields.length !== 5) return undefined;
+  const [mi, ho, dom, mon, dow] = fields as [string, string, string, string, string];
+  const minutes = parseField(mi, 0, 59);
+  const hours = parseField(ho, 0, 23);
+  const doms = parseField(dom, 1, 31);
+  const months = parseField(mon, 1, 12, MONTHS);
+  const dowsRaw = parseField(dow, 0, 7, DAYS);
+  if (!minutes || !hours || !doms || !months || !dowsRaw) return undefined;
+  const dows = new Set([...dowsRaw].map((d) => d % 7));
+  // As in Vixie cron, a day field starting with '*' counts as unrestricted.
+  const domStar = dom.startsWith('*');
+  const dowStar = dow.startsWith('*');
+  const minuteList = [...minutes].sort((a, b) => a - b);
+  const hourList = [...hours].sort((a, b) => a - b);
+  // Two full years from a fixed Monday-start leap year cover every month/weekday combination twice.
+  const start = Date.UTC(2024, 0, 1);
+  const days = mon === '*' && domStar ? (dowStar ? 3 : 15) : 2 * 366 + 365;
+  let prev: number | undefined;
+  let maxGap = 0;
+  for (let d = 0; d < days; d++) {
+    const dayStart = start + d * 86_400_000;
+    const date = new Date(dayStart);
+    if (!months.has(date.getUTCMonth() + 1)) continue;
+    const domOk = doms.has(date.getUTCDate());
+    const dowOk = dows.has(date.getUTCDay());
+    // Vixie cron: when both day fields are restricted, a day matches if either does.
+    const dayOk = !domStar && !dowStar ? domOk || dowOk : domOk && dowOk;
+    if (!dayOk) continue;
+    for (const h of hourList) {
+      for (const m of minuteList) {
+        const t = dayStart + (h * 60 + m) * 60_000;
+        if (prev !== undefined) maxGap = Math.max(maxGap, t - prev);
+        prev = t;
+      }
+    }
+  }
+  if (prev === undefined) return undefined;
+  if (maxGap === 0) return undefined;
+  return maxGap / 1000;
+}
+
+/** Seconds after which the last successful backup counts as too old: 2 × the schedule's longest gap. */
+export function backupMaxAgeSeconds(schedule: string): number {
+  return 2 * (cronMaxIntervalSeconds(schedule) ?? 86_400);
+}
+
+export function alertRules(options: AlertRuleOptions = {}): { groups: RuleGroup[] } {
+  const th = options.thresholds ?? DEFAULT_THRESHOLDS;
+  const ns = options.namespace !== undefined ? eq('namespace', options.namespace) : undefined;
+  const p95 = options.orderP95Ms ?? DEFAULT_ORDER_P95_MS;
+  const by = 'namespace';
+  const orders = matchers(ns, eq('method', 'POST'), eq('route', ORDER_ROUTE));
+  const soldOut = matchers(ns, eq('method', 'POST'), eq('route', ORDER_ROUTE), eq('status', '410'));
+  const where = '{{ $labels.namespace }}';
+  const rules: AlertRule[] = [
+    {
+      alert: 'FlashSaleQueueBacklogGrowing',
+      expr:
+        `sum by (${by}, queue) (rabbitmq_queue_messages_ready${matchers(ns)}) > ${th.queueDepthMax}` +
+        ` and sum by (${by}, queue) (delta(rabbitmq_queue_messages_ready${matchers(ns)}[10m])) > 0`,
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `Queue {{ $labels.queue }} in ${where} has {{ $value }}+ ready messages and keeps growing`,
+        description:
+          'Orders are accepted faster than the consumers persist them. Scale spec.api.consumer.replicas, check consumer errors and PostgreSQL/PgBouncer waits.',
+      },
+    },
+    {
+      alert: 'FlashSaleOrderLatencyHigh',
+      expr: `histogram_quantile(0.95, sum by (${by}, le) (rate(order_create_duration_ms_bucket${matchers(ns)}[5m]))) > ${p95}`,
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `Order-create p95 in ${where} is {{ $value | humanize }}ms (> ${p95}ms)`,
+        description:
+          'The hot path (Redis script + publish) is slow: check Redis latency, RabbitMQ confirms, API CPU.',
+      },
+    },
+    {
+      alert: 'FlashSaleStockDecrementsStalled',
+      expr:
+        `sum by (${by}) (rate(http_requests_total${orders}[5m])) > 0` +
+        ` unless sum by (${by}) (rate(stock_decrement_total${matchers(ns)}[5m])) > 0` +
+        ` unless sum by (${by}) (rate(http_requests_total${soldOut}[5m])) > 0`,
+      for: '5m',
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: `Buyers are ordering in ${where} but no stock is being taken`,
+        description:
+          'Order requests arrive, the sale is not sold out (no 410), yet stock_decrement_total does not move: Redis, the Lua script or the broker is failing (see order_publish_failures_total and 503s).',
+      },
+    },
+    {
+      alert: 'FlashSaleCacheHitRatioLow',
+      expr:
+        `sum by (${by}) (rate(redis_hits_total${matchers(ns)}[5m])) / sum by (${by}) (rate(redis_requests_total${matchers(ns)}[5m])) < ${th.redisHitRatioMin}` +
+        ` and sum by (${by}) (rate(redis_requests_total${matchers(ns)}[5m])) > 1`,
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `Cache hit ratio in ${where} is {{ $value | humanizePercentage }} (< ${th.redisHitRatioMin * 100}%)`,
+        description:
+          'Reads fall through to PostgreSQL: warm the sale cache before the sale, check TTLs and Redis memory.',
+      },
+    },
+    {
+      alert: 'FlashSaleRedisEvictingKeys',
+      expr: `sum by (${by}) (increase(redis_evicted_keys_total${matchers(ns)}[5m])) > 0`,
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: `Redis in ${where} evicted {{ $value }} keys in 5 minutes`,
+        description:
+          'An evicted stock counter or purchase marker means oversell or double purchase. Raise spec.redis.resources.limits.memory; inventory Redis must use noeviction.',
+      },
+    },
+    {
+      alert: 'FlashSalePostgresLockContention',
+      expr: `sum by (${by}, datname) (pg_locks_count${matchers(ns, 'mode=~"accessexclusivelock|exclusivelock|sharerowexclusivelock|sharelock"')}) > ${th.lockWaitsMax}`,
+      for: '2m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `{{ $value }} conflicting locks held in database {{ $labels.datname }} (${where})`,
+        description:
+          "Writers queue behind heavy locks (seed §8.4: SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'). Look for DDL or long transactions.",
+      },
+    },
+    {
+      alert: 'FlashSalePostgresLongTransaction',
+      expr: `max by (${by}, datname) (pg_stat_activity_max_tx_duration${matchers(ns)}) > ${th.oldestTransactionSecondsMax}`,
+      for: '2m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `A transaction in {{ $labels.datname }} (${where}) has run for {{ $value | humanizeDuration }}`,
+        description: 'Long transactions hold locks and block vacuum; find it in pg_stat_activity.',
+      },
+    },
+    {
+      alert: 'FlashSalePgBouncerClientsWaiting',
+      expr: `sum by (${by}) (pgbouncer_pools_client_waiting_connections${matchers(ns)}) > ${th.pgbouncerClientsWaitingMax}`,
+      for: '2m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `{{ $value }} clients wait for a PgBouncer server connection in ${where}`,
+        description:
+          'The pool is exhausted: raise spec.pgbouncer.defaultPoolSize (within max_connections) or find slow queries.',
+      },
+    },
+    {
+      alert: 'FlashSalePgBouncerMaxWaitHigh',
+      expr: `max by (${by}) (pgbouncer_pools_client_maxwait_seconds${matchers(ns)}) > ${th.pgbouncerMaxWaitSeconds}`,
+      for: '2m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: `The oldest PgBouncer client in ${where} has waited {{ $value }}s`,
+        description:
+          'Clients wait for a server connection longer than spec.monitoring.thresholds.pgbouncerMaxWaitSeconds.',
+      },
+    },
+  ];
+  if (options.backup ?? true) {
+    const schedule = options.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE;
+    const maxAge = backupMaxAgeSeconds(schedule);
+    const sel = matchers(
+      options.namespace !== undefined ? eq('stack_namespace', options.namespace) : undefined,
+      options.stack !== undefined ? eq('stack', options.stack) : undefined,
+    );
+    const key = 'stack_namespace, stack';
+    const ok = `max by (${key}) (flashsale_backup_last_success_timestamp_seconds${sel})`;
+    const failed = `max by (${key}) (flashsale_backup_last_failure_timestamp_seconds${sel})`;
+    rules.push(
+      {
+        alert: 'FlashSaleBackupFailed',
+        expr: `${failed} > ${ok} or (${failed} unless ${ok})`,
+        labels: { severity: 'critical' },
+        annotations: {
+          summary: 'The last backup of {{ $labels.stack_namespace }}/{{ $labels.stack }} failed',
+          description: 'See the backup Job logs and the BackupHealthy condition (kubectl describe fss).',
+        },
+      },
+      {
+        alert: 'FlashSaleBackupTooOld',
+        expr: `time() - ${ok} > ${maxAge}`,
+        labels: { severity: 'critical' },
+        annotations: {
+          summary: `No successful backup of {{ $labels.stack_namespace }}/{{ $labels.stack }} for over ${promDuration(maxAge)}`,
+          description: `Backups run on "${schedule}"; the last success is older than twice that period.`,
+        },
+      },
+    );
+  }
+  return { groups: [{ name: 'flash-sale-stack', interval: '30s', rules }] };
+}

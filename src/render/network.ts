@@ -1,0 +1,193 @@
+/**
+ * NetworkPolicies: default-deny (ingress and egress) for every pod of the stack, DNS egress allowed, then
+ * only the paths the system needs:
+ *   anywhere → nginx (its listeners) → API → PgBouncer / Redis / RabbitMQ;  consumer → PgBouncer / RabbitMQ;
+ *   PgBouncer → PostgreSQL (API and consumer → PostgreSQL when PgBouncer is off);
+ *   backup / maintenance / bootstrap Jobs → PostgreSQL;  RabbitMQ ↔ RabbitMQ (epmd, distribution) when clustered;
+ *   Prometheus → metrics ports (any namespace, or one); the operator's namespace → data ports (health probes).
+ * Policies are additive, so each allowed path is one small policy that names its peers. Pure.
+ */
+import { PORTS } from '../api/images.js';
+import type { ResolvedFlashSaleStack } from '../api/types.js';
+import { CONSUMER_METRICS_PORT } from './api.js';
+import {
+  STACK_LABEL,
+  childName,
+  objectMeta,
+  selectorLabels,
+  type Component,
+  type KubeObject,
+  type RenderInputs,
+} from './common.js';
+
+export interface NetworkPolicyOptions {
+  /** Namespace Prometheus scrapes from; any namespace when absent. */
+  monitoringNamespace?: string;
+}
+
+type Port = number | string;
+
+interface Peer {
+  podSelector?: Record<string, unknown>;
+  namespaceSelector?: Record<string, unknown>;
+  ipBlock?: Record<string, unknown>;
+}
+
+const tcp = (ports: Port[]): Record<string, unknown>[] => ports.map((port) => ({ protocol: 'TCP', port }));
+
+function namespaceByName(name: string): Record<string, unknown> {
+  return { matchLabels: { 'kubernetes.io/metadata.name': name } };
+}
+
+export function renderNetworkPolicies(
+  stack: ResolvedFlashSaleStack,
+  inputs: RenderInputs,
+  options: NetworkPolicyOptions = {},
+): KubeObject[] {
+  const s = stack.spec;
+  const pods = (c: Component): Peer => ({ podSelector: { matchLabels: selectorLabels(stack, c) } });
+  const policy = (
+    name: string,
+    target: Component | 'all',
+    spec: { ingress?: Record<string, unknown>[]; egress?: Record<string, unknown>[] },
+  ): KubeObject => {
+    const types = [...(spec.ingress ? ['Ingress'] : []), ...(spec.egress ? ['Egress'] : [])];
+    return {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: objectMeta(stack, 'network', childName(stack, 'network', name)),
+      spec: {
+        podSelector:
+          target === 'all'
+            ? { matchLabels: { [STACK_LABEL]: stack.metadata.name } }
+            : { matchLabels: selectorLabels(stack, target) },
+        policyTypes: types,
+        ...spec,
+      },
+    };
+  };
+  const out: KubeObject[] = [];
+
+  // 1. Default deny for every pod of the stack; DNS (UDP+TCP 53, to any resolver incl. node-local caches).
+  out.push(
+    policy('default-deny', 'all', {
+      ingress: [],
+      egress: [
+        {
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    }),
+  );
+
+  // 2. Buyers → nginx: from anywhere, on its listeners only.
+  const nginxPorts: Port[] = [PORTS.nginx, ...(s.nginx.tls ? [PORTS.nginxTls] : [])];
+  out.push(policy('nginx-ingress', 'nginx', { ingress: [{ ports: tcp(nginxPorts) }] }));
+
+  // 3. nginx → API.
+  out.push(policy('nginx-to-api', 'nginx', { egress: [{ to: [pods('api')], ports: tcp([s.api.port]) }] }));
+  out.push(
+    policy('api-from-nginx', 'api', { ingress: [{ from: [pods('nginx')], ports: tcp([s.api.port]) }] }),
+  );
+
+  // 4. API and consumer → database (through PgBouncer when enabled), Redis, RabbitMQ.
+  const db: Component = s.pgbouncer.enabled ? 'pgbouncer' : 'postgres';
+  const dbPort = s.pgbouncer.enabled ? PORTS.pgbouncer : PORTS.postgres;
+  out.push(
+    policy('api-egress', 'api', {
+      egress: [
+        { to: [pods(db)], ports: tcp([dbPort]) },
+        { to: [pods('redis')], ports: tcp([PORTS.redis]) },
+        { to: [pods('rabbitmq')], ports: tcp([PORTS.amqp]) },
+      ],
+    }),
+    policy('consumer-egress', 'consumer', {
+      egress: [
+        { to: [pods(db)], ports: tcp([dbPort]) },
+        { to: [pods('rabbitmq')], ports: tcp([PORTS.amqp]) },
+      ],
+    }),
+    policy('redis-from-api', 'redis', { ingress: [{ from: [pods('api')], ports: tcp([PORTS.redis]) }] }),
+    policy('rabbitmq-from-apps', 'rabbitmq', {
+      ingress: [{ from: [pods('api'), pods('consumer')], ports: tcp([PORTS.amqp]) }],
+    }),
+  );
+  const jobs: Component[] = ['backup', 'maintenance', 'bootstrap'];
+  if (s.pgbouncer.enabled) {
+    out.push(
+      policy('pgbouncer-from-apps', 'pgbouncer', {
+        ingress: [{ from: [pods('api'), pods('consumer')], ports: tcp([PORTS.pgbouncer]) }],
+      }),
+      policy('pgbouncer-to-postgres', 'pgbouncer', {
+        egress: [{ to: [pods('postgres')], ports: tcp([PORTS.postgres]) }],
+      }),
+    );
+  }
+  // 5. PostgreSQL ← PgBouncer (or the apps directly) and the backup / maintenance / bootstrap Jobs.
+  const pgClients: Component[] = s.pgbouncer.enabled ? ['pgbouncer'] : ['api', 'consumer'];
+  out.push(
+    policy('postgres-from-clients', 'postgres', {
+      ingress: [{ from: [...pgClients, ...jobs].map(pods), ports: tcp([PORTS.postgres]) }],
+    }),
+  );
+  for (const job of jobs) {
+    out.push(
+      policy(`${job}-to-postgres`, job, {
+        egress: [{ to: [pods('postgres')], ports: tcp([PORTS.postgres]) }],
+      }),
+    );
+  }
+
+  // 6. RabbitMQ peers (epmd 4369, inter-node distribution 25672) when clustered.
+  if (s.rabbitmq.replicas > 1) {
+    const peerPorts = tcp([PORTS.rabbitmqEpmd, PORTS.rabbitmqDist]);
+    out.push(
+      policy('rabbitmq-peers', 'rabbitmq', {
+        ingress: [{ from: [pods('rabbitmq')], ports: peerPorts }],
+        egress: [
+          { to: [pods('rabbitmq')], ports: peerPorts },
+          // rabbit_peer_discovery_k8s lists the headless Service's endpoints through the Kubernetes API
+          // (kubernetes.default.svc:443, which the node forwards to the API server's port, often 6443).
+          { ports: tcp([443, 6443]) },
+        ],
+      }),
+    );
+  }
+
+  // 7. Prometheus scrapes the metrics ports (exporter sidecars, RabbitMQ's plugin, API, consumer).
+  const scraper: Peer = options.monitoringNamespace
+    ? { namespaceSelector: namespaceByName(options.monitoringNamespace) }
+    : { namespaceSelector: {} };
+  if (s.monitoring.enabled) {
+    const metrics: [Component, Port[]][] = [
+      ['postgres', [PORTS.postgresExporter]],
+      ['redis', [PORTS.redisExporter]],
+      ['rabbitmq', [PORTS.rabbitmqPrometheus]],
+      // The API serves /metrics on its HTTP port (the Service's `metrics` port targets it).
+      ['api', [s.api.port]],
+      ['consumer', [CONSUMER_METRICS_PORT]],
+    ];
+    if (s.pgbouncer.enabled) metrics.push(['pgbouncer', [PORTS.pgbouncerExporter]]);
+    for (const [c, ports] of metrics) {
+      out.push(policy(`${c}-metrics`, c, { ingress: [{ from: [scraper], ports: tcp(ports) }] }));
+    }
+  }
+
+  // 8. The operator's health probes, from its namespace, to the data ports.
+  const operator: Peer = { namespaceSelector: namespaceByName(inputs.operatorNamespace) };
+  const probes: [Component, Port[]][] = [
+    ['postgres', [PORTS.postgres]],
+    ['redis', [PORTS.redis]],
+    ['rabbitmq', [PORTS.amqp, PORTS.rabbitmqManagement]],
+    ['api', [s.api.port]],
+    ['nginx', [PORTS.nginx]],
+  ];
+  if (s.pgbouncer.enabled) probes.push(['pgbouncer', [PORTS.pgbouncer]]);
+  for (const [c, ports] of probes) {
+    out.push(policy(`${c}-operator-probes`, c, { ingress: [{ from: [operator], ports: tcp(ports) }] }));
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+/** Shared inputs for render tests: the examples (resolved with applyDefaults) and fixed secrets. */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { applyDefaults } from '../../src/api/defaults.js';
+import type { FlashSaleStack, ResolvedFlashSaleStack } from '../../src/api/types.js';
+import type { KubeObject, RenderInputs } from '../../src/render/common.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const EXAMPLES_DIR = join(ROOT, 'examples');
+export const GOLDEN_DIR = join(ROOT, 'test', 'golden');
+
+/** Recognisable, distinct fake secrets: tests grep rendered output for them. */
+export const SECRETS = {
+  postgresPassword: 'pg-Secret-7f3a9c',
+  pgbouncerAdminPassword: 'pgb-Admin-2b8d41',
+  redisPassword: 'redis-Secret-5e1c77',
+  rabbitmqPassword: 'mq-Secret-9a4f20',
+  erlangCookie: 'ERLANGCOOKIEABCDEFGHIJKLMNOPQRSTU',
+  apiAdminToken: 'api-Token-0c6e93',
+} as const;
+
+export function inputs(overrides: Partial<RenderInputs> = {}): RenderInputs {
+  return {
+    secrets: { ...SECRETS },
+    prometheusOperatorAvailable: true,
+    operatorNamespace: 'flash-sale-operator',
+    ...overrides,
+  };
+}
+
+/** Names of the valid examples (examples/*.yaml), without extension. */
+export function exampleNames(): string[] {
+  return readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+export function loadExample(name: string): ResolvedFlashSaleStack {
+  const doc = parse(readFileSync(join(EXAMPLES_DIR, `${name}.yaml`), 'utf8'), { version: '1.1' }) as FlashSaleStack;
+  doc.metadata = { ...doc.metadata, uid: '00000000-0000-4000-8000-000000000001' };
+  return applyDefaults(doc);
+}
+
+/** A resolved stack from a spec fragment (defaults applied). */
+export function stackOf(spec: FlashSaleStack['spec'] = {}, name = 'shop', namespace = 'prod'): ResolvedFlashSaleStack {
+  return applyDefaults({
+    apiVersion: 'flashsale.dev/v1alpha1',
+    kind: 'FlashSaleStack',
+    metadata: { name, namespace, uid: '00000000-0000-4000-8000-000000000001' },
+    spec,
+  });
+}
+
+export function find(objects: KubeObject[], kind: string, name: string): KubeObject {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind}/${name} among ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return o;
+}
+
+/** Pod spec of a Deployment/StatefulSet/Job/CronJob. */
+export function podSpec(o: KubeObject): Record<string, unknown> | undefined {
+  const spec = o.spec as Record<string, unknown> | undefined;
+  if (!spec) return undefined;
+  if (o.kind === 'CronJob') {
+    const jt = spec.jobTemplate as { spec: { template: { spec: Record<string, unknown> } } };
+    return jt.spec.template.spec;
+  }
+  const t = spec.template as { spec?: Record<string, unknown> } | undefined;
+  return t?.spec;
+}
+
+export type Container = {
+  name: string;
+  image: string;
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+  [k: string]: unknown;
+};
+
+export function containers(o: KubeObject): Container[] {
+  const p = podSpec(o);
+  if (!p) return [];
+  return [...((p.initContainers as Container[]) ?? []), ...((p.containers as Container[]) ?? [])];
+}
