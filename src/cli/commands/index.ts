@@ -1,6 +1,8 @@
 import type { Command } from '../command.js';
 import { checkCommand } from './check.js';
+import { renderCommand } from './render.js';
+import { runCommand } from './run.js';
 import { validateCommand } from './validate.js';
 
 /** Every sub-command, in the order `--help` lists them. Each lives in its own module. */
-export const commands: Command[] = [validateCommand, checkCommand];
+export const commands: Command[] = [validateCommand, renderCommand, runCommand, checkCommand];

@@ -1,0 +1,225 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { applyDefaults } from '../../api/defaults.js';
+import { parseStackDocuments } from '../../api/parse.js';
+import type { Problem } from '../../api/problems.js';
+import type { FlashSaleStack } from '../../api/types.js';
+import { validateStack } from '../../api/validate.js';
+import type { KubeObject, StackSecrets } from '../../render/common.js';
+import { BudgetError, render } from '../../render/index.js';
+import { UsageError, type Command } from '../command.js';
+
+export const DEFAULT_OPERATOR_NAMESPACE = 'flash-sale-operator';
+
+const usage = `Usage: flash-sale-operator render -f FILE [-f FILE...] [options]
+
+Prints, as multi-document YAML on stdout, every Kubernetes object the operator would apply for the
+FlashSaleStack documents in FILE. The output is deterministic: the same input prints the same bytes.
+The file is validated first; on any problem nothing is printed on stdout, the problems are listed on
+stderr exactly as 'flash-sale-operator validate' lists them, and the exit status is 1.
+
+Secrets: by default Secret objects are NOT printed, so no password ends up in a GitOps repository. The
+operator generates random passwords per stack (Secret <stack>-operator-secrets) and creates the
+derived Secrets itself (<stack>-postgres-credentials, <stack>-pgbouncer-auth, <stack>-redis-credentials,
+<stack>-rabbitmq-credentials, <stack>-api). Pod checksum annotations that cover those Secrets are then
+computed from placeholder values and differ from the ones the operator applies.
+With --include-secrets the Secrets are printed, with passwords derived from --secrets-seed
+(HMAC-SHA256 of the seed and stack/key): reproducible, and as secret as the seed. See docs/render.md.
+
+Owner references are left out when the document has no metadata.uid (objects rendered for GitOps are
+not owned by a FlashSaleStack until the operator adopts them).
+
+Options:
+  -f, --filename FILE        YAML file with FlashSaleStack documents (repeatable; - for stdin)
+  -n, --namespace NS         Namespace for documents that do not set metadata.namespace
+      --include-secrets      Print Secret objects too (requires --secrets-seed)
+      --secrets-seed SEED    Seed the printed passwords are derived from
+      --prometheus-operator  Render as if the cluster serves monitoring.coreos.com/v1 (ServiceMonitor,
+                             PrometheusRule); without it serviceMonitor: auto falls back to scrape annotations
+      --operator-namespace NS  Namespace the operator runs in (NetworkPolicies let its probes in;
+                             default ${DEFAULT_OPERATOR_NAMESPACE})
+  -h, --help                 Show this help
+
+Exit status: 0 on success, 1 when a document is invalid, 2 on usage errors.
+`;
+
+interface RenderArgs {
+  files: string[];
+  namespace?: string;
+  includeSecrets: boolean;
+  secretsSeed?: string;
+  prometheusOperator: boolean;
+  operatorNamespace: string;
+}
+
+function parseArgs(argv: string[]): RenderArgs {
+  const out: RenderArgs = {
+    files: [],
+    includeSecrets: false,
+    prometheusOperator: false,
+    operatorNamespace: DEFAULT_OPERATOR_NAMESPACE,
+  };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eqIdx = arg.indexOf('=');
+    const [flag, inline] =
+      arg.startsWith('--') && eqIdx > 0 ? [arg.slice(0, eqIdx), arg.slice(eqIdx + 1)] : [arg, undefined];
+    const take = (): string => {
+      if (inline !== undefined) return inline;
+      const v = value(i, flag);
+      i++;
+      return v;
+    };
+    switch (flag) {
+      case '-f':
+      case '--filename':
+        out.files.push(take());
+        break;
+      case '-n':
+      case '--namespace':
+        out.namespace = take();
+        break;
+      case '--include-secrets':
+        out.includeSecrets = true;
+        break;
+      case '--secrets-seed':
+        out.secretsSeed = take();
+        break;
+      case '--prometheus-operator':
+        out.prometheusOperator = true;
+        break;
+      case '--operator-namespace':
+        out.operatorNamespace = take();
+        break;
+      default:
+        throw new UsageError(`unexpected argument '${arg}'`);
+    }
+  }
+  if (out.files.length === 0) throw new UsageError('give at least one file with -f FILE');
+  if (out.includeSecrets && !out.secretsSeed) {
+    throw new UsageError('--include-secrets needs --secrets-seed SEED (passwords are derived from it)');
+  }
+  if (out.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(out.namespace)) {
+    throw new UsageError(
+      `--namespace '${out.namespace}' is not a valid namespace name (lower-case DNS label)`,
+    );
+  }
+  return out;
+}
+
+const SECRET_KEYS: (keyof StackSecrets)[] = [
+  'postgresPassword',
+  'pgbouncerAdminPassword',
+  'redisPassword',
+  'rabbitmqPassword',
+  'erlangCookie',
+  'apiAdminToken',
+];
+
+/** Passwords for one stack: derived from the seed (reproducible), or fixed placeholders when not printed. */
+export function derivedSecrets(seed: string | undefined, namespace: string, name: string): StackSecrets {
+  const entries = SECRET_KEYS.map((key) => {
+    if (seed === undefined)
+      return [key, key === 'erlangCookie' ? 'PLACEHOLDERERLANGCOOKIE' : `placeholder-${key}`];
+    const mac = createHmac('sha256', seed).update(`${namespace}/${name}/${key}`).digest();
+    const value =
+      key === 'erlangCookie'
+        ? [...mac].map((b) => String.fromCharCode(65 + (b % 26))).join('')
+        : mac.toString('base64url');
+    return [key, value];
+  });
+  return Object.fromEntries(entries) as StackSecrets;
+}
+
+function withoutOwner(o: KubeObject): KubeObject {
+  const { ownerReferences: _drop, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
+export const renderCommand: Command = {
+  name: 'render',
+  summary: 'Print the Kubernetes objects the operator would apply for a FlashSaleStack',
+  usage,
+  async run(argv, io) {
+    const args = parseArgs(argv);
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    const docs: string[] = [];
+    for (const file of args.files) {
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        errors.push(
+          `${file}: cannot read file${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}`,
+        );
+        continue;
+      }
+      const parsed = parseStackDocuments(text);
+      for (const p of parsed.problems) errors.push(`${file}: ${p.path}: ${p.message}`);
+      for (const { index, doc } of parsed.stacks) {
+        const where = parsed.documentCount > 1 ? ` [document ${index}]` : '';
+        const problems = validateStack(doc);
+        for (const p of problems) errors.push(`${file}: ${p.path}: ${p.message}${where}`);
+        if (problems.length > 0) continue;
+        const stackDoc = structuredClone(doc) as unknown as FlashSaleStack;
+        const meta = stackDoc.metadata ?? {};
+        if (args.namespace !== undefined) {
+          if (meta.namespace !== undefined && meta.namespace !== args.namespace) {
+            errors.push(
+              `${file}: metadata.namespace: is '${meta.namespace}' but --namespace is '${args.namespace}'; drop one of them${where}`,
+            );
+            continue;
+          }
+          meta.namespace = args.namespace;
+        }
+        stackDoc.metadata = meta;
+        const stack = applyDefaults(stackDoc);
+        const { namespace, name } = stack.metadata;
+        let result;
+        try {
+          result = render(stack, {
+            secrets: derivedSecrets(args.includeSecrets ? args.secretsSeed : undefined, namespace, name),
+            prometheusOperatorAvailable: args.prometheusOperator,
+            operatorNamespace: args.operatorNamespace,
+          });
+        } catch (err) {
+          if (!(err instanceof BudgetError)) throw err;
+          for (const p of err.problems) errors.push(`${file}: ${p.path}: ${p.message}${where}`);
+          continue;
+        }
+        warnings.push(
+          ...result.warnings.map((w: Problem) => `${file}: warning: ${w.path}: ${w.message}${where}`),
+        );
+        let objects = result.objects;
+        const secrets = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
+        if (!args.includeSecrets) objects = objects.filter((o) => o.kind !== 'Secret');
+        if (meta.uid === undefined) objects = objects.map(withoutOwner);
+        const header = [
+          `# FlashSaleStack ${namespace}/${name}: ${objects.length} objects, rendered by flash-sale-operator render.`,
+          args.includeSecrets
+            ? '# Secrets included, with passwords derived from --secrets-seed.'
+            : `# Secrets omitted: the operator generates ${name}-operator-secrets in namespace ${namespace} and creates ${secrets.join(', ')} from it.`,
+        ].join('\n');
+        objects.forEach((o, i) => {
+          const body = stringify(o, { lineWidth: 0, version: '1.1' });
+          docs.push(i === 0 ? `${header}\n${body}` : body);
+        });
+      }
+    }
+    if (errors.length > 0) {
+      io.stderr(errors.map((e) => `${e}\n`).join(''));
+      return 1;
+    }
+    if (warnings.length > 0) io.stderr(warnings.map((w) => `${w}\n`).join(''));
+    io.stdout(docs.map((d) => `---\n${d}`).join(''));
+    return 0;
+  },
+};
