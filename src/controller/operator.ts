@@ -13,6 +13,7 @@ import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
 import { LeaderElector } from './leader.js';
 import type { Logger } from './logger.js';
 import { OperatorMetrics, serveMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { MANAGED_BY_SELECTOR, Reconciler, type ReconcilerDeps } from './reconciler.js';
 import { RESOURCE_TYPES, resourceTypeByKind, type ResourceType } from './resources.js';
 import { WorkQueue } from './workqueue.js';
@@ -47,12 +48,11 @@ export type OperatorParts = Pick<
 
 /** The probe loop as the operator sees it (src/health provides it). */
 export interface HealthIntegration {
-  start(client: KubeClient, onMaterialChange: (key: string) => void): void;
+  start(onMaterialChange: (key: string) => void, registry: Registry): void;
   snapshot: ReconcilerDeps['health'];
   track: NonNullable<ReconcilerDeps['trackHealth']>;
   untrack: NonNullable<ReconcilerDeps['untrackHealth']>;
   stop(): Promise<void>;
-  registerMetrics?(metrics: OperatorMetrics): void;
 }
 
 /** Kinds whose informers the operator runs (owned kinds, selected by our managed-by label). */
@@ -143,7 +143,6 @@ export class Operator {
           log,
         )
       : undefined;
-    parts.health?.registerMetrics?.(this.metrics);
   }
 
   /** The HTTP port of /metrics (after start). */
@@ -202,6 +201,7 @@ export class Operator {
 
   private async startControllers(): Promise<void> {
     this.prometheusOperator = await this.detectPrometheusOperator();
+    this.parts.health?.start((key) => this.queue.add(key), this.metrics.registry);
     const kinds: string[] = [KIND, ...OWNED_KINDS, ...(this.prometheusOperator ? MONITORING_KINDS : [])];
     for (const kind of kinds) this.startInformers(resourceTypeByKind(kind));
     await Promise.all([...this.informers.values()].flat().map((i) => i.waitForSync()));

@@ -421,6 +421,9 @@ export class Reconciler {
     let degradedReasons: string[] = [];
     if (health) {
       conds.push(...health.conditions.filter((c) => c.type !== 'Degraded'));
+    }
+    // While workloads roll out, probes failing is expected: Degraded speaks about a stack that is up.
+    if (health && allReady) {
       degradedReasons = health.conditions
         .filter((c) => c.type.endsWith('Healthy') && c.status === 'False')
         .map((c) => `${c.type}: ${c.reason}`);

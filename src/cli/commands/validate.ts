@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseStackDocuments } from '../../api/parse.js';
-import { validateStack } from '../../api/validate.js';
-import { validatePostgresParameters } from '../../tuning/validate.js';
+import { validateStackFully } from '../../validation.js';
 import { UsageError, type Command } from '../command.js';
 
 const usage = `Usage: flash-sale-operator validate -f FILE [-f FILE...]
@@ -66,7 +65,7 @@ export const validateCommand: Command = {
       for (const { index, doc } of parsed.stacks) {
         stacks++;
         const where = parsed.documentCount > 1 ? ` [document ${index}]` : '';
-        for (const p of validateStack(doc, { checkPostgresParameters: validatePostgresParameters })) {
+        for (const p of validateStackFully(doc)) {
           io.stderr(`${file}: ${p.path}: ${p.message}${where}\n`);
           problems++;
         }
