@@ -115,7 +115,11 @@ export function renderNetworkPolicies(
       ingress: [{ from: [pods('api'), pods('consumer')], ports: tcp([PORTS.amqp]) }],
     }),
   );
-  const jobs: Component[] = ['backup', 'maintenance', 'bootstrap'];
+  // Jobs that run for this stack: backups (scheduled, and the final one on delete), maintenance, bootstrap.
+  const jobs: Component[] = [];
+  if (s.backup.enabled || s.backup.onDelete) jobs.push('backup');
+  if (s.postgres.maintenance?.schedule) jobs.push('maintenance');
+  if (s.postgres.bootstrap?.fromBackup) jobs.push('bootstrap');
   if (s.pgbouncer.enabled) {
     out.push(
       policy('pgbouncer-from-apps', 'pgbouncer', {
@@ -130,7 +134,7 @@ export function renderNetworkPolicies(
   const pgClients: Component[] = s.pgbouncer.enabled ? ['pgbouncer'] : ['api', 'consumer'];
   out.push(
     policy('postgres-from-clients', 'postgres', {
-      ingress: [{ from: [...pgClients, ...jobs].map(pods), ports: tcp([PORTS.postgres]) }],
+      ingress: [{ from: [...pgClients, ...jobs].map((c) => pods(c)), ports: tcp([PORTS.postgres]) }],
     }),
   );
   for (const job of jobs) {
