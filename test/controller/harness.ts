@@ -1,0 +1,115 @@
+/**
+ * Test harness: the in-memory API server (with our CRD and the simulated kubelet) and an operator running
+ * in-process against it over real HTTP, through @kubernetes/client-node's KubeConfig.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import YAML from 'yaml';
+import { KubeClient, type ApiObject } from '../../src/controller/kube-client.js';
+import { createLogger, silentLogger, type Logger } from '../../src/controller/logger.js';
+import { Operator, type OperatorOptions, type OperatorParts } from '../../src/controller/operator.js';
+import { resourceTypeByKind } from '../../src/controller/resources.js';
+import { createOperatorParts } from '../../src/controller/wiring.js';
+import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from '../support/server.js';
+
+export const CRD_FILE = fileURLToPath(
+  new URL('../../crds/flashsale.dev_flashsalestacks.yaml', import.meta.url),
+);
+export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+export function loadExample(name: string, namespace = 'default'): ApiObject {
+  const doc = YAML.parse(readFileSync(`${EXAMPLES}${name}`, 'utf8')) as ApiObject;
+  doc.metadata.namespace = namespace;
+  return doc;
+}
+
+export async function startServer(
+  opts: FakeApiServerOptions = {},
+): Promise<{ srv: FakeApiServer; kc: KubeConfig }> {
+  const srv = await startFakeApiServer({ crdFiles: [CRD_FILE], kubelet: { delayMs: 50 }, ...opts });
+  const kc = new KubeConfig();
+  kc.loadFromFile(srv.kubeconfigPath);
+  return { srv, kc };
+}
+
+export function operatorOptions(overrides: Partial<OperatorOptions> = {}): OperatorOptions {
+  return {
+    namespaces: [],
+    metricsAddr: '127.0.0.1:0',
+    leaderElect: false,
+    concurrency: 4,
+    resyncMs: 60_000,
+    operatorNamespace: 'flash-sale-system',
+    watchIdleTimeoutMs: 5_000,
+    backoffBaseMs: 50,
+    backoffMaxMs: 1_000,
+    ...overrides,
+  };
+}
+
+export function testParts(overrides: Partial<OperatorParts> = {}): OperatorParts {
+  return {
+    ...createOperatorParts({ health: false, defaultProbeIntervalMs: 30_000, log: silentLogger }),
+    ...overrides,
+  };
+}
+
+export async function startOperator(
+  kc: KubeConfig,
+  overrides: Partial<OperatorOptions> = {},
+  parts: OperatorParts = testParts(),
+  log: Logger = process.env.OPERATOR_LOGS ? createLogger('debug') : silentLogger,
+): Promise<Operator> {
+  const op = new Operator(kc, operatorOptions(overrides), parts, log);
+  await op.start();
+  return op;
+}
+
+export function client(kc: KubeConfig): KubeClient {
+  return new KubeClient(kc);
+}
+
+export const STACKS = resourceTypeByKind('FlashSaleStack');
+
+export async function getStack(c: KubeClient, name: string, ns = 'default'): Promise<ApiObject> {
+  return c.get(STACKS, ns, name);
+}
+
+export function condition(
+  stack: ApiObject,
+  type: string,
+): { status: string; reason: string; message: string } | undefined {
+  const conds =
+    (stack.status as { conditions?: { type: string; status: string; reason: string; message: string }[] })
+      ?.conditions ?? [];
+  return conds.find((c) => c.type === type);
+}
+
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Write requests (create/update/patch/delete) recorded by the server since the last reset. */
+export function writes(srv: FakeApiServer): { verb: string; resource: string; name?: string }[] {
+  return srv
+    .requests()
+    .filter((r) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(r.verb))
+    .map((r) => ({ verb: r.verb, resource: r.resource, name: r.name }));
+}
