@@ -1,10 +1,10 @@
 import type { HealthReport, QueueHealth } from './types.js';
 import { HEALTH_COMPONENTS } from './types.js';
 
-/** 0 for 0, else 1 + floor(log2(v)): 1, 2-3, 4-7, 8-15, ... share a bucket. */
+/** 0 below 1, else 1 + floor(log2(v)): [0,1), [1,2), [2,4), [4,8), ... share a bucket. */
 export function logBucket(v: number | undefined): number | undefined {
   if (v === undefined || !Number.isFinite(v)) return undefined;
-  if (v <= 0) return 0;
+  if (v < 1) return 0;
   return 1 + Math.floor(Math.log2(v));
 }
 

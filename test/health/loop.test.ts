@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HealthProbeLoop } from '../../src/health/loop.js';
-import { materiallyChanged } from '../../src/health/material.js';
+import { materiallyChanged, materialView } from '../../src/health/material.js';
 import type { HealthReport, RedisHealth } from '../../src/health/types.js';
 import { startRedis } from './daemons.js';
-import { localTargets } from './helpers.js';
+import { AMQP } from './helpers.js';
 
 type Seen = { key: string; report: HealthReport; changed: boolean };
 
@@ -19,6 +21,13 @@ async function until<T>(fn: () => T | undefined, what: string): Promise<T> {
 
 describe('HealthProbeLoop', () => {
   it('several unchanged rounds: only the first is a material change; metrics are exported', async () => {
+    // Private redis-server and a uniquely named queue: nothing else changes them while the rounds run.
+    // (PostgreSQL is left out: its connection count is server-wide and other tests move it.)
+    const redis = await startRedis();
+    const queue = `health_loop_${randomBytes(4).toString('hex')}`;
+    const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
+    const ch = await conn.createChannel();
+    await ch.assertQueue(queue, { durable: false });
     const seen: Seen[] = [];
     const registry = new Registry();
     const loop = new HealthProbeLoop({
@@ -27,17 +36,25 @@ describe('HealthProbeLoop', () => {
       jitter: 0,
     });
     try {
-      loop.upsert('shop/sale', () => localTargets(), 100);
+      loop.upsert(
+        'shop/sale',
+        () => ({ redis: { host: '127.0.0.1', port: redis.port }, rabbitmq: { ...AMQP }, queues: [queue] }),
+        100,
+      );
       await until(() => (seen.length >= 4 ? true : undefined), '4 rounds');
       expect(seen[0]!.changed).toBe(true);
-      expect(seen.slice(1, 4).map((s) => s.changed)).toEqual([false, false, false]);
+      expect(
+        seen.slice(1, 4).map((s) => s.changed),
+        seen.map((s) => materialView(s.report)).join('\n'),
+      ).toEqual([false, false, false]);
       expect(seen.every((s) => s.key === 'shop/sale')).toBe(true);
       const text = await registry.metrics();
-      expect(text).toMatch(/flashsale_probe_healthy\{stack="shop\/sale",component="postgres"\} 1/);
-      expect(text).toMatch(/flashsale_probe_latency_seconds\{stack="shop\/sale",component="redis"\} \d/);
+      expect(text).toMatch(/flashsale_probe_healthy\{stack="shop\/sale",component="redis"\} 1/);
+      expect(text).toMatch(/flashsale_probe_latency_seconds\{stack="shop\/sale",component="rabbitmq"\} \d/);
       expect(text).toMatch(
-        /flashsale_probe_value\{stack="shop\/sale",component="postgres",measure="lock_waits"\} 0/,
+        /flashsale_probe_value\{stack="shop\/sale",component="redis",measure="evicted_keys"\} 0/,
       );
+      expect(text).toContain(`flashsale_probe_queue_depth{stack="shop/sale",queue="${queue}"} 0`);
       await loop.remove('shop/sale');
       expect(loop.has('shop/sale')).toBe(false);
       expect(await registry.metrics()).not.toContain('shop/sale');
@@ -46,6 +63,9 @@ describe('HealthProbeLoop', () => {
       expect(seen.length).toBe(n);
     } finally {
       await loop.stop();
+      await redis.kill();
+      await ch.deleteQueue(queue);
+      await conn.close();
     }
   });
 
@@ -162,5 +182,23 @@ describe('materiallyChanged', () => {
     expect(materiallyChanged(base(), base({ evictedKeys: 1 }))).toBe(true);
     expect(materiallyChanged(base(), base({ healthy: false, reason: 'RedisEvictingKeys' }))).toBe(true);
     expect(materiallyChanged(base(), { ...base(), components: {} })).toBe(true);
+  });
+  it('sub-second transaction ages (short transactions of other sessions) do not count', () => {
+    const pgReport = (age: number): HealthReport => ({
+      checkedAt: '2026-01-01T00:00:00Z',
+      components: {
+        postgres: {
+          healthy: true,
+          reason: 'Healthy',
+          message: 'm',
+          checkedAt: '2026-01-01T00:00:00Z',
+          endpoint: 'db:5432/shop',
+          oldestTransactionSeconds: age,
+        },
+      },
+    });
+    expect(materiallyChanged(pgReport(0), pgReport(0.1))).toBe(false);
+    expect(materiallyChanged(pgReport(0.9), pgReport(0.2))).toBe(false);
+    expect(materiallyChanged(pgReport(0.2), pgReport(45))).toBe(true);
   });
 });
