@@ -95,9 +95,11 @@ export class GarbageCollector {
       }
     }
 
-    for (const { gr, obj } of all) {
-      const refs = obj.metadata.ownerReferences ?? [];
-      if (!refs.length || !isLive(gr, obj)) continue;
+    for (const { gr, obj: snapshot } of all) {
+      // re-read: the passes above may have changed it (e.g. orphaning removed references)
+      const obj = store.get(gr, snapshot.metadata.namespace, snapshot.metadata.name!);
+      const refs = obj?.metadata.ownerReferences ?? [];
+      if (!obj || !refs.length) continue;
       const dangling = refs.filter(
         (r) => !byUid.has(r.uid) || !isLive(byUid.get(r.uid)!.gr, byUid.get(r.uid)!.obj),
       );
