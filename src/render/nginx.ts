@@ -44,6 +44,8 @@ export interface NginxPaths {
   temp: string;
   confDir: string;
   tlsDir: string;
+  /** JSON access log; /dev/stdout in the container (a FIFO there), a file in tests. */
+  accessLog: string;
 }
 
 export const NGINX_PATHS: NginxPaths = {
@@ -51,6 +53,7 @@ export const NGINX_PATHS: NginxPaths = {
   temp: '/var/cache/nginx',
   confDir: NGINX_CONF_DIR,
   tlsDir: NGINX_TLS_DIR,
+  accessLog: '/dev/stdout',
 };
 
 export interface NginxConfOptions {
@@ -91,7 +94,7 @@ export function nginxConf(stack: ResolvedFlashSaleStack, options: NginxConfOptio
     'worker_processes auto;',
     'worker_rlimit_nofile 65535;',
     `pid ${paths.pid};`,
-    'error_log /dev/stderr warn;',
+    'error_log stderr warn;',
     '',
     'events {',
     '    worker_connections 8192;',
@@ -125,7 +128,7 @@ export function nginxConf(stack: ResolvedFlashSaleStack, options: NginxConfOptio
       '"request_time":$request_time,"upstream_addr":"$upstream_addr","upstream_status":"$upstream_status",' +
       '"upstream_response_time":"$upstream_response_time","request_id":"$request_id",' +
       '"user_agent":"$http_user_agent"}\';',
-    '    access_log /dev/stdout flashsale_json;',
+    `    access_log ${paths.accessLog} flashsale_json;`,
     '',
     '    # Per-client rate limit. limit_req_zone is only valid here, in http {} (the seed put it in server {}).',
     `    limit_req_zone $binary_remote_addr zone=${RATE_LIMIT_ZONE}:10m rate=${rl.requestsPerSecond}r/s;`,
