@@ -1,3 +1,4 @@
+import { DEFAULT_THRESHOLDS as API_DEFAULT_THRESHOLDS } from '../api/defaults.js';
 import type { ComponentHealth, HealthThresholds } from '../api/types.js';
 
 /** The components the health probes look at (the consumer has no probe of its own: queue consumers say it). */
@@ -190,18 +191,11 @@ export type ProbeTargetsResolver = () => ProbeTargets | Promise<ProbeTargets>;
 
 export type ResolvedThresholds = Required<HealthThresholds>;
 
-/** Defaults for `spec.monitoring.thresholds` (docs/health.md explains each). */
-export const DEFAULT_THRESHOLDS: ResolvedThresholds = Object.freeze({
-  lockWaitsMax: 5,
-  connectionsUsedPercentMax: 80,
-  oldestTransactionSecondsMax: 300,
-  slowStatementMeanMs: 200,
-  pgbouncerClientsWaitingMax: 20,
-  pgbouncerMaxWaitSeconds: 5,
-  redisMemoryUsedPercentMax: 90,
-  redisHitRatioMin: 0.8,
-  queueDepthMax: 10000,
-});
+/**
+ * Defaults for `spec.monitoring.thresholds` (docs/health.md explains each). The single source is
+ * `DEFAULT_THRESHOLDS` in src/api/defaults.ts, which `applyDefaults` also uses; this is a frozen copy.
+ */
+export const DEFAULT_THRESHOLDS: ResolvedThresholds = Object.freeze({ ...API_DEFAULT_THRESHOLDS });
 
 /** The hit ratio is judged only after this many lookups (a cold cache is not unhealthy). */
 export const HIT_RATIO_MIN_LOOKUPS = 1000;
