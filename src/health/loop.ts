@@ -232,8 +232,11 @@ export class HealthProbeLoop {
     } catch (err) {
       this.options.onError?.(entry.key, err);
     }
+    // Not awaited: a slow status write must not hold a probe slot, and onReport may call remove()/stop()
+    // on this loop without deadlocking on the round that is calling it.
     try {
-      await this.options.onReport(entry.key, report, changed);
+      const ret = this.options.onReport(entry.key, report, changed);
+      if (ret instanceof Promise) ret.catch((err: unknown) => this.options.onError?.(entry.key, err));
     } catch (err) {
       this.options.onError?.(entry.key, err);
     }

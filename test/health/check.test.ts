@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkCommand, parseCheckArgs } from '../../src/cli/commands/check.js';
@@ -91,9 +93,22 @@ describe('flash-sale-operator check', () => {
     if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first (npm test does)`);
     const run = (args: string[]) =>
       spawnSync(process.execPath, [main, 'check', ...args], { encoding: 'utf8', timeout: 30_000 });
-    const ok = run([...LOCAL, '--json']);
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout).healthy).toBe(true);
+    // A keep-alive HTTP server for --api/--nginx: open sockets must not keep the CLI running.
+    const server = http.createServer((req, res) =>
+      res.writeHead(200).end(req.url === '/metrics' ? 'http_requests_total 3\n' : 'ok'),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const web = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const okRun = spawn(process.execPath, [main, 'check', ...LOCAL, '--api', web, '--nginx', web, '--json']);
+    let stdout = '';
+    okRun.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const status = await new Promise<number | null>((r) => okRun.once('exit', (code) => r(code)));
+    server.closeAllConnections();
+    server.close();
+    expect(status, stdout).toBe(0);
+    const doc = JSON.parse(stdout) as { healthy: boolean; health: Record<string, { reason: string }> };
+    expect(doc.healthy).toBe(true);
+    expect(Object.keys(doc.health)).toEqual(['postgres', 'redis', 'rabbitmq', 'api', 'nginx']);
     const port = await freePort();
     const bad = run([...LOCAL.slice(0, 5), `amqp://guest:guest@127.0.0.1:${port}`, '--timeout', '1s']);
     expect(bad.status).toBe(1);

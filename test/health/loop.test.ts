@@ -202,3 +202,25 @@ describe('materiallyChanged', () => {
     expect(materiallyChanged(pgReport(0.2), pgReport(45))).toBe(true);
   });
 });
+
+describe('HealthProbeLoop re-entrancy', () => {
+  it('onReport may remove its own stack (awaited) without deadlock', async () => {
+    const redis = await startRedis();
+    let removed = false;
+    const loop: HealthProbeLoop = new HealthProbeLoop({
+      onReport: async (key) => {
+        await loop.remove(key);
+        removed = true;
+      },
+      jitter: 0,
+    });
+    try {
+      loop.upsert('ns/self', () => ({ redis: { host: '127.0.0.1', port: redis.port } }), 50);
+      await until(() => (removed ? true : undefined), 'self-removal');
+      expect(loop.has('ns/self')).toBe(false);
+    } finally {
+      await loop.stop();
+      await redis.kill();
+    }
+  });
+});
