@@ -60,8 +60,8 @@ function daemon(cmd: string, args: string[], port: number, cleanup?: () => void)
 }
 
 /** A private redis-server (no persistence) on a free port. */
-export async function startRedis(extra: string[] = []): Promise<Daemon> {
-  const port = await freePort();
+export async function startRedis(extra: string[] = [], fixedPort?: number): Promise<Daemon> {
+  const port = fixedPort ?? (await freePort());
   const d = daemon(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],

@@ -83,3 +83,24 @@ describe('Redis down', () => {
     }
   });
 });
+
+describe('Redis comes back', () => {
+  it('the session reconnects after the server restarts on the same port', async () => {
+    const first = await startRedis();
+    const port = first.port;
+    const session = new StackProbeSession(1000);
+    const targets = { redis: { host: '127.0.0.1', port } };
+    let second: Daemon | undefined;
+    try {
+      expect((await session.probe(targets, DEFAULT_THRESHOLDS)).components.redis!.reason).toBe('Healthy');
+      await first.kill();
+      expect((await session.probe(targets, DEFAULT_THRESHOLDS)).components.redis!.reason).toBe('Unreachable');
+      second = await startRedis([], port);
+      expect((await session.probe(targets, DEFAULT_THRESHOLDS)).components.redis!.reason).toBe('Healthy');
+    } finally {
+      await session.close();
+      await first.kill();
+      await second?.kill();
+    }
+  });
+});
