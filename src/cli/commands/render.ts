@@ -10,7 +10,7 @@ import type { KubeObject, StackSecrets } from '../../render/common.js';
 import { BudgetError, render } from '../../render/index.js';
 import { UsageError, type Command } from '../command.js';
 
-export const DEFAULT_OPERATOR_NAMESPACE = 'flash-sale-operator';
+export const DEFAULT_OPERATOR_NAMESPACE = 'flash-sale-system';
 
 const usage = `Usage: flash-sale-operator render -f FILE [-f FILE...] [options]
 
