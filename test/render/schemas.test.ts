@@ -2,7 +2,7 @@
  * Every rendered object of every valid example against Kubernetes' own OpenAPI schemas (kubernetes-models
  * validators), Prometheus Operator kinds structurally; plus the safety properties every object must have.
  */
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/render/index.js';
 import type { KubeObject } from '../../src/render/common.js';
@@ -171,7 +171,8 @@ describe.each(stacks)('rendered objects of $label', ({ stack }) => {
       const schema = crdSchemas[o.kind];
       if (o.apiVersion === 'monitoring.coreos.com/v1' && schema) {
         const v = ajv.compile(schema);
-        if (!v(o)) failures.push(`${o.kind}/${o.metadata.name}: ${ajv.errorsText(v.errors)}`);
+        const where = `${o.kind}/${o.metadata.name}`;
+        if (!v(o as unknown)) failures.push(`${where}: ${ajv.errorsText(v.errors)}`);
         continue;
       }
       const Model = await modelFor(o);
