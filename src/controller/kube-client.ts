@@ -98,6 +98,8 @@ export class KubeClient {
   constructor(
     private readonly kc: KubeConfig,
     private readonly requestTimeoutMs = 30_000,
+    /** Sent as User-Agent, so API server audit logs (and tests) can tell replicas apart. */
+    private readonly userAgent = 'flash-sale-operator',
   ) {}
 
   private server(): string {
@@ -120,7 +122,11 @@ export class KubeClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), method);
     await this.kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...ctx.getHeaders(),
+      accept: 'application/json',
+      'user-agent': this.userAgent,
+    };
     if (body) headers['content-type'] = body.contentType;
     let response: Response;
     try {

@@ -97,14 +97,14 @@ export class Operator {
     private readonly parts: OperatorParts,
     private readonly log: Logger,
   ) {
-    this.client = new KubeClient(kc);
+    const identity = opts.identity ?? `${hostname()}-${process.pid}`;
+    this.client = new KubeClient(kc, 30_000, `flash-sale-operator (${identity})`);
     this.client.observer = (verb, resource, code) =>
       this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
     this.queue = new WorkQueue({
       baseDelayMs: opts.backoffBaseMs ?? 200,
       maxDelayMs: opts.backoffMaxMs ?? 60_000,
     });
-    const identity = opts.identity ?? `${hostname()}-${process.pid}`;
     this.reconciler = new Reconciler({
       client: this.client,
       cache: {
