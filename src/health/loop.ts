@@ -97,7 +97,8 @@ export class HealthProbeLoop {
   ): void {
     if (this.stopped) return;
     const intervalMs = parseDurationMs(interval) ?? this.defaultIntervalMs;
-    const timeoutMs = Math.min(parseDurationMs(timeout) ?? this.defaultTimeoutMs, intervalMs);
+    // Rounds never overlap (the next is scheduled when one ends), so the timeout need not fit the interval.
+    const timeoutMs = parseDurationMs(timeout) ?? this.defaultTimeoutMs;
     const existing = this.stacks.get(stackKey);
     if (existing) {
       existing.resolver = resolver;

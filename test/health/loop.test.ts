@@ -45,7 +45,7 @@ describe('HealthProbeLoop', () => {
       expect(seen[0]!.changed).toBe(true);
       expect(
         seen.slice(1, 4).map((s) => s.changed),
-        seen.map((s) => materialView(s.report)).join('\n'),
+        seen.map((s) => materialView(s.report) + (s.report.components.rabbitmq?.message ?? '')).join('\n'),
       ).toEqual([false, false, false]);
       expect(seen.every((s) => s.key === 'shop/sale')).toBe(true);
       const text = await registry.metrics();
