@@ -1,0 +1,38 @@
+/**
+ * Generated packaging files are committed; they must equal what `npm run generate` produces now, and the CRD
+ * copies must be byte-identical to crds/ (the chart's crds/ is what `helm install` applies).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CHART_CRD_PATH,
+  CRD_PATH,
+  MANIFESTS_CRD_PATH,
+  generatePackaging,
+  namespacedRoleYaml,
+} from '../../src/packaging/generate.js';
+import { OPERATOR_RULES } from '../../src/controller/rbac.js';
+import { ROOT, parseObjects } from './support.js';
+
+const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
+
+describe('generated packaging files', () => {
+  const generated = generatePackaging();
+
+  it.each(Object.keys(generated))('%s is up to date (run `npm run generate`)', (path) => {
+    expect(read(path)).toBe(generated[path]);
+  });
+
+  it('copies the CRD byte for byte into manifests/crd/ and the chart crds/', () => {
+    const crd = readFileSync(join(ROOT, CRD_PATH));
+    expect(readFileSync(join(ROOT, MANIFESTS_CRD_PATH)).equals(crd)).toBe(true);
+    expect(readFileSync(join(ROOT, CHART_CRD_PATH)).equals(crd)).toBe(true);
+  });
+
+  it('writes the rules themselves, not a copy of something else', () => {
+    const [role] = parseObjects(namespacedRoleYaml());
+    expect(role!.kind).toBe('Role');
+    expect((role as unknown as { rules: unknown }).rules).toEqual(JSON.parse(JSON.stringify(OPERATOR_RULES)));
+  });
+});

