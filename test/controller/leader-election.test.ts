@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Operator } from '../../src/controller/operator.js';
+import { Operator } from '../../src/controller/operator.js';
+import { createLogger, silentLogger } from '../../src/controller/logger.js';
 import type { KubeClient } from '../../src/controller/kube-client.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import type { FakeApiServer } from '../support/server.js';
@@ -48,9 +49,6 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     let resolveOp!: (o: Operator) => void;
     const op = new Promise<Operator>((r) => (resolveOp = r));
     const started = (async () => {
-      const { Operator } = await import('../../src/controller/operator.js');
-      const { operatorOptions, testParts } = await import('./harness.js');
-      const { createLogger, silentLogger } = await import('../../src/controller/logger.js');
       const log = process.env.OPERATOR_LOGS ? createLogger('debug').child({ identity }) : silentLogger;
       const o = new Operator(kc, operatorOptions(electionOpts(identity)), testParts(), log);
       ops.push(o);
