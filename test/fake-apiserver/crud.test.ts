@@ -397,3 +397,95 @@ describe('custom resources', () => {
     expect((await http(srv, 'GET', '/apis/example.test/v1/gadgets/g1')).status).toBe(404);
   });
 });
+
+describe('more API surface', () => {
+  it('serves events.k8s.io/v1 Events as a view of core/v1 Events', async () => {
+    const r = await http(srv, 'POST', '/apis/events.k8s.io/v1/namespaces/default/events', {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: 'ev-v1' },
+      regarding: {
+        apiVersion: 'example.test/v1',
+        kind: 'Widget',
+        name: 'wx',
+        namespace: 'default',
+        uid: 'uid-wx',
+      },
+      note: 'it happened',
+      reason: 'Happened',
+      type: 'Warning',
+      action: 'Reconcile',
+      reportingController: 'example.test/widget-operator',
+      reportingInstance: 'pod-1',
+      eventTime: '2026-01-01T00:00:00.000000Z',
+    });
+    expect(r.status).toBe(201);
+    expect(r.json.apiVersion).toBe('events.k8s.io/v1');
+    const core = await http(
+      srv,
+      'GET',
+      '/api/v1/namespaces/default/events?fieldSelector=involvedObject.uid%3Duid-wx',
+    );
+    expect(core.json.items).toHaveLength(1);
+    expect(core.json.items[0]).toMatchObject({
+      apiVersion: 'v1',
+      message: 'it happened',
+      reportingComponent: 'example.test/widget-operator',
+      involvedObject: { name: 'wx' },
+    });
+    const v1 = await http(
+      srv,
+      'GET',
+      '/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=regarding.name%3Dwx',
+    );
+    expect(v1.json.items[0]).toMatchObject({ note: 'it happened', regarding: { uid: 'uid-wx' } });
+  });
+
+  it('serves the scale subresource of Deployments', async () => {
+    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('scaled', 2) });
+    const s = await apps.readNamespacedDeploymentScale({ name: 'scaled', namespace: 'default' });
+    expect(s.spec?.replicas).toBe(2);
+    expect(s.status?.selector).toBe('app=scaled');
+    const p = await http(
+      srv,
+      'PATCH',
+      '/apis/apps/v1/namespaces/default/deployments/scaled/scale',
+      { spec: { replicas: 5 } },
+      'application/merge-patch+json',
+    );
+    expect(p.json).toMatchObject({ kind: 'Scale', spec: { replicas: 5 } });
+    const d = await apps.readNamespacedDeployment({ name: 'scaled', namespace: 'default' });
+    expect(d.spec?.replicas).toBe(5);
+    expect(d.metadata?.generation).toBe(2);
+  });
+
+  it('renders Tables with printer columns and the object metadata', async () => {
+    await custom.createNamespacedCustomObject({
+      group: 'example.test',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'widgets',
+      body: widget('tbl', { size: 7 }),
+    });
+    const t = await http(
+      srv,
+      'GET',
+      '/apis/example.test/v1/namespaces/default/widgets/tbl',
+      undefined,
+      'application/json',
+      {
+        Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',
+      },
+    );
+    expect(t.json.kind).toBe('Table');
+    expect(t.json.columnDefinitions.map((c: any) => c.name)).toEqual([
+      'Name',
+      'Size',
+      'Phase',
+      'Ready',
+      'Age',
+    ]);
+    expect(t.json.rows[0].cells.slice(0, 3)).toEqual(['tbl', 7, null]);
+    expect(t.json.rows[0].object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { name: 'tbl' } });
+  });
+});

@@ -153,10 +153,16 @@ describe('server-side apply', () => {
       APPLY,
     );
 
-  it('requires a fieldManager', async () => {
+  it('requires a fieldManager (422 as PatchOptions validation), and force only on apply', async () => {
     const r = await applyDep('ssa0', dep('ssa0', [{ name: 'app', image: 'a:1' }]));
     expect(r.status).toBe(422);
-    expect(r.json.message).toContain('fieldManager: Required value');
+    expect(r.json.message).toBe(
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    );
+    await http(srv, 'POST', W, widget('forcemerge', { size: 1 }));
+    const f = await http(srv, 'PATCH', `${W}/forcemerge?force=true`, { spec: { size: 2 } }, MERGE);
+    expect(f.status).toBe(422);
+    expect(f.json.message).toContain('force: Forbidden: may not be specified for non-apply patch');
   });
 
   it('creates a missing object, tracks fields per manager, and does not bump on a no-op apply', async () => {

@@ -78,6 +78,17 @@ export function resourceList(types: ResourceType[], group: string, version: stri
         verbs: ['get', 'patch', 'update'],
       });
     }
+    if (t.scale) {
+      resources.push({
+        name: `${t.plural}/scale`,
+        singularName: '',
+        namespaced: t.namespaced,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      });
+    }
   }
   return {
     kind: 'APIResourceList',

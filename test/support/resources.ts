@@ -29,6 +29,10 @@ export interface ResourceType {
   crd?: CrdVersionInfo;
   /** Other served versions of the same resource (CRDs); objects are stored once. */
   versions?: string[];
+  /** Has a /scale subresource (autoscaling/v1 Scale). */
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  /** Stored in another resource's storage (events.k8s.io Events are core/v1 Events). */
+  storage?: { group: string; plural: string };
 }
 
 type Def = [
@@ -104,6 +108,16 @@ export function builtinTypes(): ResourceType[] {
     categories: CATEGORY_ALL.has(plural) ? ['all'] : [],
     status,
     generation,
+    ...(group === 'events.k8s.io' ? { storage: { group: '', plural: 'events' } } : {}),
+    ...(['deployments', 'statefulsets', 'replicasets'].includes(plural)
+      ? {
+          scale: {
+            specReplicasPath: '.spec.replicas',
+            statusReplicasPath: '.status.replicas',
+            labelSelectorPath: '.spec.selector',
+          },
+        }
+      : {}),
   }));
 }
 
@@ -167,6 +181,7 @@ export function typesFromCrd(crd: Record<string, any>): ResourceType[] {
     shortNames: names.shortNames ?? [],
     categories: names.categories ?? [],
     status: Boolean(v.subresources?.status),
+    ...(v.subresources?.scale ? { scale: v.subresources.scale } : {}),
     generation: true,
     crd: { schema: v.schema?.openAPIV3Schema, printerColumns: v.additionalPrinterColumns ?? [] },
     versions: served.map((x) => x.name),

@@ -16,7 +16,8 @@ import { builtinTypes, typesFromCrd, type ResourceType } from './resources.js';
 import { CrdSchema } from './schema.js';
 import { matches, type Selector } from './selectors.js';
 import { serverSideApply, updateManagedFields } from './ssa.js';
-import { grKey, Store } from './store.js';
+import { grKey, grOf, Store } from './store.js';
+import { coreToEventsV1, eventsV1ToCore } from './events.js';
 import { clone, deepEqual, isObj, nowIso, splitApiVersion, type KObj } from './util.js';
 
 export interface WriteOptions {
@@ -24,6 +25,7 @@ export interface WriteOptions {
   userAgent?: string;
   dryRun?: boolean;
   fieldValidation?: string;
+  /** undefined when the request did not carry `force`. */
   force?: boolean;
   subresource?: string;
 }
@@ -86,20 +88,21 @@ export class Registry {
   // ---- reads ----
 
   get(t: ResourceType, ns: string | undefined, name: string): KObj {
-    const o = this.store.get(grKey(t.group, t.plural), t.namespaced ? ns : undefined, name);
+    const o = this.store.get(grOf(t), t.namespaced ? ns : undefined, name);
     if (!o) throw notFound(t.plural, t.group, name);
     return this.present(t, o);
   }
 
   /** The object as served in the requested version. */
   present(t: ResourceType, o: KObj): KObj {
+    if (t.group === 'events.k8s.io') return coreToEventsV1(o);
     o.apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
     return o;
   }
 
   list(t: ResourceType, ns: string | undefined, sel: Selector): { items: KObj[]; rv: number } {
     const items = this.store
-      .list(grKey(t.group, t.plural), t.namespaced ? ns : undefined)
+      .list(grOf(t), t.namespaced ? ns : undefined)
       .filter((o) => matches(sel, o))
       .map((o) => this.present(t, clone(o)));
     return { items, rv: this.store.currentRv() };
@@ -266,7 +269,15 @@ export class Registry {
 
   // ---- writes ----
 
+  private coreEvents(): ResourceType {
+    return this.type('', 'v1', 'events')!;
+  }
+
   create(t: ResourceType, ns: string | undefined, body: KObj, o: WriteOptions): KObj {
+    if (t.group === 'events.k8s.io') {
+      this.checkIdentity(t, ns, body);
+      return this.present(t, this.create(this.coreEvents(), ns, eventsV1ToCore(body), o));
+    }
     const obj = clone(body);
     this.checkIdentity(t, ns, obj);
     if (!obj.metadata.name) {
@@ -282,7 +293,7 @@ export class Registry {
         ]);
     }
     this.ensureNamespace(t, obj.metadata.namespace);
-    const gr = grKey(t.group, t.plural);
+    const gr = grOf(t);
     if (this.store.get(gr, obj.metadata.namespace, obj.metadata.name))
       throw alreadyExists(t.plural, t.group, obj.metadata.name);
     this.validateMeta(t, obj);
@@ -369,7 +380,7 @@ export class Registry {
     o: WriteOptions,
     preApplied?: KObj,
   ): KObj {
-    const gr = grKey(t.group, t.plural);
+    const gr = grOf(t);
     const old = this.store.get(gr, t.namespaced ? ns : undefined, name);
     if (!old) throw notFound(t.plural, t.group, name);
     const obj = clone(body);
@@ -472,7 +483,7 @@ export class Registry {
     o: WriteOptions,
   ): { obj: KObj; created: boolean } {
     const ct = contentType.split(';')[0]!.trim();
-    const gr = grKey(t.group, t.plural);
+    const gr = grOf(t);
     const existing = this.store.get(gr, t.namespaced ? ns : undefined, name);
     const parse = (): any => {
       try {
@@ -537,6 +548,15 @@ export class Registry {
       );
       return { obj: this.update(t, ns, name, merged, o, merged), created: false };
     }
+    if (o.force !== undefined) {
+      throw invalid('PatchOptions', 'meta.k8s.io', '', [
+        {
+          field: 'force',
+          message: 'Forbidden: may not be specified for non-apply patch',
+          reason: 'FieldValueForbidden',
+        },
+      ]);
+    }
     if (!existing) throw notFound(t.plural, t.group, name);
     const base = this.present(t, existing);
     let next: any;
@@ -571,7 +591,7 @@ export class Registry {
     name: string,
     d: DeleteOptions,
   ): { obj: KObj; deleted: boolean } {
-    const gr = grKey(t.group, t.plural);
+    const gr = grOf(t);
     const old = this.store.get(gr, t.namespaced ? ns : undefined, name);
     if (!old) throw notFound(t.plural, t.group, name);
     const p = d.preconditions ?? {};

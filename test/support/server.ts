@@ -25,7 +25,7 @@
  * - watch-list (`sendInitialEvents`), list at an exact past resourceVersion, consistent pagination snapshots
  *   (continue tokens read the current state), Table output on watch streams;
  * - pods, ReplicaSets, endpoints and scheduling are not simulated (the kubelet only writes workload status);
- *   graceful pod termination; the scale subresource; `kubectl exec/logs/port-forward`;
+ *   graceful pod termination; server-side apply on /scale; `kubectl exec/logs/port-forward`;
  * - server-side apply: conflicts are checked per field value; type-aware schema for built-ins is reduced
  *   to the common associative lists (containers, ports, env, volumes, volumeMounts, conditions, …);
  *   managedFields of non-apply writes are approximations of the real "Update" bookkeeping;
@@ -49,12 +49,14 @@ import {
   versionInfo,
 } from './discovery.js';
 import { ApiError, badRequest, methodNotAllowed } from './errors.js';
+import { coreEventField } from './events.js';
 import { Faults, type FailRule, type LatencyRule, type RequestCounts, type RequestRecord } from './faults.js';
 import { GarbageCollector } from './gc.js';
 import { Kubelet, type KubeletControl } from './kubelet.js';
 import { prometheusOperatorCrds, type ResourceType } from './resources.js';
 import { Registry, type DeleteOptions, type WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector, type Selector } from './selectors.js';
+import { toScale, writeScale } from './scale.js';
 import { toTable } from './table.js';
 import { clone, isObj, sleep, type KObj } from './util.js';
 import { ActiveWatch, startWatch } from './watch.js';
@@ -405,6 +407,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
           retry !== undefined ? { 'Retry-After': String(retry) } : {},
         );
       }
+      if (r.subresource === 'scale' && r.t.scale) return await serveScale(req, res, r, verb, q);
       if (r.subresource && r.subresource !== 'status')
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (r.subresource === 'status' && !r.t.status)
@@ -423,10 +426,9 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   }
 
   function selectorOf(r: Route, q: URLSearchParams): Selector {
-    return {
-      labels: parseLabelSelector(q.get('labelSelector')),
-      fields: parseFieldSelector(q.get('fieldSelector'), r.t.plural),
-    };
+    const fields = parseFieldSelector(q.get('fieldSelector'), r.t.plural);
+    if (r.t.group === 'events.k8s.io') for (const f of fields) f.field = coreEventField(f.field);
+    return { labels: parseLabelSelector(q.get('labelSelector')), fields };
   }
 
   async function serveResource(
@@ -446,7 +448,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       userAgent: req.headers['user-agent'],
       dryRun: q.getAll('dryRun').includes('All'),
       fieldValidation: q.get('fieldValidation') ?? undefined,
-      force: q.get('force') === 'true',
+      force: q.has('force') ? q.get('force') === 'true' : undefined,
       subresource: r.subresource,
     });
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
@@ -529,6 +531,15 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
             timeoutSeconds: to ? Number(to) : undefined,
             allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
             bookmarkIntervalMs,
+            transform: wantsTable
+              ? (o: KObj) =>
+                  toTable(
+                    t,
+                    [o],
+                    { resourceVersion: o.metadata.resourceVersion },
+                    q.get('includeObject') ?? 'Metadata',
+                  )
+              : undefined,
           },
           w,
         );
@@ -576,6 +587,41 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       default:
         throw methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
+  }
+
+  async function serveScale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: Route,
+    verb: string,
+    q: URLSearchParams,
+  ): Promise<void> {
+    const ns = r.t.namespaced ? r.namespace : undefined;
+    const o: WriteOptions = {
+      fieldManager: q.get('fieldManager') ?? undefined,
+      userAgent: req.headers['user-agent'],
+    };
+    const ct = String(req.headers['content-type'] ?? 'application/json');
+    if (verb === 'get') return send(res, 200, toScale(r.t, reg.get(r.t, ns, r.name!)));
+    if (verb === 'update') {
+      const body = parseObject(await readBody(req), ct);
+      if (!isObj(body)) throw badRequest('the body of an update request must be a Scale object');
+      return send(res, 200, writeScale(reg, r.t, ns, r.name!, { put: body as KObj }, o));
+    }
+    if (verb === 'patch') {
+      if (ct.startsWith('application/apply-patch'))
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          'apply patches of the scale subresource are not implemented by the fake API server',
+        );
+      return send(
+        res,
+        200,
+        writeScale(reg, r.t, ns, r.name!, { patch: { contentType: ct, raw: await readBody(req) } }, o),
+      );
+    }
+    throw methodNotAllowed('the server does not allow this method on the requested resource');
   }
 
   function deleteOptions(body: any, q: URLSearchParams): DeleteOptions {

@@ -17,6 +17,11 @@ export function grKey(group: string, plural: string): string {
   return `${group}/${plural}`;
 }
 
+/** The storage key of a resource type. */
+export function grOf(t: ResourceType): string {
+  return t.storage ? grKey(t.storage.group, t.storage.plural) : grKey(t.group, t.plural);
+}
+
 export function objKey(ns: string | undefined, name: string): string {
   return `${ns ?? ''}/${name}`;
 }

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { ResourceType } from './resources.js';
 import type { Registry } from './rest.js';
 import { matches, type Selector } from './selectors.js';
-import { grKey, type StoreEvent } from './store.js';
+import { grOf, type StoreEvent } from './store.js';
 import { clone, type KObj } from './util.js';
 
 export interface WatchOptions {
@@ -11,6 +11,8 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   allowWatchBookmarks: boolean;
   bookmarkIntervalMs: number;
+  /** Render each event's object differently (Table output for `kubectl get -w`). */
+  transform?: (o: KObj) => unknown;
 }
 
 export class ActiveWatch {
@@ -73,10 +75,13 @@ export function startWatch(
   o: WatchOptions,
   w: ActiveWatch,
 ): void {
-  const gr = grKey(t.group, t.plural);
+  const gr = grOf(t);
   const scopeNs = t.namespaced ? ns : undefined;
   const inScope = (obj: KObj) => scopeNs === undefined || obj.metadata.namespace === scopeNs;
-  const present = (obj: KObj) => reg.present(t, clone(obj));
+  const present = (obj: KObj) => {
+    const p = reg.present(t, clone(obj));
+    return o.transform ? o.transform(p) : p;
+  };
   w.res.writeHead(200, {
     'Content-Type': 'application/json',
     'Cache-Control': 'no-cache, private',
