@@ -11,9 +11,10 @@ import {
   eventually,
   getStack,
   loadExample,
-  startOperator,
+  operatorOptions,
   startServer,
   STACKS,
+  testParts,
 } from './harness.js';
 
 const LEASES = resourceTypeByKind('Lease');
