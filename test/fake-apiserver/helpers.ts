@@ -52,13 +52,17 @@ export async function http(
   return { status: res.status, json, headers: res.headers };
 }
 
-export async function eventually<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<Exclude<NonNullable<T>, false>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v !== undefined && v !== false && v !== null) return v;
+      if (v !== undefined && v !== false && v !== null) return v as Exclude<NonNullable<T>, false>;
     } catch (e) {
       last = e;
     }
