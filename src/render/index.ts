@@ -9,6 +9,7 @@
 import type { Problem } from '../api/problems.js';
 import type { ResolvedFlashSaleStack } from '../api/types.js';
 import { renderApi } from './api.js';
+import { renderBackup } from './backup.js';
 import { BudgetError, checkBudgets } from './budgets.js';
 import type { KubeObject, RenderInputs } from './common.js';
 import { prometheusRuleEnabled, renderMonitoring } from './monitoring.js';
@@ -82,6 +83,7 @@ export function render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): Ren
     ...renderRabbitMQ(stack, inputs),
     ...renderApi(stack, inputs),
     ...renderNginx(stack, inputs),
+    ...renderBackup(stack, inputs),
     ...(s.monitoring.enabled ? renderMonitoring(stack, inputs) : []),
     ...renderNetworkPolicies(stack, inputs),
   ];
