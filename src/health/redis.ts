@@ -47,6 +47,7 @@ export async function probeRedis(
   client: Redis,
   target: RedisTarget,
   opts: ProbeOptions,
+  previous?: RedisHealth,
 ): Promise<RedisHealth> {
   const checkedAt = (opts.now?.() ?? new Date()).toISOString();
   const endpoint = redisEndpoint(target);
@@ -83,6 +84,14 @@ export async function probeRedis(
     };
     if (max > 0) r.memoryUsedPercent = round((100 * used) / max, 1);
     if (hits + misses > 0) r.hitRatio = round(hits / (hits + misses), 4);
+    // Since the previous round (when the counters did not reset): a miss storm shows up at once instead of
+    // being diluted by everything since the server started.
+    const dh = hits - (previous?.keyspaceHits ?? Infinity);
+    const dm = misses - (previous?.keyspaceMisses ?? Infinity);
+    if (dh >= 0 && dm >= 0) {
+      r.windowLookups = dh + dm;
+      if (dh + dm > 0) r.windowHitRatio = round(dh / (dh + dm), 4);
+    }
     const summary =
       `Redis: PING ${latencyMs} ms, memory ${formatBytes(used)}` +
       (max > 0 ? ` of ${formatBytes(max)} (${r.memoryUsedPercent}%)` : ' (no maxmemory)') +
@@ -117,12 +126,15 @@ export async function probeRedis(
         `memory at ${r.memoryUsedPercent}% of maxmemory (threshold ${th.redisMemoryUsedPercentMax}%).`,
       );
     }
-    if (
-      r.hitRatio !== undefined &&
-      hits + misses >= HIT_RATIO_MIN_LOOKUPS &&
-      r.hitRatio < th.redisHitRatioMin
-    ) {
-      return bad('HitRatioLow', `cache hit ratio ${r.hitRatio} below ${th.redisHitRatioMin}.`);
+    const windowed = r.windowHitRatio !== undefined && (r.windowLookups ?? 0) >= HIT_RATIO_MIN_LOOKUPS;
+    const ratio = windowed
+      ? r.windowHitRatio
+      : hits + misses >= HIT_RATIO_MIN_LOOKUPS
+        ? r.hitRatio
+        : undefined;
+    if (ratio !== undefined && ratio < th.redisHitRatioMin) {
+      const over = windowed ? `${r.windowLookups} lookups since the last round` : `${hits + misses} lookups`;
+      return bad('HitRatioLow', `cache hit ratio ${ratio} over ${over}, below ${th.redisHitRatioMin}.`);
     }
     return { ...r, message: summary };
   };

@@ -66,7 +66,7 @@ export class StackProbeSession {
         this.redis = { key, value: createRedisClient(t, this.timeoutMs) };
       }
       const client = this.redis.value;
-      jobs.push(probeRedis(client, t, opts).then((r) => void (out.redis = r)));
+      jobs.push(probeRedis(client, t, opts, previous?.components.redis).then((r) => void (out.redis = r)));
     } else if (this.redis) {
       this.redis.value.disconnect();
       this.redis = undefined;

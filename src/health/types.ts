@@ -96,6 +96,9 @@ export interface RedisHealth extends ProbeResultBase {
   keyspaceMisses?: number;
   /** hits / (hits + misses); absent when there were no lookups yet. */
   hitRatio?: number;
+  /** Lookups and hit ratio since the previous round (absent on the first round or after a counter reset). */
+  windowLookups?: number;
+  windowHitRatio?: number;
   evictedKeys?: number;
   rdbLastBgsaveStatus?: string;
   aofEnabled?: boolean;

@@ -104,3 +104,38 @@ describe('Redis comes back', () => {
     }
   });
 });
+
+describe('Redis hit ratio', () => {
+  it('judges the ratio since the previous round, so a miss storm shows although the lifetime ratio is fine', async () => {
+    const redis = await startRedis();
+    const client = new Redis({ host: '127.0.0.1', port: redis.port });
+    const session = new StackProbeSession(3000);
+    const targets = { redis: { host: '127.0.0.1', port: redis.port } };
+    const lookups = async (key: string, n: number) => {
+      const p = client.pipeline();
+      for (let i = 0; i < n; i++) p.get(key);
+      await p.exec();
+    };
+    try {
+      await client.set('stock:1', '100');
+      await lookups('stock:1', 20_000);
+      const r1 = await session.probe(targets, DEFAULT_THRESHOLDS);
+      expect(r1.components.redis).toMatchObject({ reason: 'Healthy', hitRatio: 1, keyspaceHits: 20_000 });
+      await lookups('stock:missing', 1_200);
+      const r2 = await session.probe(targets, DEFAULT_THRESHOLDS, r1);
+      const r = r2.components.redis!;
+      expect(r.hitRatio).toBeGreaterThan(0.9);
+      expect(r).toMatchObject({
+        windowLookups: 1_200,
+        windowHitRatio: 0,
+        reason: 'HitRatioLow',
+        healthy: false,
+      });
+      expect(r.message).toContain('over 1200 lookups since the last round');
+    } finally {
+      client.disconnect();
+      await session.close();
+      await redis.kill();
+    }
+  });
+});
