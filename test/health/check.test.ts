@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkCommand, parseCheckArgs } from '../../src/cli/commands/check.js';
 import { UsageError } from '../../src/cli/command.js';
-import { freePort } from './daemons.js';
+import { freePort, startPgBouncer } from './daemons.js';
 
 const LOCAL = [
   '--postgres',
@@ -73,6 +73,28 @@ describe('flash-sale-operator check', () => {
     const { code, out } = await runCheck([...LOCAL, '--queues', 'health_check_test_absent_queue', '--json']);
     expect(code).toBe(1);
     expect(JSON.parse(out).health.rabbitmq.reason).toBe('QueueMissing');
+  });
+
+  it('--pgbouncer reads the admin console (database defaults to pgbouncer)', async () => {
+    const bouncer = await startPgBouncer();
+    try {
+      const { code, out } = await runCheck([
+        ...LOCAL,
+        '--pgbouncer',
+        `postgres://postgres@127.0.0.1:${bouncer.port}`,
+        '--json',
+      ]);
+      const doc = JSON.parse(out) as { health: Record<string, Record<string, unknown>> };
+      expect(code, out).toBe(0);
+      expect(doc.health.pgbouncer).toMatchObject({
+        healthy: true,
+        reason: 'Healthy',
+        clientsWaiting: 0,
+        endpoint: `127.0.0.1:${bouncer.port}/pgbouncer`,
+      });
+    } finally {
+      await bouncer.kill();
+    }
   });
 
   it('usage errors throw UsageError (exit 2 through the dispatcher)', () => {
