@@ -100,6 +100,22 @@ export class StackProbeSession {
         ),
       );
     }
+    // Components that lost their target (e.g. PgBouncer disabled): close what they held.
+    if (!targets.postgres && this.pgPool) {
+      void this.pgPool.value.end().catch(() => undefined);
+      this.pgPool = undefined;
+    }
+    if (!targets.pgbouncer && this.bouncerPool) {
+      void this.bouncerPool.value.end().catch(() => undefined);
+      this.bouncerPool = undefined;
+    }
+    if (!targets.rabbitmq && this.amqp) {
+      void this.amqp.value.then(
+        (h) => h.close(),
+        () => undefined,
+      );
+      this.amqp = undefined;
+    }
     if (targets.apiUrl) {
       jobs.push(probeApi(targets.apiUrl, opts, previous?.components.api).then((r) => void (out.api = r)));
     }
