@@ -28,6 +28,7 @@ export function objKey(ns: string | undefined, name: string): string {
 
 export class Store {
   private rv: number;
+  /** Stored objects are immutable once stored; events share them. */
   private readonly data = new Map<string, Map<string, KObj>>();
   private readonly history: StoreEvent[] = [];
   /** Events with rv <= compactedRv are no longer in history: watches from older versions get 410. */
@@ -61,12 +62,13 @@ export class Store {
     return b;
   }
 
+  /** A private (deep-copied) copy of the object, free to mutate. */
   get(gr: string, ns: string | undefined, name: string): KObj | undefined {
     const o = this.data.get(gr)?.get(objKey(ns, name));
     return o ? clone(o) : undefined;
   }
 
-  /** Live (not cloned) iteration over a resource's objects, sorted by namespace/name like etcd keys. */
+  /** Read-only: stored objects are never mutated in place (writes replace them). Live (not cloned) iteration over a resource's objects, sorted by namespace/name like etcd keys. */
   list(gr: string, ns?: string): KObj[] {
     const b = this.data.get(gr);
     if (!b) return [];
@@ -92,23 +94,19 @@ export class Store {
     for (const l of [...this.listeners]) l(e);
   }
 
-  /** Store a created or updated object under a new resourceVersion; returns the stored copy. */
+  /**
+   * Store a created or updated object under a new resourceVersion. The store takes ownership of `obj`
+   * (it must not be mutated afterwards); the returned object is the stored one and is read-only too.
+   */
   put(gr: string, obj: KObj): KObj {
     const b = this.bucket(gr);
     const key = objKey(obj.metadata.namespace, obj.metadata.name!);
     const old = b.get(key);
     this.rv += 1;
-    const stored = clone(obj);
-    stored.metadata.resourceVersion = String(this.rv);
+    const stored: KObj = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.rv) } };
     b.set(key, stored);
-    this.emit({
-      rv: this.rv,
-      gr,
-      type: old ? 'MODIFIED' : 'ADDED',
-      obj: clone(stored),
-      old: old ? clone(old) : undefined,
-    });
-    return clone(stored);
+    this.emit({ rv: this.rv, gr, type: old ? 'MODIFIED' : 'ADDED', obj: stored, old });
+    return stored;
   }
 
   remove(gr: string, ns: string | undefined, name: string): KObj | undefined {
@@ -118,9 +116,8 @@ export class Store {
     if (!b || !old) return undefined;
     b.delete(key);
     this.rv += 1;
-    const gone = clone(old);
-    gone.metadata.resourceVersion = String(this.rv);
-    this.emit({ rv: this.rv, gr, type: 'DELETED', obj: clone(gone), old: clone(old) });
+    const gone: KObj = { ...old, metadata: { ...old.metadata, resourceVersion: String(this.rv) } };
+    this.emit({ rv: this.rv, gr, type: 'DELETED', obj: gone, old });
     return gone;
   }
 

@@ -4,7 +4,7 @@ import type { ResourceType } from './resources.js';
 import type { Registry } from './rest.js';
 import { matches, type Selector } from './selectors.js';
 import { grOf, type StoreEvent } from './store.js';
-import { clone, type KObj } from './util.js';
+import type { KObj } from './util.js';
 
 export interface WatchOptions {
   resourceVersion?: string;
@@ -79,7 +79,7 @@ export function startWatch(
   const scopeNs = t.namespaced ? ns : undefined;
   const inScope = (obj: KObj) => scopeNs === undefined || obj.metadata.namespace === scopeNs;
   const present = (obj: KObj) => {
-    const p = reg.present(t, clone(obj));
+    const p = reg.present(t, obj);
     return o.transform ? o.transform(p) : p;
   };
   w.res.writeHead(200, {
