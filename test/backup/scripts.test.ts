@@ -185,7 +185,10 @@ truncate -s $((size / 2)) "$f"
     const path = join(backups, b.json.file as string);
     // Flip bytes in the middle of the dump.
     const bytes = readFileSync(path);
-    for (let i = 0; i < 16; i++) bytes[Math.floor(bytes.length / 2) + i] ^= 0xff;
+    for (let i = 0; i < 16; i++) {
+      const at = Math.floor(bytes.length / 2) + i;
+      bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+    }
     writeFileSync(path, bytes);
 
     const target = trackDatabase(uniqueName('bk_never'));
