@@ -3,10 +3,20 @@
  * schemas (the CRD via the apiextensions model, the ServiceMonitor structurally), RBAC is exactly the
  * generated rules, and the operator Deployment is what the docs promise.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGES } from '../../src/api/images.js';
 import { checkInstall } from './install-checks.js';
-import { find, kustomize, one, operatorPod, schemaFailures, type KObject } from './support.js';
+import {
+  cleanupKubectl,
+  find,
+  kustomize,
+  one,
+  operatorPod,
+  schemaFailures,
+  type KObject,
+} from './support.js';
+
+afterAll(cleanupKubectl);
 
 const base = {
   namespace: 'flash-sale-system',

