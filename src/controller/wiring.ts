@@ -3,6 +3,8 @@
  * status, and the health probe loop.
  */
 import { applyDefaults } from '../api/defaults.js';
+import { backupStatus } from '../backup/status.js';
+import { renderBackupNowJob } from '../render/backup.js';
 import { render } from '../render/index.js';
 import { validateStackFully } from '../validation.js';
 import { createHealthIntegration, type EndpointMapper } from './health-integration.js';
@@ -21,6 +23,8 @@ export function createOperatorParts(opts: WiringOptions): OperatorParts {
     validate: validateStackFully,
     applyDefaults,
     render,
+    renderBackupNowJob,
+    backupStatus,
     ...(opts.health
       ? {
           health: createHealthIntegration({
