@@ -489,3 +489,97 @@ describe('more API surface', () => {
     expect(t.json.rows[0].object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { name: 'tbl' } });
   });
 });
+
+describe('CEL validation rules (x-kubernetes-validations subset)', () => {
+  const W = '/apis/example.test/v1/namespaces/default/widgets';
+  it('evaluates rules on create, including macros, and transition rules on update only', async () => {
+    const blue = await http(srv, 'POST', W, widget('cel-blue', { size: 2, color: 'blue' }));
+    expect(blue.status).toBe(422);
+    expect(blue.json.details.causes[0]).toMatchObject({
+      field: 'spec',
+      message: 'Invalid value: "object": blue widgets need size >= 5',
+    });
+    expect((await http(srv, 'POST', W, widget('cel-blue-ok', { size: 5, color: 'blue' }))).status).toBe(201);
+    const args = await http(
+      srv,
+      'POST',
+      W,
+      widget('cel-args', { size: 1, args: ['short', 'much-too-long-argument'] }),
+    );
+    expect(args.status).toBe(422);
+    expect(args.json.message).toContain(
+      'spec.args: Invalid value: "array": args must be at most 10 characters',
+    );
+    expect((await http(srv, 'POST', W, widget('cel-zone', { size: 1, zone: 'a' }))).status).toBe(201);
+    const moved = await http(
+      srv,
+      'PATCH',
+      `${W}/cel-zone`,
+      { spec: { zone: 'b' } },
+      'application/merge-patch+json',
+    );
+    expect(moved.status).toBe(422);
+    expect(moved.json.message).toContain('spec.zone: Invalid value: "string": zone is immutable');
+    expect(
+      (await http(srv, 'PATCH', `${W}/cel-zone`, { spec: { size: 2 } }, 'application/merge-patch+json'))
+        .status,
+    ).toBe(200);
+  });
+});
+
+describe('the project CRD (crds/flashsale.dev_flashsalestacks.yaml)', () => {
+  it('loads with every CEL rule evaluable, defaults and accepts examples/minimal.yaml, rejects a bad name', async () => {
+    const { readFileSync } = await import('node:fs');
+    const YAML = (await import('yaml')).default;
+    const crdPath = new URL('../../crds/flashsale.dev_flashsalestacks.yaml', import.meta.url);
+    const { srv: s2 } = await start({ crdFiles: [crdPath.pathname] });
+    try {
+      const crd = YAML.parse(readFileSync(crdPath, 'utf8'));
+      const version = crd.spec.versions.find((v: any) => v.storage).name;
+      const t = s2.registry.type('flashsale.dev', version, 'flashsalestacks')!;
+      expect(t.shortNames).toContain('fss');
+      expect(s2.registry.skippedCelRules()).toEqual([]);
+      const minimal = YAML.parse(
+        readFileSync(new URL('../../examples/minimal.yaml', import.meta.url), 'utf8'),
+      );
+      const base = `/apis/flashsale.dev/${version}/namespaces/default/flashsalestacks`;
+      const ok = await http(s2, 'POST', base, minimal);
+      expect(ok.status).toBe(201);
+      expect(Object.keys(ok.json.spec).length).toBeGreaterThan(0);
+      const bad = await http(s2, 'POST', base, { ...minimal, metadata: { name: 'x'.repeat(41) } });
+      expect(bad.status).toBe(422);
+    } finally {
+      await s2.stop();
+    }
+  });
+});
+
+describe('CEL subset evaluator', () => {
+  it('skips and reports rules it cannot evaluate instead of pretending', async () => {
+    const { CrdSchema } = await import('../support/schema.js');
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      const s = new CrdSchema({
+        type: 'object',
+        properties: {
+          spec: {
+            type: 'object',
+            'x-kubernetes-validations': [
+              { rule: "quantity(self.mem).isGreaterThan(quantity('1Gi'))" },
+              { rule: 'self.a + 1 == 3' },
+            ],
+          },
+        },
+      });
+      expect(s.skippedRules).toHaveLength(1);
+      expect(s.skippedRules[0]).toMatchObject({ path: 'spec', error: 'unsupported CEL function quantity()' });
+      expect(s.validateRules({ spec: { a: 2 } }, undefined)).toEqual([]);
+      expect(s.validateRules({ spec: { a: 3 } }, undefined)).toHaveLength(1);
+      const err = s.validateRules({ spec: {} }, undefined);
+      expect(err[0]!.message).toContain('evaluation error: no such key: a');
+    } finally {
+      console.warn = warn;
+    }
+  });
+});

@@ -62,6 +62,11 @@ export class Registry {
     if (t.crd) this.schemas.set(`${t.group}/${t.version}/${t.plural}`, new CrdSchema(t.crd.schema));
   }
 
+  /** CEL rules of installed CRDs that the CEL subset cannot evaluate (and so are not enforced). */
+  skippedCelRules(): { resource: string; path: string; rule: string; error: string }[] {
+    return [...this.schemas].flatMap(([resource, s]) => s.skippedRules.map((r) => ({ resource, ...r })));
+  }
+
   type(group: string, version: string, plural: string): ResourceType | undefined {
     return this.store.types.get(`${group}/${version}/${plural}`);
   }
@@ -151,10 +156,9 @@ export class Registry {
   }
 
   /** Prune, default and validate a custom resource; return field-validation warnings. */
-  private admitCustom(t: ResourceType, obj: KObj, o: WriteOptions): string[] {
+  private admitCustom(t: ResourceType, obj: KObj, o: WriteOptions, old?: KObj): string[] {
     const schema = this.schemas.get(`${t.group}/${t.version}/${t.plural}`);
     if (!schema) return [];
-    const status = obj.status;
     const removed = schema.prune(obj);
     if (removed.length && o.fieldValidation === 'Strict') {
       throw new ApiError(
@@ -164,9 +168,7 @@ export class Registry {
       );
     }
     schema.applyDefaults(obj);
-    const issues = schema.validate(
-      t.status ? { ...obj, status: status === undefined ? undefined : obj.status } : obj,
-    );
+    const issues = [...schema.validate(obj), ...schema.validateRules(obj, old)];
     if (issues.length) throw invalid(t.kind, t.group, obj.metadata.name ?? '', issues);
     return o.fieldValidation === 'Warn' ? removed.map((r) => `unknown field "${r}"`) : [];
   }
@@ -433,7 +435,7 @@ export class Registry {
     }
     this.validateMeta(t, next);
     if (!sub) this.builtinDefaults(t, next);
-    this.admitCustom(t, next, o);
+    this.admitCustom(t, next, o, old);
     if (t.generation && !sub && !deepEqual(specPart(old), specPart(next)))
       next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     if (preApplied) next.metadata.managedFields = preApplied.metadata.managedFields;

@@ -1,9 +1,11 @@
 /**
  * CRD structural schemas: pruning of unknown fields, defaulting, and validation with ajv.
  * Handles x-kubernetes-int-or-string, x-kubernetes-preserve-unknown-fields, x-kubernetes-embedded-resource,
- * nullable, and listType map/set uniqueness. x-kubernetes-validations (CEL) is NOT evaluated.
+ * nullable, and listType map/set uniqueness. x-kubernetes-validations (CEL) rules are evaluated with the
+ * subset evaluator in cel.ts; a rule outside that subset is skipped and reported (see `skippedRules`).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { compileRule, evalCel, type CompiledRule } from './cel.js';
 import { clone, isObj } from './util.js';
 
 const PERMISSIVE_FORMATS = [
@@ -140,13 +142,94 @@ function issueOf(e: ErrorObject, data: unknown): SchemaIssue {
 
 export class CrdSchema {
   private validateFn: ValidateFunction | undefined;
+  private readonly rules = new Map<object, CompiledRule[]>();
+  /** Rules this server cannot evaluate (outside the CEL subset): path, rule, why. */
+  readonly skippedRules: { path: string; rule: string; error: string }[] = [];
 
   constructor(readonly schema: Record<string, any> | undefined) {
     if (schema) {
       const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
       for (const f of PERMISSIVE_FORMATS) ajv.addFormat(f, true);
       this.validateFn = ajv.compile(toAjv(schema, true));
+      this.collectRules(schema, '');
     }
+  }
+
+  private collectRules(s: any, path: string): void {
+    if (!isObj(s)) return;
+    const list = s['x-kubernetes-validations'];
+    if (Array.isArray(list)) {
+      const compiled: CompiledRule[] = [];
+      for (const r of list) {
+        const c = compileRule(r);
+        if ('error' in c) {
+          this.skippedRules.push({ path: path || '<root>', rule: String(r.rule), error: c.error });
+          console.warn(
+            `fake-apiserver: x-kubernetes-validations rule at ${path || '<root>'} not evaluated (${c.error}): ${r.rule}`,
+          );
+        } else compiled.push(c);
+      }
+      if (compiled.length) this.rules.set(s, compiled);
+    }
+    if (isObj(s.properties))
+      for (const [k, v] of Object.entries(s.properties)) this.collectRules(v, path ? `${path}.${k}` : k);
+    if (isObj(s.additionalProperties)) this.collectRules(s.additionalProperties, `${path}[*]`);
+    if (isObj(s.items)) this.collectRules(s.items, `${path}[*]`);
+  }
+
+  /** Evaluate x-kubernetes-validations rules; transition rules (oldSelf) only when an old value exists. */
+  validateRules(obj: Record<string, any>, old: Record<string, any> | undefined): SchemaIssue[] {
+    if (!this.schema || this.rules.size === 0) return [];
+    const issues: SchemaIssue[] = [];
+    const typeName = (v: unknown) =>
+      Array.isArray(v) ? 'array' : isObj(v) ? 'object' : Number.isInteger(v) ? 'integer' : typeof v;
+    const walk = (v: any, ov: any, s: any, path: string) => {
+      if (!isObj(s) || v === undefined || v === null) return;
+      for (const r of this.rules.get(s) ?? []) {
+        if (r.usesOldSelf && ov === undefined) continue;
+        let ok: unknown;
+        let err: string | undefined;
+        try {
+          ok = evalRule(r, v, ov);
+        } catch (e) {
+          err = (e as Error).message;
+        }
+        if (ok === true) continue;
+        const field = r.fieldPath
+          ? `${path}${r.fieldPath.startsWith('.') || r.fieldPath.startsWith('[') ? '' : '.'}${r.fieldPath}`.replace(
+              /^\./,
+              '',
+            )
+          : path;
+        const msg =
+          err !== undefined ? `${r.rule}: evaluation error: ${err}` : (r.message ?? `failed rule: ${r.rule}`);
+        if (r.reason === 'FieldValueForbidden')
+          issues.push({ field, message: `Forbidden: ${msg}`, reason: r.reason });
+        else if (r.reason === 'FieldValueRequired')
+          issues.push({ field, message: `Required value: ${msg}`, reason: r.reason });
+        else if (r.reason === 'FieldValueDuplicate')
+          issues.push({ field, message: `Duplicate value: ${msg}`, reason: r.reason });
+        else
+          issues.push({
+            field,
+            message: `Invalid value: "${typeName(v)}": ${msg}`,
+            reason: 'FieldValueInvalid',
+          });
+      }
+      if (Array.isArray(v)) {
+        v.forEach((x, i) => walk(x, undefined, s.items, `${path}[${i}]`));
+        return;
+      }
+      if (!isObj(v)) return;
+      if (isObj(s.properties))
+        for (const [k, ps] of Object.entries(s.properties))
+          walk(v[k], isObj(ov) ? ov[k] : undefined, ps, path ? `${path}.${k}` : k);
+      if (isObj(s.additionalProperties))
+        for (const k of Object.keys(v))
+          walk(v[k], isObj(ov) ? ov[k] : undefined, s.additionalProperties, `${path}[${k}]`);
+    };
+    walk(obj, old, this.schema, '');
+    return issues;
   }
 
   /** Remove fields the schema does not know (in place); returns their paths (for fieldValidation=Strict). */
@@ -214,4 +297,8 @@ export class CrdSchema {
     }
     return issues;
   }
+}
+
+function evalRule(r: CompiledRule, self: unknown, oldSelf: unknown): unknown {
+  return evalCel(r.ast, oldSelf === undefined ? { self } : { self, oldSelf });
 }

@@ -10,20 +10,25 @@
  * timeoutSeconds, selector transitions; merge / JSON / strategic-merge (built-ins; 415 for custom resources) /
  * server-side apply patches; status subresource; finalizers, deletionTimestamp, propagationPolicy and
  * owner-reference garbage collection, namespace termination; CRD pruning, defaulting and schema validation
- * (ajv); Table output with printer columns; fault injection, request log and a simulated kubelet.
+ * (ajv) plus a CEL subset for x-kubernetes-validations; the scale subresource; events.k8s.io/v1 as a view of
+ * core/v1 Events; Table output with printer columns (also on watches); fault injection, request log and a
+ * simulated kubelet.
  *
  * NOT implemented (differences from a real kube-apiserver):
  * - authentication/authorization (everything is allowed), admission webhooks, quotas, LimitRanges, RBAC
  *   evaluation (RBAC objects are only stored);
- * - CEL `x-kubernetes-validations`, CRD conversion webhooks/version conversion (all served versions of a CRD
- *   share one stored object), `x-kubernetes-validations` ratcheting, CRD field selectors (selectableFields);
+ * - CEL beyond the subset in cel.ts (rules outside it are skipped and reported on stderr and by
+ *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting;
+ *   CRD conversion webhooks/version conversion (all served versions of a CRD share one stored object);
+ *   CRD field selectors (selectableFields);
  * - validation of built-in kinds beyond metadata.name and label values; field validation (Strict/Warn) of
  *   unknown fields of built-in kinds; defaulting of built-ins beyond a few fields (Service ports/clusterIP,
  *   workload replicas, container port protocol, Secret type);
  * - protobuf and CBOR encodings, aggregated discovery (clients fall back to the legacy documents),
  *   /openapi/v2 (404) and real schemas in /openapi/v3 (so `kubectl explain` does not work);
  * - watch-list (`sendInitialEvents`), list at an exact past resourceVersion, consistent pagination snapshots
- *   (continue tokens read the current state), Table output on watch streams;
+ *   (continue tokens read the current state); Tables for every built-in kind use a few sensible columns, not
+ *   the exact kube-apiserver printers;
  * - pods, ReplicaSets, endpoints and scheduling are not simulated (the kubelet only writes workload status);
  *   graceful pod termination; server-side apply on /scale; `kubectl exec/logs/port-forward`;
  * - server-side apply: conflicts are checked per field value; type-aware schema for built-ins is reduced
