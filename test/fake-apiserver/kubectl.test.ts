@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeApiServer } from '../support/server.js';
 import { eventually, http, start } from './helpers.js';
@@ -191,6 +193,27 @@ describe('kubectl against the in-memory API server', () => {
     expect(r.stdout).toContain('deployment.apps/web condition met');
     const wr = await kubectl('wait', '--for=condition=Ready', 'wd/w1', '--timeout=10s');
     expect(wr.stdout).toContain('condition met');
+  });
+
+  it('applies examples/minimal.yaml against the project CRD and prints its columns with `get fss`', async () => {
+    const crdPath = fileURLToPath(new URL('../../crds/flashsale.dev_flashsalestacks.yaml', import.meta.url));
+    srv.installCrd(readFileSync(crdPath, 'utf8'));
+    const crd = YAML.parse(readFileSync(crdPath, 'utf8'));
+    const cols = crd.spec.versions
+      .find((v: any) => v.served)
+      .additionalPrinterColumns.filter((c: any) => !c.priority);
+    const a = await kubectl(
+      'apply',
+      '-f',
+      fileURLToPath(new URL('../../examples/minimal.yaml', import.meta.url)),
+    );
+    expect(a.stderr).toBe('');
+    expect(a.stdout).toMatch(/flashsalestack\.flashsale\.dev\/\S+ created/);
+    const g = await kubectl('get', 'fss');
+    const header = g.stdout.split('\n')[0]!;
+    expect(header.split(/\s{2,}/)).toEqual(['NAME', ...cols.map((c: any) => c.name.toUpperCase())]);
+    const d = await kubectl('describe', 'fss');
+    expect(d.stdout).toMatch(/Kind:\s+FlashSaleStack/);
   });
 
   it('deletes and waits for the object to be gone, collecting dependents', async () => {
