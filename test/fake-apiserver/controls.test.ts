@@ -194,6 +194,19 @@ describe('simulated kubelet', () => {
       return d.status?.observedGeneration === 2 && d.status.readyReplicas === 4;
     }, 'scaled');
 
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'kp' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    const pvc = await eventually(async () => {
+      const p = await core.readNamespacedPersistentVolumeClaim({ name: 'kp', namespace: 'default' });
+      return p.status?.phase === 'Bound' ? p : undefined;
+    }, 'pvc bound');
+    expect(pvc.status?.capacity?.storage).toBe('1Gi');
+
     await http(srv, 'POST', '/debug/kubelet/fail', { kind: 'Job', namespace: 'default', name: 'kj2' });
     await batch.createNamespacedJob({
       namespace: 'default',

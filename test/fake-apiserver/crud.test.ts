@@ -182,6 +182,16 @@ describe('create / get / update', () => {
     expect(main.metadata!.resourceVersion).toBe(withStatus.metadata!.resourceVersion);
   });
 
+  it('stores Secret stringData as base64 data', async () => {
+    const s = await core.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name: 'sd' }, data: { a: 'YQ==' }, stringData: { b: 'bee' } },
+    });
+    expect(s.data).toEqual({ a: 'YQ==', b: Buffer.from('bee').toString('base64') });
+    expect(s.stringData).toBeUndefined();
+    expect(s.type).toBe('Opaque');
+  });
+
   it('rejects invalid names with 422 naming the field', async () => {
     const s = await apiError(
       core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'Bad_Name' } } }),

@@ -1,6 +1,7 @@
 /**
  * A simulated kubelet + workload controllers: after a short delay it writes the status a healthy
- * Deployment / StatefulSet / Job would reach (no Pods or ReplicaSets are created). `fail()` makes one
+ * Deployment / StatefulSet / Job would reach, and binds PersistentVolumeClaims (phase Bound, capacity =
+ * request). No Pods, ReplicaSets or PersistentVolumes are created. `fail()` makes one
  * workload not ready (Deployment/StatefulSet) or failed (Job) until `heal()`.
  */
 import type { Registry } from './rest.js';
@@ -10,11 +11,12 @@ import { clone, deepEqual, nowIso, type KObj } from './util.js';
 const KINDS: Record<string, string> = {
   'apps/deployments': 'Deployment',
   'apps/statefulsets': 'StatefulSet',
+  '/persistentvolumeclaims': 'PersistentVolumeClaim',
   'batch/jobs': 'Job',
 };
 
 export interface KubeletControl {
-  /** Make a workload fail: Deployment/StatefulSet not ready, Job Failed. kind is Deployment|StatefulSet|Job. */
+  /** Make a workload fail: Deployment/StatefulSet not ready, Job Failed, PVC Pending. kind is Deployment|StatefulSet|Job|PersistentVolumeClaim. */
   fail(kind: string, namespace: string, name: string, message?: string): void;
   /** Undo fail(); the workload becomes ready/complete again after the delay. */
   heal(kind: string, namespace: string, name: string): void;
@@ -78,14 +80,20 @@ export class Kubelet implements KubeletControl {
 
   fail(kind: string, namespace: string, name: string, message = 'simulated failure'): void {
     const gr = Object.keys(KINDS).find((k) => KINDS[k] === kind);
-    if (!gr) throw new Error(`kubelet.fail: kind must be Deployment, StatefulSet or Job, got ${kind}`);
+    if (!gr)
+      throw new Error(
+        `kubelet.fail: kind must be Deployment, StatefulSet, Job or PersistentVolumeClaim, got ${kind}`,
+      );
     this.failing.set(this.key(gr, namespace, name), message);
     this.schedule(gr, namespace, name);
   }
 
   heal(kind: string, namespace: string, name: string): void {
     const gr = Object.keys(KINDS).find((k) => KINDS[k] === kind);
-    if (!gr) throw new Error(`kubelet.heal: kind must be Deployment, StatefulSet or Job, got ${kind}`);
+    if (!gr)
+      throw new Error(
+        `kubelet.heal: kind must be Deployment, StatefulSet, Job or PersistentVolumeClaim, got ${kind}`,
+      );
     this.failing.delete(this.key(gr, namespace, name));
     this.schedule(gr, namespace, name);
   }
@@ -114,6 +122,15 @@ export class Kubelet implements KubeletControl {
     const failMsg = this.failing.get(this.key(gr, o.metadata.namespace, o.metadata.name!));
     const prev = o.status?.conditions;
     const gen = o.metadata.generation;
+    if (gr === '/persistentvolumeclaims') {
+      if (failMsg !== undefined) return { phase: 'Pending' };
+      const storage = o.spec?.resources?.requests?.storage;
+      return {
+        phase: 'Bound',
+        accessModes: o.spec?.accessModes ?? ['ReadWriteOnce'],
+        ...(storage ? { capacity: { storage } } : {}),
+      };
+    }
     if (gr === 'batch/jobs') {
       const completions = o.spec?.completions ?? 1;
       if (failMsg !== undefined) {

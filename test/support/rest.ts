@@ -266,7 +266,16 @@ export class Registry {
       obj.spec?.template?.spec?.containers ?? (t.plural === 'pods' ? obj.spec?.containers : undefined);
     for (const c of Array.isArray(containers) ? containers : [])
       for (const p of c.ports ?? []) p.protocol ??= 'TCP';
-    if (t.plural === 'secrets') obj.type ??= 'Opaque';
+    if (t.plural === 'secrets') {
+      obj.type ??= 'Opaque';
+      // stringData is write-only: merged into data (base64) and never stored, as the Secret strategy does.
+      if (isObj(obj.stringData)) {
+        obj.data = { ...(obj.data ?? {}) };
+        for (const [k, v] of Object.entries(obj.stringData))
+          obj.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      }
+      delete obj.stringData;
+    }
   }
 
   // ---- writes ----
