@@ -251,6 +251,42 @@ describe('server-side apply', () => {
     expect(cs.find((c: any) => c.name === 'app').env).toEqual([{ name: 'A', value: '1' }]);
   });
 
+  it('keeps a list item another manager still owns part of when the applier drops it', async () => {
+    await applyDep(
+      'ssa4',
+      dep('ssa4', [
+        {
+          name: 'app',
+          image: 'a:1',
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: '2' },
+          ],
+        },
+      ]),
+      'op',
+    );
+    await applyDep(
+      'ssa4',
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'ssa4' },
+        spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'B', value: '2' }] }] } } },
+      },
+      'other',
+    );
+    const r = await applyDep(
+      'ssa4',
+      dep('ssa4', [{ name: 'app', image: 'a:1', env: [{ name: 'A', value: '1' }] }]),
+      'op',
+    );
+    expect(r.json.spec.template.spec.containers[0].env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ]);
+  });
+
   it('applies to custom resources using the schema list types, and to /status', async () => {
     const w = (spec: unknown) =>
       YAML.stringify({ apiVersion: 'example.test/v1', kind: 'Widget', metadata: { name: 'ssaw' }, spec });

@@ -3,6 +3,7 @@ import { ApiError } from './errors.js';
 import {
   applyMerge,
   describePath,
+  FIELD_SEP,
   fieldsOf,
   fromFieldsV1,
   removePaths,
@@ -197,12 +198,18 @@ export function serverSideApply(
     if (s.size)
       newEntries.push(s === otherSets.get(e) ? e : { ...e, fieldsV1: toFieldsV1(s), time: nowIso() });
   }
-  const drop = [...previously].filter((p) => !newSet.has(p) && !ownedByOthers.has(p));
+  // A list item (`.`) still partly owned by someone else (or still applied) is kept; only its fields go.
+  const stillOwned = [...ownedByOthers, ...newSet];
+  const drop = [...previously].filter((p) => {
+    if (newSet.has(p) || ownedByOthers.has(p)) return false;
+    if (p.endsWith(FIELD_SEP + '.')) {
+      const item = p.slice(0, -1);
+      return !stillOwned.some((q) => q.startsWith(item));
+    }
+    return true;
+  });
   const mergedView = merged as KObj;
-  if (drop.length) {
-    const prefixFor = (p: string) => p;
-    removePaths(mergedView, drop.map(prefixFor));
-  }
+  if (drop.length) removePaths(mergedView, drop);
   mergedView.metadata = { ...(mergedView.metadata ?? {}) };
   mergedView.metadata.managedFields = setEntry(
     newEntries,
