@@ -74,12 +74,13 @@ describe('a RabbitMQ node boots with the rendered rabbitmq.conf, plugins and def
     await waitFor(
       'rabbitmq node',
       async () => {
-        if (proc?.exitCode !== null) throw new Error(`rabbitmq-server exited:\n${out}`);
-        return out.includes('Server startup complete') ? true : undefined;
+        if (proc?.exitCode !== null) return 'exited';
+        return out.includes('Server startup complete') ? 'started' : undefined;
       },
-      450,
+      650,
     );
-  });
+    if (proc?.exitCode !== null) throw new Error(`rabbitmq-server exited:\n${out}`);
+  }, 180_000);
 
   afterAll(async () => {
     try {
