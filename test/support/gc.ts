@@ -38,8 +38,9 @@ export class GarbageCollector {
     let changed = false;
     const dependentsOf = (uid: string) =>
       all.filter((e) => e.obj.metadata.ownerReferences?.some((r) => r.uid === uid));
+    // Reads use peek (no copy): a sweep runs after most writes and must stay cheap with thousands of objects.
     const isLive = (gr: string, o: KObj) =>
-      store.get(gr, o.metadata.namespace, o.metadata.name!) !== undefined;
+      store.peek(gr, o.metadata.namespace, o.metadata.name!) !== undefined;
     const deleteBackground = (gr: string, o: KObj) => {
       if (!isLive(gr, o)) return;
       const cur = store.get(gr, o.metadata.namespace, o.metadata.name!)!;
@@ -97,7 +98,7 @@ export class GarbageCollector {
 
     for (const { gr, obj: snapshot } of all) {
       // re-read: the passes above may have changed it (e.g. orphaning removed references)
-      const obj = store.get(gr, snapshot.metadata.namespace, snapshot.metadata.name!);
+      const obj = store.peek(gr, snapshot.metadata.namespace, snapshot.metadata.name!);
       const refs = obj?.metadata.ownerReferences ?? [];
       if (!obj || !refs.length) continue;
       const dangling = refs.filter(

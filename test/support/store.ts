@@ -68,6 +68,11 @@ export class Store {
     return o ? clone(o) : undefined;
   }
 
+  /** The stored object itself (read-only, never mutate it): for hot paths that only read. */
+  peek(gr: string, ns: string | undefined, name: string): KObj | undefined {
+    return this.data.get(gr)?.get(objKey(ns, name));
+  }
+
   /** Read-only: stored objects are never mutated in place (writes replace them). Live (not cloned) iteration over a resource's objects, sorted by namespace/name like etcd keys. */
   list(gr: string, ns?: string): KObj[] {
     const b = this.data.get(gr);
