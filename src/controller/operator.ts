@@ -41,7 +41,7 @@ export interface OperatorOptions {
 /** The pure/business parts the reconcile uses; see src/controller/wiring.ts for the real ones. */
 export type OperatorParts = Pick<
   ReconcilerDeps,
-  'validate' | 'applyDefaults' | 'render' | 'renderBackupNowJob' | 'backupStatus'
+  'validate' | 'applyDefaults' | 'render' | 'renderBackupNowJob' | 'backupStatus' | 'postgresConfigChanged'
 > & {
   health?: HealthIntegration;
 };
@@ -122,6 +122,7 @@ export class Operator {
       render: parts.render,
       renderBackupNowJob: parts.renderBackupNowJob,
       backupStatus: parts.backupStatus,
+      postgresConfigChanged: parts.postgresConfigChanged,
       health: parts.health?.snapshot,
       trackHealth: parts.health?.track,
       untrackHealth: parts.health?.untrack,

@@ -23,7 +23,7 @@ import type { KubeObject, RenderInputs, StackSecrets } from '../render/common.js
 import { canonicalJson, sha256, STACK_LABEL } from '../render/common.js';
 import type { ConditionInput } from './conditions.js';
 import { conditionsEqual, findCondition, mergeConditions } from './conditions.js';
-import type { EventRecorder } from './events.js';
+import type { EventRecorder, EventType } from './events.js';
 import type { ApiObject, KubeClient } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-client.js';
 import type { Logger } from './logger.js';
@@ -74,6 +74,18 @@ export interface ReconcilerDeps {
   backupStatus?(jobs: ApiObject[], stack: ResolvedFlashSaleStack, now: Date): BackupStatusResult;
   /** The latest material health result for a stack, if the probe loop has one. */
   health?(key: string): HealthSnapshot | undefined;
+  /**
+   * Called when an apply changed the PostgreSQL ConfigMap of a running stack: parameters that need no restart
+   * are applied live (pg_reload_conf), the pod template checksum only covers those that do.
+   */
+  postgresConfigChanged?(
+    stack: ResolvedFlashSaleStack,
+    secrets: StackSecrets,
+    before: ApiObject,
+    after: KubeObject,
+    /** Records an Event on the stack (e.g. ParametersReloaded, ReloadFailed). */
+    record: (type: EventType, reason: string, message: string) => Promise<void>,
+  ): void;
   /** Tell the probe loop about the stack (start/refresh probing) or that it is gone. */
   trackHealth?(stack: ResolvedFlashSaleStack, secrets: StackSecrets): void;
   untrackHealth?(key: string): void;
@@ -180,7 +192,19 @@ export class Reconciler {
       desired.push(this.deps.renderBackupNowJob(resolved, inputs, backupNow));
     }
 
-    const { created, updated } = await this.applyAll(desired, log, counter);
+    const { created, updated, previous } = await this.applyAll(desired, log, counter);
+    const pgConfigName = `${resolved.metadata.name}-postgres`;
+    const pgBefore = previous.get(`ConfigMap/${pgConfigName}`);
+    const pgAfter = desired.find((o) => o.kind === 'ConfigMap' && o.metadata.name === pgConfigName);
+    if (pgBefore && pgAfter && this.deps.postgresConfigChanged) {
+      this.deps.postgresConfigChanged(
+        resolved,
+        secretsResult.secrets,
+        pgBefore,
+        pgAfter,
+        (type, reason, message) => this.deps.events.record(obj, type, reason, message),
+      );
+    }
     const pruned = await this.prune(stack, desired, log, counter);
     this.deps.trackHealth?.(resolved, secretsResult.secrets);
 
@@ -273,9 +297,11 @@ export class Reconciler {
     desired: KubeObject[],
     log: Logger,
     counter: { writes: number },
-  ): Promise<{ created: string[]; updated: string[] }> {
+  ): Promise<{ created: string[]; updated: string[]; previous: Map<string, ApiObject> }> {
     const created: string[] = [];
     const updated: string[] = [];
+    /** The cached copy of every object this round changed, keyed `Kind/name`. */
+    const previous = new Map<string, ApiObject>();
     for (const raw of desired) {
       const obj = normalizeForApply(raw);
       const hash = sha256(canonicalJson(obj));
@@ -292,9 +318,10 @@ export class Reconciler {
       await this.deps.client.apply(obj as ApiObject, true);
       counter.writes++;
       (cached ? updated : created).push(`${obj.kind}/${obj.metadata.name}`);
+      if (cached) previous.set(`${obj.kind}/${obj.metadata.name}`, cached);
       log.debug(cached ? 'updated object' : 'created object', { kind: obj.kind, name: obj.metadata.name });
     }
-    return { created, updated };
+    return { created, updated, previous };
   }
 
   private async prune(
@@ -550,8 +577,7 @@ export class Reconciler {
   ): Promise<void> {
     const old = stack.status ?? {};
     if (statusEqual(old, status)) return;
-    const patch: Record<string, unknown> = { ...status };
-    for (const k of Object.keys(old)) if (!(k in status)) patch[k] = null;
+    const patch = mergePatchBetween(old, status);
     await this.deps.client.mergePatch(
       resourceTypeByKind(KIND),
       obj.metadata.namespace,
@@ -740,6 +766,23 @@ export function isSubset(want: unknown, have: unknown): boolean {
   // Numbers and strings the API server may render differently (e.g. port 8080 vs "8080") are not ours to
   // second-guess: compare strictly.
   return false;
+}
+
+/**
+ * An RFC 7386 merge patch turning `from` into `to`: removed keys (at any depth) become null, so fields that
+ * disappear from status (a component's message once it is ready) really disappear. Arrays are replaced whole.
+ */
+export function mergePatchBetween(from: unknown, to: unknown): unknown {
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObj(from) || !isObj(to)) return to;
+  const patch: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(to)) {
+    if (v === undefined) continue;
+    patch[k] = k in from ? mergePatchBetween(from[k], v) : v;
+  }
+  for (const k of Object.keys(from)) if (!(k in to) || to[k] === undefined) patch[k] = null;
+  return patch;
 }
 
 function statusEqual(a: FlashSaleStackStatus, b: FlashSaleStackStatus): boolean {

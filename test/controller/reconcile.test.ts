@@ -108,14 +108,18 @@ describe('reconciling a FlashSaleStack against the in-memory API server', () => 
   it('an invalid spec sets ConfigValid=False with the messages, records an Event, and writes no children', async () => {
     op = await startOperator(kc);
     const stack = loadExample('minimal.yaml');
-    stack.spec = { redis: { maxmemoryPolicy: 'allkeys-lru' } };
-    // The CRD's CEL rule is not evaluated by the in-memory server, so the operator's own validation must catch it.
+    // Valid for the CRD schema (a map of strings), invalid for PostgreSQL 18's catalog: only the operator's own
+    // validation can catch it, and it must change nothing.
+    stack.spec = { postgres: { parameters: { work_mem: 'lots', io_direct: 'data' } } };
     await c.create(stack);
     const s = await eventually(async () => {
       const got = await getStack(c, 'shop');
       return condition(got, 'ConfigValid')?.status === 'False' ? got : undefined;
     }, 'ConfigValid=False');
-    expect(condition(s, 'ConfigValid')?.message).toMatch(/spec\.redis\.maxmemoryPolicy/);
+    const message = condition(s, 'ConfigValid')!.message;
+    expect(message).toMatch(/spec\.postgres\.parameters\.work_mem/);
+    expect(message).toMatch(/spec\.postgres\.parameters\.io_direct: .*io_method/);
+    expect((s.status as any).phase).toBe('Failed');
     await op.waitIdle();
     const children = writes(srv).filter(
       (w) => !['flashsalestacks', 'flashsalestacks/status', 'events'].includes(w.resource),
@@ -125,5 +129,15 @@ describe('reconciling a FlashSaleStack against the in-memory API server', () => 
     expect(
       events.items.some((e: any) => e.reason === 'InvalidSpec' && e.involvedObject.name === 'shop'),
     ).toBe(true);
+
+    // Fixing the spec makes it converge.
+    await c.mergePatch(STACKS, 'default', 'shop', { spec: { postgres: { parameters: null } } });
+    await readyStack();
+  });
+
+  it('the API server itself refuses what the CRD schema can express (allkeys-lru on inventory Redis)', async () => {
+    const stack = loadExample('minimal.yaml');
+    stack.spec = { redis: { maxmemoryPolicy: 'allkeys-lru' } };
+    await expect(c.create(stack)).rejects.toThrow(/spec\.redis\.maxmemoryPolicy.*allkeys-\* eviction/);
   });
 });
