@@ -50,6 +50,19 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly backupLastSuccess = new Gauge({
+    name: 'flashsale_backup_last_success_timestamp_seconds',
+    help: 'Completion time of the newest successful backup of a stack (absent until the first one).',
+    labelNames: ['stack_namespace', 'stack'] as const,
+    registers: [this.registry],
+  });
+  readonly backupLastFailure = new Gauge({
+    name: 'flashsale_backup_last_failure_timestamp_seconds',
+    help: 'Completion time of the newest failed backup of a stack (absent until one fails).',
+    labelNames: ['stack_namespace', 'stack'] as const,
+    registers: [this.registry],
+  });
+
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { FlashSaleStack } from '../api/types.js';
+import type { FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
 import { KIND } from '../api/types.js';
 import { STACK_LABEL } from '../render/common.js';
 import { KubeEventRecorder } from './events.js';
@@ -278,6 +278,8 @@ export class Operator {
       (FlashSaleStack & { metadata: { name: string; namespace: string } }) | undefined;
     if (!stack) {
       this.parts.health?.untrack(key);
+      this.metrics.backupLastSuccess.remove({ stack_namespace: ns, stack: name });
+      this.metrics.backupLastFailure.remove({ stack_namespace: ns, stack: name });
       this.queue.forget(key);
       return;
     }
@@ -285,6 +287,7 @@ export class Operator {
     try {
       const result = await this.reconciler.reconcile(stack);
       this.writes += result.writes;
+      this.recordBackupMetrics(ns, name, result.status);
       this.metrics.objectWrites.inc(result.writes);
       this.queue.forget(key);
       if (result.requeueAfterMs !== undefined) {
@@ -307,6 +310,18 @@ export class Operator {
     } finally {
       end();
     }
+  }
+
+  private recordBackupMetrics(ns: string, name: string, status: FlashSaleStackStatus | undefined): void {
+    const labels = { stack_namespace: ns, stack: name };
+    const at = (r: { completedAt?: string } | undefined) =>
+      r?.completedAt ? Date.parse(r.completedAt) / 1000 : NaN;
+    const ok = at(status?.lastSuccessfulBackup);
+    // No sample before the first success: a 0 would make "backup too old" alerts fire on new stacks.
+    if (Number.isFinite(ok)) this.metrics.backupLastSuccess.set(labels, ok);
+    const last = status?.lastBackup;
+    if (last?.succeeded === false && Number.isFinite(at(last)))
+      this.metrics.backupLastFailure.set(labels, at(last));
   }
 
   private async resync(): Promise<void> {

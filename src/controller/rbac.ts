@@ -25,6 +25,8 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
   },
   { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'watch', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  // Pods of finished backup Jobs: their termination message names the dump file and its size.
+  { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
   {
     apiGroups: ['apps'],
     resources: ['deployments', 'statefulsets'],
@@ -54,6 +56,18 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
     verbs: ['list', 'watch', 'patch', 'delete'],
   },
 ];
+
+/**
+ * Permissions the operator never uses itself but must hold to grant them: Kubernetes refuses to let anyone
+ * create a Role with rights they lack (RBAC escalation prevention), and a 3-node RabbitMQ's Role lets its
+ * peer discovery read its Endpoints.
+ */
+export const DELEGATED_RULES: readonly PolicyRule[] = [
+  { apiGroups: [''], resources: ['endpoints'], verbs: ['get'] },
+];
+
+/** What the operator's ClusterRole (or namespaced Role) grants: what it calls, plus what it delegates. */
+export const GRANTED_RULES: readonly PolicyRule[] = [...OPERATOR_RULES, ...DELEGATED_RULES];
 
 /** Rules for leader election, granted in the operator's own namespace only. */
 export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [

@@ -71,7 +71,13 @@ export interface ReconcilerDeps {
   render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): { objects: KubeObject[]; warnings: Problem[] };
   /** The on-demand backup Job for a `flashsale.dev/backup-now` value (and the final backup on delete). */
   renderBackupNowJob?(stack: ResolvedFlashSaleStack, inputs: RenderInputs, value: string): KubeObject;
-  backupStatus?(jobs: ApiObject[], stack: ResolvedFlashSaleStack, now: Date): BackupStatusResult;
+  /** Backup status from the stack's backup Jobs and, for finished ones, their pods' termination messages. */
+  backupStatus?(
+    jobs: ApiObject[],
+    stack: ResolvedFlashSaleStack,
+    now: Date,
+    pods?: ApiObject[],
+  ): BackupStatusResult;
   /** The latest material health result for a stack, if the probe loop has one. */
   health?(key: string): HealthSnapshot | undefined;
   /**
@@ -98,6 +104,8 @@ export interface ReconcileResult {
   /** Re-run after this many ms even without events (waiting on a Job, a missing Secret...). */
   requeueAfterMs?: number;
   writes: number;
+  /** The status this reconcile settled on (for metrics). */
+  status?: FlashSaleStackStatus;
 }
 
 const WORKLOAD_COMPONENTS: readonly { component: ComponentName; kind: 'Deployment' | 'StatefulSet' }[] = [
@@ -121,6 +129,12 @@ const COMPONENT_CONDITION: Record<ComponentName, string> = {
 };
 
 export class Reconciler {
+  /**
+   * Pods of finished backup Jobs, by Job uid. A finished Job never changes, so its pods (whose termination
+   * message carries the dump's file name and size) are read once, not on every reconcile.
+   */
+  private readonly finishedJobPods = new Map<string, ApiObject[]>();
+
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async reconcile(
@@ -208,13 +222,14 @@ export class Reconciler {
     const pruned = await this.prune(stack, desired, log, counter);
     this.deps.trackHealth?.(resolved, secretsResult.secrets);
 
-    const status = this.computeStatus(stack, resolved, rendered.warnings);
+    const backupPods = await this.backupJobPods(resolved);
+    const status = this.computeStatus(stack, resolved, rendered.warnings, backupPods);
     const before = stack.status;
     await this.writeStatus(obj, stack, status, counter);
     await this.emitTransitionEvents(obj, before, status, created, updated, pruned);
 
     const ready = findCondition(status.conditions, 'Ready')?.status === 'True';
-    return { writes: counter.writes, requeueAfterMs: ready ? undefined : 15_000 };
+    return { writes: counter.writes, requeueAfterMs: ready ? undefined : 15_000, status };
   }
 
   // --- secrets -------------------------------------------------------------------------------------------
@@ -394,10 +409,44 @@ export class Reconciler {
     return out;
   }
 
+  private backupJobs(stack: ResolvedFlashSaleStack): ApiObject[] {
+    return this.deps.cache
+      .listForStack('Job', stack.metadata.namespace, stack.metadata.name)
+      .filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'backup');
+  }
+
+  private async backupJobPods(stack: ResolvedFlashSaleStack): Promise<ApiObject[]> {
+    if (!stack.spec.backup.enabled || !this.deps.backupStatus) return [];
+    const jobs = this.backupJobs(stack);
+    const live = new Set(jobs.map((j) => j.metadata.uid ?? ''));
+    for (const uid of [...this.finishedJobPods.keys()]) if (!live.has(uid)) this.finishedJobPods.delete(uid);
+    const pods: ApiObject[] = [];
+    for (const job of jobs) {
+      const uid = job.metadata.uid ?? '';
+      const conds =
+        ((job.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions ?? [];
+      const finished = conds.some(
+        (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      );
+      if (!finished) continue;
+      let found = this.finishedJobPods.get(uid);
+      if (!found) {
+        const list = await this.deps.client.list(resourceTypeByKind('Pod'), job.metadata.namespace, {
+          labelSelector: `job-name=${job.metadata.name}`,
+        });
+        found = list.items;
+        this.finishedJobPods.set(uid, found);
+      }
+      pods.push(...found);
+    }
+    return pods;
+  }
+
   private computeStatus(
     stack: FlashSaleStack,
     resolved: ResolvedFlashSaleStack,
     warnings: Problem[],
+    backupPods: ApiObject[],
   ): FlashSaleStackStatus {
     const components = this.componentStatuses(resolved);
     const names = Object.keys(components) as ComponentName[];
@@ -434,10 +483,7 @@ export class Reconciler {
     let lastBackup: BackupRecord | undefined;
     let lastSuccessfulBackup: BackupRecord | undefined;
     if (resolved.spec.backup.enabled && this.deps.backupStatus) {
-      const jobs = this.deps.cache
-        .listForStack('Job', resolved.metadata.namespace, resolved.metadata.name)
-        .filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'backup');
-      const b = this.deps.backupStatus(jobs, resolved, this.deps.now());
+      const b = this.deps.backupStatus(this.backupJobs(resolved), resolved, this.deps.now(), backupPods);
       lastBackup = b.lastBackup;
       lastSuccessfulBackup = b.lastSuccessfulBackup;
       conds.push(b.condition);

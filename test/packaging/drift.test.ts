@@ -12,7 +12,7 @@ import {
   generatePackaging,
   namespacedRoleYaml,
 } from '../../src/packaging/generate.js';
-import { OPERATOR_RULES } from '../../src/controller/rbac.js';
+import { GRANTED_RULES } from '../../src/controller/rbac.js';
 import { ROOT, parseObjects } from './support.js';
 
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -33,6 +33,6 @@ describe('generated packaging files', () => {
   it('writes the rules themselves, not a copy of something else', () => {
     const [role] = parseObjects(namespacedRoleYaml());
     expect(role!.kind).toBe('Role');
-    expect((role as unknown as { rules: unknown }).rules).toEqual(JSON.parse(JSON.stringify(OPERATOR_RULES)));
+    expect((role as unknown as { rules: unknown }).rules).toEqual(JSON.parse(JSON.stringify(GRANTED_RULES)));
   });
 });

@@ -4,7 +4,7 @@
  * operator Deployment's flags/probes/security, and Service/ServiceMonitor selectors that match.
  */
 import { expect } from 'vitest';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../src/controller/rbac.js';
+import { LEADER_ELECTION_RULES, GRANTED_RULES } from '../../src/controller/rbac.js';
 import { find, one, operatorPod, schemaFailures, type KObject } from './support.js';
 
 export interface Expected {
@@ -32,14 +32,14 @@ export async function checkInstall(objects: KObject[], want: Expected): Promise<
   const operatorRoles = find(objects, 'Role').filter((r) => !r.metadata.name.endsWith('-leader-election'));
   if (want.watchNamespaces.length === 0) {
     expect(clusterRoles).toHaveLength(1);
-    expect((clusterRoles[0] as any).rules).toEqual(plain(OPERATOR_RULES));
+    expect((clusterRoles[0] as any).rules).toEqual(plain(GRANTED_RULES));
     expect(find(objects, 'ClusterRoleBinding')).toHaveLength(1);
     expect(operatorRoles).toEqual([]);
   } else {
     expect(clusterRoles).toEqual([]);
     expect(find(objects, 'ClusterRoleBinding')).toEqual([]);
     expect(operatorRoles.map((r) => r.metadata.namespace).sort()).toEqual([...want.watchNamespaces].sort());
-    for (const r of operatorRoles) expect((r as any).rules).toEqual(plain(OPERATOR_RULES));
+    for (const r of operatorRoles) expect((r as any).rules).toEqual(plain(GRANTED_RULES));
   }
   const leaderRoles = find(objects, 'Role').filter((r) => r.metadata.name.endsWith('-leader-election'));
   if (want.leaderElection) {

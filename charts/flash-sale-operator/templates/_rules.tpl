@@ -56,6 +56,12 @@
   verbs:
     - create
 - apiGroups:
+    - ""
+  resources:
+    - pods
+  verbs:
+    - list
+- apiGroups:
     - apps
   resources:
     - deployments
@@ -131,6 +137,12 @@
     - watch
     - patch
     - delete
+- apiGroups:
+    - ""
+  resources:
+    - endpoints
+  verbs:
+    - get
 {{- end }}
 
 {{/* Rules for leader election, in the operator namespace only. */}}
