@@ -11,7 +11,7 @@ export interface PolicyRule {
 
 /** Rules for the objects the operator manages in the namespaces it watches. */
 export const OPERATOR_RULES: readonly PolicyRule[] = [
-  { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks'], verbs: ['get', 'list', 'watch', 'patch'] },
+  { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks'], verbs: ['list', 'watch', 'patch'] },
   { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks/status'], verbs: ['patch'] },
   {
     apiGroups: [''],
@@ -27,11 +27,9 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // Pods of finished backup Jobs: their termination message names the dump file and its size.
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-  {
-    apiGroups: ['apps'],
-    resources: ['deployments', 'statefulsets'],
-    verbs: ['list', 'watch', 'patch', 'delete'],
-  },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'patch', 'delete'] },
+  // No delete: a stack always has its PostgreSQL, Redis and RabbitMQ; garbage collection removes them.
+  { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch', 'patch'] },
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch', 'patch', 'delete'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
   {

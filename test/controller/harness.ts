@@ -67,7 +67,7 @@ export async function startOperator(
 }
 
 export function client(kc: KubeConfig): KubeClient {
-  return new KubeClient(kc);
+  return new KubeClient(kc, 30_000, 'test-client');
 }
 
 export const STACKS = resourceTypeByKind('FlashSaleStack');

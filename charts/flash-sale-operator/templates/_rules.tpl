@@ -7,7 +7,6 @@
   resources:
     - flashsalestacks
   verbs:
-    - get
     - list
     - watch
     - patch
@@ -65,12 +64,19 @@
     - apps
   resources:
     - deployments
-    - statefulsets
   verbs:
     - list
     - watch
     - patch
     - delete
+- apiGroups:
+    - apps
+  resources:
+    - statefulsets
+  verbs:
+    - list
+    - watch
+    - patch
 - apiGroups:
     - batch
   resources:
