@@ -40,6 +40,18 @@ export interface ServiceConfig {
   orderCacheTtlSec: number;
   pendingOrderTtlSec: number;
   idempotencyTtlSec: number;
+  /**
+   * Arguments to declare the order queue with when it does not exist yet (ORDER_QUEUE_ARGUMENTS, JSON object).
+   * The operator sets them to its rendered definitions' arguments, so a queue the service (re)creates is
+   * identical to the one RabbitMQ loads from definitions.json. Unset: the service's own topology (own DLX/DLQ).
+   */
+  orderQueueArguments: Record<string, string | number> | undefined;
+  /** Publisher confirm channels per process, used round robin (PUBLISH_CHANNELS). */
+  publishChannels: number;
+  /** `migrate` waits for the bootstrap-from-backup restore marker before touching the schema. */
+  migrateWaitForRestore: boolean;
+  /** How long `migrate` waits for that marker before it gives up (exit 1). */
+  migrateRestoreTimeoutSec: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -75,6 +87,36 @@ function name(env: Env, key: string, def: string): string {
   return v;
 }
 
+function queueArguments(env: Env, key: string): Record<string, string | number> | undefined {
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const fix = `set ${key} to a JSON object of string or number values, e.g. {"x-queue-type":"quorum"}`;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${key} is not valid JSON; ${fix}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ConfigError(`${key} is not an object; ${fix}`);
+  const out: Record<string, string | number> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== 'string' && typeof val !== 'number') {
+      throw new ConfigError(`${key}: argument ${JSON.stringify(k)} is neither a string nor a number; ${fix}`);
+    }
+    out[k] = val;
+  }
+  return out;
+}
+
+function bool(env: Env, key: string, def: boolean): boolean {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes)$/i.test(raw)) return true;
+  if (/^(0|false|no)$/i.test(raw)) return false;
+  throw new ConfigError(`${key}=${JSON.stringify(raw)} is not a boolean; set it to 1 or 0`);
+}
+
 export function loadConfig(env: Env = process.env): ServiceConfig {
   const orderQueue = name(env, 'ORDER_QUEUE', 'order_queue');
   const prefix = str(env, 'REDIS_KEY_PREFIX', 'fs:');
@@ -107,5 +149,9 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     orderCacheTtlSec: int(env, 'ORDER_CACHE_TTL_SECONDS', 1800, 1, 86400 * 30),
     pendingOrderTtlSec: int(env, 'PENDING_ORDER_TTL_SECONDS', 86400, 60, 86400 * 30),
     idempotencyTtlSec: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 86400 * 30),
+    orderQueueArguments: queueArguments(env, 'ORDER_QUEUE_ARGUMENTS'),
+    publishChannels: int(env, 'PUBLISH_CHANNELS', 4, 1, 64),
+    migrateWaitForRestore: bool(env, 'MIGRATE_WAIT_FOR_RESTORE', false),
+    migrateRestoreTimeoutSec: int(env, 'MIGRATE_RESTORE_TIMEOUT_SECONDS', 3600, 1, 86400 * 7),
   };
 }

@@ -13,11 +13,13 @@ import type pg from 'pg';
 import type { ServiceConfig } from './config.js';
 import { createPool, insertOrders, type OrderMessage } from './db.js';
 import { type ConsumerMetrics, createConsumerMetrics } from './metrics.js';
-import { assertTopology, ATTEMPTS_HEADER } from './queue.js';
+import { ATTEMPTS_HEADER, prepareTopology, type TopologyMode } from './queue.js';
 import { isOrderId, isSaleId } from './validate.js';
 
 export interface RunningConsumer {
   metrics: ConsumerMetrics;
+  /** How the order queue was found or declared (see prepareTopology). */
+  topology: TopologyMode;
   /** Graceful: stop consuming, drain in-flight work, disconnect. */
   close(): Promise<void>;
   /** Resolves when the broker connection is lost (the CLI exits non-zero so the pod restarts). */
@@ -75,7 +77,7 @@ export async function startConsumer(
 ): Promise<RunningConsumer> {
   const metrics = createConsumerMetrics();
   const pool = createPool(cfg.databaseUrl, Math.min(cfg.pgPoolMax, 4));
-  const conn = await amqp.connect(cfg.amqpUrl);
+  const conn = await amqp.connect(cfg.amqpUrl, { noDelay: true });
   let lostResolve: () => void = () => undefined;
   const lost = new Promise<void>((r) => (lostResolve = r));
   let closing = false;
@@ -83,9 +85,9 @@ export async function startConsumer(
   conn.on('close', () => {
     if (!closing) lostResolve();
   });
+  const topology = await prepareTopology(conn, cfg);
   const ch: ConfirmChannel = await conn.createConfirmChannel();
   ch.on('error', () => undefined);
-  await assertTopology(ch, cfg);
   await ch.prefetch(cfg.consumerPrefetch);
 
   let buffer: { msg: ConsumeMessage; order: OrderMessage }[] = [];
@@ -95,6 +97,8 @@ export async function startConsumer(
   const republishOrDeadLetter = async (msg: ConsumeMessage, why: string): Promise<void> => {
     const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
     if (attempts >= cfg.consumerMaxAttempts) {
+      // nack without requeue: RabbitMQ moves it to the dead-letter exchange the queue is configured with
+      // (the operator's flashsale.dlx, or the service's own DLX when it declared the queue itself).
       log(`dead-lettering message ${String(msg.properties.messageId)} after ${attempts} attempts: ${why}`);
       ch.nack(msg, false, false);
       metrics.deadLettered.inc();
@@ -134,10 +138,13 @@ export async function startConsumer(
       return;
     } catch (e) {
       if (!isDataError(e)) {
-        log(`database unavailable (${String(e)}); requeueing ${items.length} messages`);
+        // Database outage: keep holding the messages (unacked) and retry the same batch. Requeueing would
+        // count as a delivery on a quorum queue (x-delivery-limit) and dead-letter good orders in an outage.
+        // On close, unacked messages go back to the queue with the channel.
+        log(`database unavailable (${String(e)}); retrying ${items.length} messages in 1 s`);
         await sleep(1000);
-        for (const i of items) ch.nack(i.msg, false, true);
-        return;
+        if (closing) return;
+        return write(items);
       }
       if (items.length === 1) {
         await republishOrDeadLetter(items[0]!.msg, String(e));
@@ -207,6 +214,7 @@ export async function startConsumer(
 
   return {
     metrics,
+    topology,
     lost,
     async close() {
       if (closing) return;

@@ -161,3 +161,62 @@ export async function insertOrders(client: pg.PoolClient, batch: OrderMessage[])
   );
   return Number(r.rows[0]?.n ?? 0);
 }
+
+/**
+ * Prefix of the comment restore.sh (src/backup/scripts.ts) puts on the database after a successful restore:
+ * `COMMENT ON DATABASE … IS 'flashsale.dev/restored-from <file> sha256:<sum>'`.
+ */
+export const RESTORE_MARKER_PREFIX = 'flashsale.dev/restored-from ';
+
+/** The database's restore marker, or undefined when it has none. Throws when the database is unreachable. */
+export async function restoreMarker(databaseUrl: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const r = await client.query<{ c: string | null }>(
+      "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = current_database()",
+    );
+    const c = r.rows[0]?.c ?? null;
+    return c !== null && c.startsWith(RESTORE_MARKER_PREFIX) ? c : undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Bootstrap from backup: waits until the restore Job has marked the database (bounded), so `migrate` never
+ * creates tables first (restore.sh refuses to restore into a database that already has tables). A database
+ * that does not exist yet (restore.sh creates it) or is unreachable counts as "not yet".
+ */
+export async function waitForRestoreMarker(
+  databaseUrl: string,
+  timeoutMs: number,
+  log: (s: string) => void,
+  pollMs = 2000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let lastReason = '';
+  for (;;) {
+    let reason: string;
+    try {
+      const m = await restoreMarker(databaseUrl);
+      if (m !== undefined) return m;
+      reason = 'the database has no restore marker yet';
+    } catch (e) {
+      reason = `the database is not reachable yet (${e instanceof Error ? e.message : String(e)})`;
+    }
+    if (reason !== lastReason) {
+      log(`MIGRATE_WAIT_FOR_RESTORE=1: waiting for the bootstrap restore: ${reason}`);
+      lastReason = reason;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new Error(
+        `gave up waiting for the bootstrap-from-backup restore after ${Math.round(timeoutMs / 1000)} s (${reason}); ` +
+          'check the <stack>-bootstrap Job, or raise MIGRATE_RESTORE_TIMEOUT_SECONDS',
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, left)));
+  }
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
 import { startConsumer } from './consumer.js';
-import { createPool, migrate } from './db.js';
+import { createPool, migrate, waitForRestoreMarker } from './db.js';
 import { Keys } from './keys.js';
 import { createApiMetrics, registerWorkerRegistry, serveAggregatedMetricsFromPrimary } from './metrics.js';
 import { rebuildStock } from './rebuild.js';
@@ -110,6 +110,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (cmd) {
     case 'migrate': {
+      if (cfg.migrateWaitForRestore) {
+        try {
+          const marker = await waitForRestoreMarker(
+            cfg.databaseUrl,
+            cfg.migrateRestoreTimeoutSec * 1000,
+            log,
+          );
+          log(`restore marker found (${marker}); migrating`);
+        } catch (e) {
+          log(e instanceof Error ? e.message : String(e));
+          return 1;
+        }
+      }
       const pool = createPool(cfg.databaseUrl, 1);
       try {
         const applied = await migrate(pool);

@@ -8,7 +8,7 @@ import type { ServiceConfig } from './config.js';
 
 export const ATTEMPTS_HEADER = 'x-fs-attempts';
 
-/** Declares the order queue (durable, dead-lettering to the DLX) and the dead-letter exchange + queue. */
+/** The service's own topology (no operator): order queue dead-lettering to its own direct DLX + DLQ. */
 export async function assertTopology(ch: Channel, cfg: ServiceConfig): Promise<void> {
   await ch.assertExchange(cfg.deadLetterExchange, 'direct', { durable: true });
   await ch.assertQueue(cfg.deadLetterQueue, { durable: true });
@@ -22,14 +22,62 @@ export async function assertTopology(ch: Channel, cfg: ServiceConfig): Promise<v
   });
 }
 
+export type TopologyMode = 'existing' | 'declared-with-arguments' | 'own';
+
+/**
+ * Makes sure the order queue exists without ever fighting the operator's definitions:
+ *  1. the queue exists (RabbitMQ loaded the operator's definitions.json) → use it as it is: a passive declare
+ *     never compares arguments, so it can never answer 406 PRECONDITION_FAILED;
+ *  2. it does not exist and ORDER_QUEUE_ARGUMENTS is set (the operator sets it to its rendered arguments) →
+ *     declare it with exactly those arguments (what definitions.json would create);
+ *  3. neither → the service's own topology (`assertTopology`: own DLX + DLQ), for running without the operator.
+ * A passive declare of a missing queue closes its channel (404), so the probe uses a throwaway channel.
+ */
+export async function prepareTopology(conn: ChannelModel, cfg: ServiceConfig): Promise<TopologyMode> {
+  const probe = await conn.createChannel();
+  probe.on('error', () => undefined);
+  let exists: boolean;
+  try {
+    await probe.checkQueue(cfg.orderQueue);
+    exists = true;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 404) throw e;
+    exists = false;
+  }
+  await probe.close().catch(() => undefined);
+  if (exists) return 'existing';
+  const ch = await conn.createChannel();
+  ch.on('error', () => undefined);
+  try {
+    if (cfg.orderQueueArguments) {
+      await ch.assertQueue(cfg.orderQueue, { durable: true, arguments: { ...cfg.orderQueueArguments } });
+      return 'declared-with-arguments';
+    }
+    await assertTopology(ch, cfg);
+    return 'own';
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
+}
+
 export class PublishError extends Error {}
 
+/**
+ * Publishes with publisher confirms over PUBLISH_CHANNELS confirm channels of one connection, round robin.
+ * Every message gets its own confirm callback (no `waitForConfirms` barrier), so many publishes are in flight
+ * at once and each resolves as soon as the broker confirmed *that* message (RabbitMQ confirms persistent
+ * messages once they are written to disk / replicated; it batches the fsyncs, so throughput needs many
+ * messages in flight).
+ */
 export class Publisher {
   private conn: ChannelModel | undefined;
-  private ch: ConfirmChannel | undefined;
-  private connecting: Promise<ConfirmChannel> | undefined;
+  private chans: ConfirmChannel[] = [];
+  private next = 0;
+  private connecting: Promise<void> | undefined;
   private lastFailure = 0;
   private closed = false;
+  /** How the order queue was found or declared on the last connect. */
+  topology: TopologyMode | undefined;
 
   constructor(
     private readonly cfg: ServiceConfig,
@@ -38,65 +86,78 @@ export class Publisher {
   ) {}
 
   get connected(): boolean {
-    return this.ch !== undefined;
+    return this.chans.length > 0;
   }
 
-  /** Connects (or reuses the live channel). */
+  /** Connects (or reuses the live channels); resolves to one channel (readiness). */
   async channel(): Promise<ConfirmChannel> {
     if (this.closed) throw new PublishError('publisher closed');
-    if (this.ch) return this.ch;
-    if (this.connecting) return this.connecting;
-    if (Date.now() - this.lastFailure < this.reconnectBackoffMs) throw new PublishError('broker unavailable');
-    this.connecting = this.open().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
+    if (this.chans.length === 0) {
+      if (!this.connecting) {
+        if (Date.now() - this.lastFailure < this.reconnectBackoffMs)
+          throw new PublishError('broker unavailable');
+        this.connecting = this.open().finally(() => {
+          this.connecting = undefined;
+        });
+      }
+      await this.connecting;
+    }
+    const ch = this.chans[this.next++ % this.chans.length];
+    if (!ch) throw new PublishError('broker unavailable');
+    return ch;
   }
 
-  private async open(): Promise<ConfirmChannel> {
+  private async open(): Promise<void> {
+    let conn: ChannelModel | undefined;
     try {
-      const conn = await amqp.connect(this.cfg.amqpUrl);
+      conn = await amqp.connect(this.cfg.amqpUrl, { noDelay: true });
+      const c = conn;
       const drop = (): void => {
-        if (this.conn === conn) {
+        if (this.conn === c) {
           this.conn = undefined;
-          this.ch = undefined;
+          this.chans = [];
           this.lastFailure = Date.now();
         }
       };
-      conn.on('error', drop);
-      conn.on('close', drop);
-      const ch = await conn.createConfirmChannel();
-      ch.on('error', () => undefined);
-      ch.on('close', () => {
-        if (this.ch === ch) {
-          this.ch = undefined;
-          conn.close().catch(() => undefined);
-        }
-      });
-      await assertTopology(ch, this.cfg);
-      this.conn = conn;
-      this.ch = ch;
-      return ch;
+      c.on('error', drop);
+      c.on('close', drop);
+      this.topology = await prepareTopology(c, this.cfg);
+      const chans: ConfirmChannel[] = [];
+      for (let i = 0; i < this.cfg.publishChannels; i++) {
+        const ch = await c.createConfirmChannel();
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          const i = this.chans.indexOf(ch);
+          if (i >= 0) this.chans.splice(i, 1);
+          if (this.conn === c && this.chans.length === 0) {
+            this.conn = undefined;
+            this.lastFailure = Date.now();
+            c.close().catch(() => undefined);
+          }
+        });
+        chans.push(ch);
+      }
+      this.conn = c;
+      this.chans = chans;
     } catch (err) {
       this.lastFailure = Date.now();
+      if (conn) conn.close().catch(() => undefined);
       throw new PublishError(`broker unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  /** Publishes a persistent JSON message to the order queue and waits for the broker's confirm. */
-  async publish(body: object, messageId: string): Promise<void> {
+  /** Publishes a persistent message to the order queue; resolves only once the broker confirmed it. */
+  async publish(body: Buffer, messageId: string): Promise<void> {
     const ch = await this.channel();
-    const buf = Buffer.from(JSON.stringify(body));
+    const timeoutMs = this.cfg.publishTimeoutMs;
+    const queue = this.cfg.orderQueue;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new PublishError('publish confirm timed out')),
-        this.cfg.publishTimeoutMs,
-      );
+      const timer = setTimeout(() => reject(new PublishError('publish confirm timed out')), timeoutMs);
       try {
         ch.publish(
           '',
-          this.cfg.orderQueue,
-          buf,
+          queue,
+          body,
           {
             persistent: true,
             contentType: 'application/json',
@@ -120,7 +181,7 @@ export class Publisher {
   async dropConnection(): Promise<void> {
     const c = this.conn;
     this.conn = undefined;
-    this.ch = undefined;
+    this.chans = [];
     this.lastFailure = Date.now();
     if (c) await c.close().catch(() => undefined);
   }
@@ -129,7 +190,7 @@ export class Publisher {
     this.closed = true;
     const c = this.conn;
     this.conn = undefined;
-    this.ch = undefined;
+    this.chans = [];
     if (c) await c.close().catch(() => undefined);
   }
 }

@@ -54,7 +54,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
       await pool.end();
       await deletePrefix(redis, cfg.redisKeyPrefix);
       redis.disconnect();
-      const conn = await amqp.connect(AMQP_URL);
+      const conn = await amqp.connect(cfg.amqpUrl);
       const ch = await conn.createChannel();
       await ch.deleteQueue(cfg.orderQueue);
       await ch.deleteQueue(cfg.deadLetterQueue);
@@ -148,7 +148,7 @@ export async function orderCount(pool: pg.Pool, saleId: string): Promise<number>
 }
 
 export async function queueDepth(cfg: ServiceConfig, queue = cfg.orderQueue): Promise<number> {
-  const conn = await amqp.connect(AMQP_URL);
+  const conn = await amqp.connect(cfg.amqpUrl);
   try {
     const ch = await conn.createChannel();
     const q = await ch.checkQueue(queue);
