@@ -4,7 +4,8 @@
  * every connection URL (URLs carry passwords, so they live only in that Secret).
  *
  * The reference image reads its configuration from the environment (src/service/config.ts): DATABASE_URL,
- * REDIS_URL, AMQP_URL, ADMIN_TOKEN, PORT, WORKERS, PG_POOL_MAX, CONSUMER_PREFETCH, CONSUMER_METRICS_PORT.
+ * REDIS_URL, AMQP_URL, ADMIN_TOKEN, PORT, WORKERS, PG_POOL_MAX, CONSUMER_PREFETCH, CONSUMER_METRICS_PORT,
+ * ORDER_QUEUE_ARGUMENTS (the rendered queue arguments) and, for bootstrap from backup, MIGRATE_WAIT_FOR_RESTORE.
  * Pure: no IO, no clock, no randomness.
  */
 import { PORTS } from '../api/images.js';
@@ -29,7 +30,7 @@ import {
   scrapeAnnotations,
   secretEnv,
 } from './resources.js';
-import { RABBITMQ_USERNAME } from './rabbitmq.js';
+import { RABBITMQ_USERNAME, rabbitmqQueueArguments } from './rabbitmq.js';
 import { serviceAccountName } from './serviceaccounts.js';
 
 /** uid/gid the API image runs as (the `node` user of the official Node.js base image). */
@@ -132,6 +133,11 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
   // Pods read only the Secret: its content drives the rollout checksum.
   const checksum = configChecksum(secretValues);
   const workers = apiWorkers(api.resources);
+  // If the service ever has to (re)create order_queue, it declares it exactly as definitions.json does.
+  const queueArgsEnv = {
+    name: 'ORDER_QUEUE_ARGUMENTS',
+    value: JSON.stringify(rabbitmqQueueArguments(stack)),
+  };
 
   const secret: KubeObject = {
     apiVersion: 'v1',
@@ -150,6 +156,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
     'HOST',
     'WORKERS',
     'PG_POOL_MAX',
+    'ORDER_QUEUE_ARGUMENTS',
   ]);
   const serverEnv = [
     ...secretEnvs(stack),
@@ -159,6 +166,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
     { name: 'WORKERS', value: String(workers) },
     // dbPoolSize is per pod; every worker process has its own pool.
     { name: 'PG_POOL_MAX', value: String(Math.max(1, Math.floor(api.dbPoolSize / workers))) },
+    queueArgsEnv,
     ...userEnv(stack, serverReserved),
   ];
 
@@ -194,7 +202,13 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
               imagePullPolicy: 'IfNotPresent',
               command: ['flash-sale-api'],
               args: ['migrate'],
-              env: [secretEnv('DATABASE_URL', apiSecretName(stack), 'DATABASE_URL')],
+              env: [
+                secretEnv('DATABASE_URL', apiSecretName(stack), 'DATABASE_URL'),
+                // Bootstrap from backup: wait for restore.sh's marker so migrate never creates tables first.
+                ...(stack.spec.postgres.bootstrap?.fromBackup
+                  ? [{ name: 'MIGRATE_WAIT_FOR_RESTORE', value: '1' }]
+                  : []),
+              ],
               resources: containerResources(api.resources),
               securityContext: restrictedContainerSecurityContext(),
               volumeMounts: [tmpMount],
@@ -246,6 +260,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
     'CONSUMER_PREFETCH',
     'CONSUMER_METRICS_PORT',
     'PG_POOL_MAX',
+    'ORDER_QUEUE_ARGUMENTS',
   ]);
   const consumerDeployment: KubeObject = {
     apiVersion: 'apps/v1',
@@ -285,6 +300,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
                 { name: 'CONSUMER_PREFETCH', value: String(consumer.prefetch) },
                 { name: 'CONSUMER_METRICS_PORT', value: String(CONSUMER_METRICS_PORT) },
                 { name: 'PG_POOL_MAX', value: String(api.dbPoolSize) },
+                queueArgsEnv,
                 ...userEnv(stack, consumerReserved),
               ],
               resources: containerResources(consumer.resources),
