@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectlBinary } from '../support/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = process.execPath;
@@ -38,7 +39,7 @@ function waitForLine(proc: ChildProcess, pattern: RegExp, what: string, timeoutM
 }
 
 function kubectl(kubeconfig: string, ...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+  const r = spawnSync(kubectlBinary(), ['--kubeconfig', kubeconfig, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 90_000,

