@@ -37,6 +37,7 @@ import {
   scrapeAnnotations,
   secretEnv,
 } from './resources.js';
+import { serviceAccountName } from './serviceaccounts.js';
 
 /** PgBouncer admin-console user (admin_users + stats_users); exists only in userlist.txt. */
 export const PGBOUNCER_ADMIN_USER = 'pgbouncer_admin';
@@ -234,6 +235,7 @@ export function renderPgBouncer(stack: ResolvedFlashSaleStack, inputs: RenderInp
           },
         },
         spec: {
+          serviceAccountName: serviceAccountName(stack, 'pgbouncer'),
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurityContext(PGBOUNCER_UID),
           terminationGracePeriodSeconds: 30,

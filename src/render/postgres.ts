@@ -12,7 +12,12 @@
 import { DEFAULT_IMAGES, PORTS } from '../api/images.js';
 import type { Problem } from '../api/problems.js';
 import type { PostgresMajorVersion, ResolvedFlashSaleStack } from '../api/types.js';
-import { formatPostgresqlConf, tunePostgres } from '../tuning/index.js';
+import {
+  formatPostgresqlConf,
+  parameterContext,
+  tunePostgres,
+  type ParameterContext,
+} from '../tuning/index.js';
 import { postgresTuneInput } from './budgets.js';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
@@ -36,6 +41,7 @@ import {
   scrapeAnnotations,
   secretEnv,
 } from './resources.js';
+import { serviceAccountName } from './serviceaccounts.js';
 
 export { POSTGRES_USERNAME, postgresServiceHost } from './resources.js';
 
@@ -92,6 +98,40 @@ export const PG_HBA_CONF = [
 
 export const PG_STAT_STATEMENTS_INIT_SQL = 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements;\n';
 
+/**
+ * Contexts whose parameters take effect without restarting the server: `sighup`, `superuser` and `user` on
+ * `pg_reload_conf()`; `backend` and `superuser-backend` for connections opened after the reload. Everything
+ * else (`postmaster`, `internal`, and names the catalog does not know) needs a restart.
+ */
+export const RELOADABLE_CONTEXTS: ReadonlySet<ParameterContext> = new Set<ParameterContext>([
+  'sighup',
+  'superuser',
+  'user',
+  'backend',
+  'superuser-backend',
+]);
+
+/** Whether a change of `name` on this major version can be applied with a reload (no restart). */
+export function isReloadableParameter(version: PostgresMajorVersion, name: string): boolean {
+  const context = parameterContext(version, name);
+  return context !== undefined && RELOADABLE_CONTEXTS.has(context);
+}
+
+/**
+ * The parameters a change of which needs a restart (postmaster/internal context or unknown). The pod template
+ * checksum covers only these, so a reloadable change updates the ConfigMap without rolling the pod.
+ */
+export function restartParameters(
+  version: PostgresMajorVersion,
+  parameters: Record<string, string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(parameters).sort()) {
+    if (!isReloadableParameter(version, name)) out[name] = parameters[name]!;
+  }
+  return out;
+}
+
 export interface PostgresConfig {
   'postgresql.conf': string;
   parameters: Record<string, string>;
@@ -128,8 +168,9 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
   const monitoring = stack.spec.monitoring.enabled;
   const paths = postgresDataPaths(pg.version);
 
+  const config = postgresConfig(stack);
   const configData: Record<string, string> = {
-    'postgresql.conf': postgresConfig(stack)['postgresql.conf'],
+    'postgresql.conf': config['postgresql.conf'],
     'pg_hba.conf': PG_HBA_CONF,
   };
   if (monitoring) configData['00-pg-stat-statements.sql'] = PG_STAT_STATEMENTS_INIT_SQL;
@@ -293,13 +334,19 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
         metadata: {
           labels: podLabels,
           annotations: {
-            // The ConfigMap plus the credentials (env from the Secret). With a user-named Secret render cannot
-            // see it; the password input (which the controller reads from that Secret) stands in for it.
-            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(configData, secretData),
+            // What needs a restart: the ConfigMap with postgresql.conf reduced to its restart-only parameters
+            // (reloadable ones are applied live by the operator, src/controller/postgres-reload.ts), plus the
+            // credentials (env from the Secret). With a user-named Secret render cannot see it; the password
+            // input (which the controller reads from that Secret) stands in for it.
+            [CONFIG_CHECKSUM_ANNOTATION]: configChecksum(
+              { ...configData, 'postgresql.conf': restartParameters(pg.version, config.parameters) },
+              secretData,
+            ),
             ...(monitoring ? scrapeAnnotations(PORTS.postgresExporter) : {}),
           },
         },
         spec: {
+          serviceAccountName: serviceAccountName(stack, 'postgres'),
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurityContext(POSTGRES_UID),
           // Time for a fast shutdown (checkpoint) before SIGKILL.

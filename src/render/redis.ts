@@ -30,6 +30,7 @@ import {
   scrapeAnnotations,
   secretEnv,
 } from './resources.js';
+import { serviceAccountName } from './serviceaccounts.js';
 
 /** uid/gid of the `redis` user in the official redis image. */
 export const REDIS_UID = 999;
@@ -209,6 +210,7 @@ export function renderRedis(stack: ResolvedFlashSaleStack, inputs: RenderInputs)
           },
         },
         spec: {
+          serviceAccountName: serviceAccountName(stack, 'redis'),
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurityContext(REDIS_UID),
           terminationGracePeriodSeconds: 30,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { POSTGRES_CONNECTION_RESERVE } from '../../src/render/budgets.js';
-import { postgresConfig, postgresDataPaths, renderPostgres } from '../../src/render/postgres.js';
+import {
+  isReloadableParameter,
+  postgresConfig,
+  postgresDataPaths,
+  renderPostgres,
+  restartParameters,
+} from '../../src/render/postgres.js';
 import {
   ALL_SECRETS,
   checksum,
@@ -106,23 +112,48 @@ describe('renderPostgres', () => {
     expect((find(off, 'Service', 'shop-postgres') as any).spec.ports).toHaveLength(1);
   });
 
-  it('checksum follows postgres config only', () => {
+  it('checksum follows restart-only postgres config: reloadable parameters change the ConfigMap only', () => {
     const base = checksum(find(objs, 'StatefulSet'));
+    const baseConf = configData(objs)['postgresql.conf'];
+    const variant = (spec: Parameters<typeof stack>[0]) => renderPostgres(stack(spec), inputs());
+    // sighup (log_min_duration_statement) and user (work_mem) context: reload, no restart.
+    for (const parameters of [{ log_min_duration_statement: '250ms' }, { work_mem: '8MB' }]) {
+      const objsB = variant({ postgres: { parameters } });
+      expect(configData(objsB)['postgresql.conf'], JSON.stringify(parameters)).not.toBe(baseConf);
+      expect(checksum(find(objsB, 'StatefulSet')), JSON.stringify(parameters)).toBe(base);
+    }
+    // postmaster context: shared_buffers directly, max_connections through the PgBouncer pool budget.
     expect(
-      checksum(
-        find(
-          renderPostgres(stack({ postgres: { parameters: { work_mem: '8MB' } } }), inputs()),
-          'StatefulSet',
-        ),
-      ),
+      checksum(find(variant({ postgres: { parameters: { shared_buffers: '512MB' } } }), 'StatefulSet')),
     ).not.toBe(base);
-    // PgBouncer pool size changes max_connections, so it does roll PostgreSQL.
+    const pooled = variant({ pgbouncer: { defaultPoolSize: 40 } });
+    const maxConns = (conf: string | undefined) => /^max_connections = (\d+)$/m.exec(conf ?? '')?.[1];
+    expect(maxConns(configData(pooled)['postgresql.conf'])).not.toBe(maxConns(baseConf));
+    expect(checksum(find(pooled, 'StatefulSet'))).not.toBe(base);
+    expect(checksum(find(variant({ redis: { appendonly: false } }), 'StatefulSet'))).toBe(base);
+    // The Secret values still roll the pod (env), as do the pod's other config files.
     expect(
-      checksum(find(renderPostgres(stack({ pgbouncer: { defaultPoolSize: 40 } }), inputs()), 'StatefulSet')),
+      checksum(find(renderPostgres(stack(), inputs({ postgresPassword: 'other-Passw0rd' })), 'StatefulSet')),
     ).not.toBe(base);
-    expect(
-      checksum(find(renderPostgres(stack({ redis: { appendonly: false } }), inputs()), 'StatefulSet')),
-    ).toBe(base);
     expect(renderPostgres(stack(), inputs())).toEqual(objs);
+  });
+
+  it('reloadable vs restart parameters follow pg_settings.context', () => {
+    expect(isReloadableParameter(15, 'log_min_duration_statement')).toBe(true); // sighup
+    expect(isReloadableParameter(15, 'work_mem')).toBe(true); // user
+    expect(isReloadableParameter(15, 'log_connections')).toBe(true); // superuser-backend
+    expect(isReloadableParameter(15, 'shared_buffers')).toBe(false); // postmaster
+    expect(isReloadableParameter(15, 'max_connections')).toBe(false);
+    expect(isReloadableParameter(15, 'block_size')).toBe(false); // internal
+    expect(isReloadableParameter(15, 'no_such_parameter')).toBe(false); // unknown: restart to be safe
+    const restart = restartParameters(15, postgresConfig(stack()).parameters);
+    expect(Object.keys(restart)).toContain('shared_buffers');
+    expect(Object.keys(restart)).toContain('port');
+    expect(Object.keys(restart)).not.toContain('work_mem');
+  });
+
+  it('the pod runs as its own ServiceAccount', () => {
+    expect(podSpec(find(objs, 'StatefulSet')).serviceAccountName).toBe('shop-postgres');
+    expect(podSpec(find(objs, 'StatefulSet')).automountServiceAccountToken).toBe(false);
   });
 });
