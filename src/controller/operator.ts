@@ -44,6 +44,8 @@ export type OperatorParts = Pick<
   'validate' | 'applyDefaults' | 'render' | 'renderBackupNowJob' | 'backupStatus' | 'postgresConfigChanged'
 > & {
   health?: HealthIntegration;
+  /** Background PostgreSQL reloads (src/controller/postgres-reload.ts), cancelled on stop. */
+  postgresReloader?: { stop(): Promise<void> };
 };
 
 /** The probe loop as the operator sees it (src/health provides it). */
@@ -359,6 +361,7 @@ export class Operator {
     this.queue.shutDown();
     await Promise.allSettled([...this.inFlight]);
     await Promise.allSettled(this.workersDone);
+    await this.parts.postgresReloader?.stop();
     await Promise.all([...this.informers.values()].flat().map((i) => i.stop()));
     await this.parts.health?.stop();
     await this.elector?.stop();

@@ -1,6 +1,6 @@
 /**
  * The real parts the operator runs with: full validation, defaults, the pure render layer, backup Jobs and
- * status, and the health probe loop.
+ * status, the health probe loop, and live reloads of PostgreSQL parameters that need no restart.
  */
 import { applyDefaults } from '../api/defaults.js';
 import { backupStatus } from '../backup/status.js';
@@ -10,21 +10,38 @@ import { validateStackFully } from '../validation.js';
 import { createHealthIntegration, type EndpointMapper } from './health-integration.js';
 import type { Logger } from './logger.js';
 import type { OperatorParts } from './operator.js';
+import { PostgresReloader, type PostgresReloadOptions } from './postgres-reload.js';
 
 export interface WiringOptions {
   health: boolean;
   defaultProbeIntervalMs: number;
+  /** Where to dial the stack's Services (probes and PostgreSQL reloads); default in-cluster DNS. */
   endpoints?: EndpointMapper;
+  /**
+   * Live PostgreSQL reloads (src/controller/postgres-reload.ts): `false` turns them off (a reloadable change
+   * then waits for the next restart); otherwise retry timings and a target override. `endpoints` above is
+   * used unless these options name their own.
+   */
+  postgresReload?: false | Omit<PostgresReloadOptions, 'log'>;
   log: Logger;
 }
 
 export function createOperatorParts(opts: WiringOptions): OperatorParts {
+  const reloader =
+    opts.postgresReload === false
+      ? undefined
+      : new PostgresReloader({
+          endpoints: opts.endpoints,
+          ...opts.postgresReload,
+          log: opts.log.child({ part: 'postgres-reload' }),
+        });
   return {
     validate: validateStackFully,
     applyDefaults,
     render,
     renderBackupNowJob,
     backupStatus,
+    ...(reloader ? { postgresConfigChanged: reloader.configChanged, postgresReloader: reloader } : {}),
     ...(opts.health
       ? {
           health: createHealthIntegration({

@@ -218,3 +218,60 @@ export function formatPostgresqlConf(parameters: Record<string, string>): string
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * Reads a postgresql.conf as PostgreSQL's own parser does for the forms formatPostgresqlConf writes and the
+ * usual hand-written ones: `name = value` or `name value`, `#` comments (also after a value), bare values, and
+ * single-quoted strings with `''` or `\'` for a quote and backslash escapes. Names are lower-cased; a later line
+ * for the same name wins. `include` directives are not followed (they are returned as parameters of that name).
+ * Throws on a line it cannot read, naming the line number.
+ */
+export function parsePostgresqlConf(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_.$]*)\s*(?:=\s*|\s+)(.*)$/.exec(line);
+    if (!m) {
+      if (/^\s*(#.*)?$/.test(line)) continue;
+      throw new Error(`postgresql.conf line ${i + 1}: expected 'name = value', got ${JSON.stringify(line)}`);
+    }
+    const name = m[1]!.toLowerCase();
+    const rest = m[2]!;
+    let value: string;
+    let tail: string;
+    if (rest.startsWith("'")) {
+      let j = 1;
+      value = '';
+      for (;;) {
+        if (j >= rest.length)
+          throw new Error(`postgresql.conf line ${i + 1}: unterminated quoted value of ${name}`);
+        const ch = rest[j]!;
+        if (ch === "'" && rest[j + 1] === "'") {
+          value += "'";
+          j += 2;
+        } else if (ch === "'") {
+          j++;
+          break;
+        } else if (ch === '\\' && j + 1 < rest.length) {
+          const next = rest[j + 1]!;
+          value += ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' } as Record<string, string>)[next] ?? next;
+          j += 2;
+        } else {
+          value += ch;
+          j++;
+        }
+      }
+      tail = rest.slice(j);
+    } else {
+      const bare = /^([^\s#']*)(.*)$/.exec(rest)!;
+      value = bare[1]!;
+      tail = bare[2]!;
+    }
+    if (!/^\s*(#.*)?$/.test(tail)) {
+      throw new Error(`postgresql.conf line ${i + 1}: unexpected text after the value of ${name}`);
+    }
+    out[name] = value;
+  }
+  return out;
+}

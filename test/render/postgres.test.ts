@@ -117,7 +117,10 @@ describe('renderPostgres', () => {
     const baseConf = configData(objs)['postgresql.conf'];
     const variant = (spec: Parameters<typeof stack>[0]) => renderPostgres(stack(spec), inputs());
     // sighup (log_min_duration_statement) and user (work_mem) context: reload, no restart.
-    for (const parameters of [{ log_min_duration_statement: '250ms' }, { work_mem: '8MB' }]) {
+    for (const parameters of [{ log_min_duration_statement: '250ms' }, { work_mem: '8MB' }] as Record<
+      string,
+      string
+    >[]) {
       const objsB = variant({ postgres: { parameters } });
       expect(configData(objsB)['postgresql.conf'], JSON.stringify(parameters)).not.toBe(baseConf);
       expect(checksum(find(objsB, 'StatefulSet')), JSON.stringify(parameters)).toBe(base);
