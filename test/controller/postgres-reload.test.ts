@@ -1,0 +1,308 @@
+// Live PostgreSQL reloads: the operator runs against the in-memory API server, and its reloader is pointed (through
+// the EndpointMapper) at a real PostgreSQL 15 this test starts. That server reads the rendered postgresql.conf from
+// a file this test controls (through an `include` in a small wrapper conf holding the port/socket/hba overrides),
+// and the test copies the ConfigMap into that file later, as the kubelet does with a mounted ConfigMap.
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeClient } from '../../src/controller/kube-client.js';
+import { createLogger } from '../../src/controller/logger.js';
+import type { Operator } from '../../src/controller/operator.js';
+import { diffPostgresqlConf, PostgresReloader } from '../../src/controller/postgres-reload.js';
+import { resourceTypeByKind } from '../../src/controller/resources.js';
+import { createOperatorParts } from '../../src/controller/wiring.js';
+import { formatPostgresqlConf, parsePostgresqlConf } from '../../src/tuning/index.js';
+import type { FakeApiServer } from '../support/server.js';
+import { client, eventually, startOperator, startServer, STACKS } from './harness.js';
+
+const BIN = '/usr/lib/postgresql/15/bin';
+const CONFIGMAPS = resourceTypeByKind('ConfigMap');
+const STATEFULSETS = resourceTypeByKind('StatefulSet');
+const EVENTS = resourceTypeByKind('Event');
+const RETRY_MS = 300;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** initdb and postgres refuse to run as root: run them as the postgres OS user then. */
+function asPostgres(cmd: string, args: string[]): string {
+  const root = process.getuid?.() === 0;
+  return execFileSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args, {
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('parsePostgresqlConf / diffPostgresqlConf', () => {
+  it('round-trips formatPostgresqlConf, quotes and comments included', () => {
+    const params = {
+      log_line_prefix: "%m [%p] it's \\ here ",
+      shared_buffers: '1GB',
+      random_page_cost: '1.1',
+      search_path: '"$user", public',
+      'pg_stat_statements.track': 'all',
+    };
+    expect(parsePostgresqlConf(formatPostgresqlConf(params))).toEqual(params);
+    expect(parsePostgresqlConf("Work_Mem 4MB # trailing\n\n  # c\nx = 'a''b'\nx = 2\n")).toEqual({
+      work_mem: '4MB',
+      x: '2',
+    });
+    expect(() => parsePostgresqlConf("a = 'open")).toThrow(/line 1: unterminated/);
+    expect(() => parsePostgresqlConf('a = b c')).toThrow(/line 1: unexpected text after the value of a/);
+  });
+
+  it('splits changes into reloadable, removed and restart-only by pg_settings context', () => {
+    const before = formatPostgresqlConf({ work_mem: '4MB', shared_buffers: '1GB', statement_timeout: '5s' });
+    const after = formatPostgresqlConf({
+      work_mem: '8MB',
+      shared_buffers: '1GB',
+      log_min_duration_statement: '250ms',
+    });
+    expect(diffPostgresqlConf(15, before, after)).toEqual({
+      reload: { log_min_duration_statement: '250ms', work_mem: '8MB' },
+      removed: ['statement_timeout'],
+      restart: [],
+    });
+    const restart = formatPostgresqlConf({ work_mem: '8MB', shared_buffers: '2GB', made_up_name: '1' });
+    expect(diffPostgresqlConf(15, before, restart).restart).toEqual(['made_up_name', 'shared_buffers']);
+  });
+});
+
+describe('reloadable PostgreSQL parameters are applied live by the operator (real PostgreSQL 15)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fso-pg-reload-'));
+  const data = join(dir, 'data');
+  const rendered = join(dir, 'rendered.conf');
+  const wrapper = join(dir, 'wrapper.conf');
+  const logLines: string[] = [];
+  let port = 0;
+  let pgStarted = false;
+  let db: pg.Client | undefined;
+  let srv: FakeApiServer;
+  let kc: KubeConfig;
+  let c: KubeClient;
+  let op: Operator | undefined;
+  let reloader: PostgresReloader;
+
+  const checksum = async () =>
+    (await c.get(STATEFULSETS, 'default', 'shop-postgres')).spec.template.metadata.annotations[
+      'flashsale.dev/config-checksum'
+    ] as string;
+  const configMapConf = async () =>
+    ((await c.get(CONFIGMAPS, 'default', 'shop-postgres')).data as Record<string, string>)[
+      'postgresql.conf'
+    ]!;
+  const events = async (reason: string) =>
+    (await c.list(EVENTS, 'default', {})).items.filter((e) => e.reason === reason);
+  const show = async (name: string) =>
+    Object.values((await db!.query<Record<string, string>>(`SHOW ${name}`)).rows[0]!)[0];
+  const scalar = async (sql: string) => Object.values((await db!.query(sql)).rows[0] as object)[0] as unknown;
+  /** The "kubelet sync": the mounted file gets the ConfigMap's current content. */
+  const syncFile = async () => {
+    writeFileSync(rendered, await configMapConf());
+    chownSync(rendered, uid('postgres'), uid('postgres'));
+  };
+  const uid = (user: string) =>
+    process.getuid?.() === 0 ? Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()) : -1;
+
+  beforeAll(async () => {
+    ({ srv, kc } = await startServer());
+    c = client(kc);
+    port = await freePort();
+    const parts = createOperatorParts({
+      health: false,
+      defaultProbeIntervalMs: 30_000,
+      endpoints: (service, namespace, p) => {
+        if (service !== 'shop-postgres' || namespace !== 'default' || p !== 5432)
+          throw new Error(`unexpected endpoint ${service}.${namespace}:${p}`);
+        return { host: '127.0.0.1', port };
+      },
+      postgresReload: { retryIntervalMs: RETRY_MS, timeoutMs: 60_000, attemptTimeoutMs: 1_000 },
+      log: createLogger('debug', (line) => logLines.push(line)),
+    });
+    expect(parts.postgresReloader).toBeInstanceOf(PostgresReloader);
+    reloader = parts.postgresReloader as PostgresReloader;
+    op = await startOperator(kc, {}, parts);
+
+    await c.create({
+      apiVersion: 'flashsale.dev/v1alpha1',
+      kind: 'FlashSaleStack',
+      metadata: { name: 'shop', namespace: 'default' },
+      spec: {
+        postgres: {
+          version: 15,
+          database: 'reload_test',
+          resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+          parameters: { log_min_duration_statement: '1s' },
+        },
+        pgbouncer: { defaultPoolSize: 5, reservePoolSize: 1 },
+        monitoring: { enabled: true, probeInterval: '30s' },
+      },
+    });
+    await eventually(async () => (await configMapConf()) !== undefined, 'the postgres ConfigMap');
+    await op.waitIdle();
+
+    if (process.getuid?.() === 0) chownSync(dir, uid('postgres'), uid('postgres'));
+    asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+    await syncFile();
+    // What the pod's environment differs in: port, socket directory, pg_hba location, loopback only.
+    writeFileSync(
+      wrapper,
+      [
+        `include '${rendered}'`,
+        `listen_addresses = '127.0.0.1'`,
+        `port = ${port}`,
+        `unix_socket_directories = '${dir}'`,
+        `hba_file = '${join(data, 'pg_hba.conf')}'`,
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
+    if (process.getuid?.() === 0) {
+      chownSync(wrapper, uid('postgres'), uid('postgres'));
+      chownSync(join(data, 'pg_hba.conf'), uid('postgres'), uid('postgres'));
+    }
+    try {
+      asPostgres(`${BIN}/pg_ctl`, [
+        '-D',
+        data,
+        '-o',
+        `-c config_file=${wrapper}`,
+        '-l',
+        join(dir, 'server.log'),
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
+    } catch (err) {
+      let log = '(no server log)';
+      try {
+        log = readFileSync(join(dir, 'server.log'), 'utf8');
+      } catch {
+        /* keep the placeholder */
+      }
+      throw new Error(`postgres did not start: ${(err as Error).message}\n${log}`);
+    }
+    pgStarted = true;
+    db = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    await db.connect();
+    await db.query('CREATE DATABASE reload_test');
+  }, 120_000);
+
+  afterAll(async () => {
+    if (process.env.RELOAD_LOG) writeFileSync(process.env.RELOAD_LOG, logLines.join(''));
+    await op?.stop();
+    await srv?.stop();
+    await db?.end().catch(() => undefined);
+    if (pgStarted) asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts from the rendered file', async () => {
+    expect(await show('log_min_duration_statement')).toBe('1s');
+    expect(await show('shared_preload_libraries')).toBe('pg_stat_statements');
+    expect(await show('config_file')).toBe(wrapper);
+  });
+
+  it('a sighup-context change: no pod roll, reloaded once the file syncs, no restart, ParametersReloaded', async () => {
+    const sumBefore = await checksum();
+    const startedAt = String(await scalar('SELECT pg_postmaster_start_time()::text'));
+    const loadedAt = String(await scalar('SELECT pg_conf_load_time()::text'));
+    const stsGeneration = (await c.get(STATEFULSETS, 'default', 'shop-postgres')).metadata.generation;
+
+    await c.mergePatch(STACKS, 'default', 'shop', {
+      spec: { postgres: { parameters: { log_min_duration_statement: '250ms' } } },
+    });
+    await eventually(
+      async () => /^log_min_duration_statement = 250ms$/m.test(await configMapConf()),
+      'the ConfigMap with the new value',
+    );
+    await op!.waitIdle();
+    expect(await checksum()).toBe(sumBefore);
+    expect((await c.get(STATEFULSETS, 'default', 'shop-postgres')).metadata.generation).toBe(stsGeneration);
+
+    // The kubelet has not synced yet: the reloader keeps retrying (reload, compare) without success.
+    await sleep(RETRY_MS * 4);
+    expect(reloader.isPending('default/shop')).toBe(true);
+    expect(await show('log_min_duration_statement')).toBe('1s');
+    expect(await events('ParametersReloaded')).toEqual([]);
+    expect(String(await scalar('SELECT pg_conf_load_time()::text'))).not.toBe(loadedAt); // it did reload
+
+    await syncFile();
+    const [event] = await eventually(async () => {
+      const found = await events('ParametersReloaded');
+      return found.length > 0 ? found : undefined;
+    }, 'a ParametersReloaded Event');
+    expect(event!.type).toBe('Normal');
+    expect(event!.message).toContain('log_min_duration_statement');
+    expect(event!.message).not.toContain('250ms'.repeat(2));
+    expect(await show('log_min_duration_statement')).toBe('250ms');
+    expect(String(await scalar('SELECT pg_postmaster_start_time()::text'))).toBe(startedAt);
+    expect(reloader.isPending('default/shop')).toBe(false);
+    expect(await events('ReloadPending')).toEqual([]);
+    expect(logLines.some((l) => l.includes('postgres parameters not live yet'))).toBe(true);
+  });
+
+  it('a postmaster-context change (shared_buffers): the checksum changes and no reload is attempted', async () => {
+    const sumBefore = await checksum();
+    const loadedAt = String(await scalar('SELECT pg_conf_load_time()::text'));
+    const reloadedEvents = (await events('ParametersReloaded')).length;
+    const logMark = logLines.length;
+
+    await c.mergePatch(STACKS, 'default', 'shop', {
+      spec: { postgres: { parameters: { shared_buffers: '96MB' } } },
+    });
+    await eventually(
+      async () => /^shared_buffers = 96MB$/m.test(await configMapConf()),
+      'the ConfigMap with the new shared_buffers',
+    );
+    await op!.waitIdle();
+    expect(await checksum()).not.toBe(sumBefore);
+    expect(reloader.isPending('default/shop')).toBe(false);
+    // Several retry intervals later: still no reload (pg_conf_load_time unchanged), no attempt, no Event.
+    await sleep(RETRY_MS * 4);
+    expect(String(await scalar('SELECT pg_conf_load_time()::text'))).toBe(loadedAt);
+    const newLines = logLines.slice(logMark);
+    expect(newLines.some((l) => l.includes('need a restart; the pod rolls'))).toBe(true);
+    expect(newLines.filter((l) => /reload attempt|not live yet|parameters reloaded/.test(l))).toEqual([]);
+    expect((await events('ParametersReloaded')).length).toBe(reloadedEvents);
+  });
+
+  it('stopping the operator cancels a pending reload', async () => {
+    const loadedAt = String(await scalar('SELECT pg_conf_load_time()::text'));
+    await c.mergePatch(STACKS, 'default', 'shop', {
+      spec: { postgres: { parameters: { work_mem: '3MB' } } },
+    });
+    await eventually(
+      async () => /^work_mem = 3MB$/m.test(await configMapConf()),
+      'the ConfigMap with the new work_mem',
+    );
+    await eventually(() => reloader.isPending('default/shop'), 'a pending reload');
+    await eventually(
+      async () => String(await scalar('SELECT pg_conf_load_time()::text')) !== loadedAt,
+      'a first reload attempt',
+    );
+    await op!.stop();
+    expect(reloader.isPending('default/shop')).toBe(false);
+    const after = String(await scalar('SELECT pg_conf_load_time()::text'));
+    await sleep(RETRY_MS * 3);
+    expect(String(await scalar('SELECT pg_conf_load_time()::text'))).toBe(after);
+    expect(await events('ReloadPending')).toEqual([]);
+  });
+});
