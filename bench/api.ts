@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,74 @@ interface Measure {
   p50: number;
   p99: number;
   non2xx?: number;
+  /** CPU microseconds per request by component (Linux /proc), when measured. */
+  cpu?: Record<string, number>;
+}
+
+const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
+
+interface ProcSample {
+  pid: number;
+  ppid: number;
+  comm: string;
+  ticks: number;
+}
+
+/** utime+stime of every process (Linux); empty elsewhere. */
+function procSnapshot(): ProcSample[] {
+  const out: ProcSample[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const d of pids) {
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = st.lastIndexOf(')');
+      const comm = st.slice(st.indexOf('(') + 1, close);
+      const f = st.slice(close + 2).split(' ');
+      out.push({ pid: Number(d), ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // process went away
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the CPU went during one load run, in µs per request: the API processes (the `serve` primary and its
+ * workers), the consumer, RabbitMQ, Redis, PostgreSQL and this process (autocannon, the load generator).
+ */
+function cpuBreakdown(
+  before: ProcSample[],
+  after: ProcSample[],
+  selfUs: number,
+  requests: number,
+  roots: Record<string, number>,
+): Record<string, number> {
+  const prev = new Map(before.map((p) => [p.pid, p.ticks]));
+  const byPid = new Map(after.map((p) => [p.pid, p]));
+  const owner = (p: ProcSample): string | undefined => {
+    for (let q: ProcSample | undefined = p, depth = 0; q && depth < 4; q = byPid.get(q.ppid), depth++) {
+      for (const [name, pid] of Object.entries(roots)) if (q.pid === pid) return name;
+    }
+    if (p.comm === 'beam.smp') return 'rabbitmq';
+    if (p.comm.startsWith('redis-server')) return 'redis';
+    if (p.comm === 'postgres') return 'postgresql';
+    return undefined;
+  };
+  const us: Record<string, number> = {};
+  for (const p of after) {
+    const d = p.ticks - (prev.get(p.pid) ?? 0);
+    const who = d > 0 ? owner(p) : undefined;
+    if (who) us[who] = (us[who] ?? 0) + d * TICK_US;
+  }
+  us['load generator (autocannon, this process)'] = selfUs;
+  const per: Record<string, number> = {};
+  for (const [k, v] of Object.entries(us)) per[k] = requests > 0 ? v / requests : 0;
+  return per;
 }
 
 const children: ChildProcess[] = [];
@@ -98,8 +166,10 @@ async function waitHttp(url: string): Promise<void> {
 
 async function load(
   url: string,
-  opts: { body?: string; randomUser?: boolean; rate?: number },
+  opts: { body?: string; randomUser?: boolean; rate?: number; roots?: Record<string, number> },
 ): Promise<Measure> {
+  const before = procSnapshot();
+  const self0 = process.cpuUsage();
   const result = await autocannon({
     url,
     method: 'POST',
@@ -116,11 +186,14 @@ async function load(
         : { method: 'POST', body: opts.body ?? '{"userId":"u"}' },
     ],
   });
+  const self = process.cpuUsage(self0);
+  const after = procSnapshot();
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
+    cpu: cpuBreakdown(before, after, self.user + self.system, result.requests.total, opts.roots ?? {}),
   };
 }
 
@@ -158,6 +231,14 @@ function show(name: string, m: Measure): void {
   console.log(
     `${name.padEnd(44)} ${m.rps.toFixed(0).padStart(8)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms${extra}`,
   );
+  if (m.cpu && Object.keys(m.cpu).length > 1) {
+    const total = Object.values(m.cpu).reduce((x, y) => x + y, 0);
+    const parts = Object.entries(m.cpu)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ');
+    console.log(`    CPU µs/request: ${total.toFixed(0)} total = ${parts}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -190,7 +271,9 @@ async function main(): Promise<void> {
     writeFileSync(bareFile, BARE_SERVER);
     const bare = start([bareFile], { PORT: String(portA), WORKERS: String(WORKERS) });
     await waitHttp(`http://127.0.0.1:${portA}/`);
-    const a = await load(`http://127.0.0.1:${portA}/api/sales/1/orders`, {});
+    const a = await load(`http://127.0.0.1:${portA}/api/sales/1/orders`, {
+      roots: { 'bare server': bare.pid! },
+    });
     await stop(bare);
     rmSync(dir, { recursive: true, force: true });
     show('(a) bare node:http 202', a);
@@ -219,9 +302,10 @@ async function main(): Promise<void> {
     show('(b) EVALSHA purchase script (ioredis loop)', b);
 
     const ordersUrl = `${base}/api/sales/${sale.id}/orders`;
-    const c = await load(ordersUrl, { randomUser: true });
+    const roots = { 'api (serve)': serve.pid!, consumer: consume.pid! };
+    const c = await load(ordersUrl, { randomUser: true, roots });
     show('(c) POST /api/sales/{id}/orders', c);
-    const half = await load(ordersUrl, { randomUser: true, rate: Math.max(1, Math.floor(c.rps / 2)) });
+    const half = await load(ordersUrl, { randomUser: true, rate: Math.max(1, Math.floor(c.rps / 2)), roots });
     show(`(c) at half rate (${Math.floor(c.rps / 2)} req/s)`, half);
     await stop(serve);
     await stop(consume);

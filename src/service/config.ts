@@ -150,7 +150,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     pendingOrderTtlSec: int(env, 'PENDING_ORDER_TTL_SECONDS', 86400, 60, 86400 * 30),
     idempotencyTtlSec: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 86400 * 30),
     orderQueueArguments: queueArguments(env, 'ORDER_QUEUE_ARGUMENTS'),
-    publishChannels: int(env, 'PUBLISH_CHANNELS', 4, 1, 64),
+    publishChannels: int(env, 'PUBLISH_CHANNELS', 1, 1, 64),
     migrateWaitForRestore: bool(env, 'MIGRATE_WAIT_FOR_RESTORE', false),
     migrateRestoreTimeoutSec: int(env, 'MIGRATE_RESTORE_TIMEOUT_SECONDS', 3600, 1, 86400 * 7),
   };

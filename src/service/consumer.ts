@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { ServiceConfig } from './config.js';
 import { createPool, insertOrders, type OrderMessage } from './db.js';
 import { type ConsumerMetrics, createConsumerMetrics } from './metrics.js';
-import { ATTEMPTS_HEADER, prepareTopology, type TopologyMode } from './queue.js';
+import { ATTEMPTS_HEADER, coalesceWrites, prepareTopology, type TopologyMode } from './queue.js';
 import { isOrderId, isSaleId } from './validate.js';
 
 export interface RunningConsumer {
@@ -78,6 +78,7 @@ export async function startConsumer(
   const metrics = createConsumerMetrics();
   const pool = createPool(cfg.databaseUrl, Math.min(cfg.pgPoolMax, 4));
   const conn = await amqp.connect(cfg.amqpUrl, { noDelay: true });
+  coalesceWrites(conn); // a batch's acks go out in one write
   let lostResolve: () => void = () => undefined;
   const lost = new Promise<void>((r) => (lostResolve = r));
   let closing = false;
@@ -93,6 +94,7 @@ export async function startConsumer(
   let buffer: { msg: ConsumeMessage; order: OrderMessage }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
+  let abandoned = false;
 
   const republishOrDeadLetter = async (msg: ConsumeMessage, why: string): Promise<void> => {
     const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
@@ -129,7 +131,12 @@ export async function startConsumer(
         pool,
         items.map((i) => i.order),
       );
-      for (const i of items) ch.ack(i.msg);
+      // One ack frame for the whole batch (multiple=true acks every outstanding delivery up to the last
+      // tag). Safe because batches are written in delivery order, one after the other, and every earlier
+      // delivery has been acked, retried or dead-lettered by then — unless a batch was abandoned during a
+      // shutdown in an outage (its messages must go back to the queue), after which acks are one by one.
+      if (abandoned) for (const i of items) ch.ack(i.msg);
+      else ch.ack(items[items.length - 1]!.msg, true);
       metrics.batchSize.observe(items.length);
       metrics.consumed.inc({ result: 'inserted' }, n);
       metrics.consumed.inc({ result: 'duplicate' }, items.length - n);
@@ -143,7 +150,10 @@ export async function startConsumer(
         // On close, unacked messages go back to the queue with the channel.
         log(`database unavailable (${String(e)}); retrying ${items.length} messages in 1 s`);
         await sleep(1000);
-        if (closing) return;
+        if (closing) {
+          abandoned = true;
+          return;
+        }
         return write(items);
       }
       if (items.length === 1) {

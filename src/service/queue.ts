@@ -2,6 +2,7 @@
  * RabbitMQ topology and a publisher with publisher confirms. A publish resolves only once the broker has
  * confirmed the persistent message; any failure (no connection, nack, channel closed, timeout) rejects.
  */
+import { Socket } from 'node:net';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import type { ServiceConfig } from './config.js';
@@ -63,6 +64,30 @@ export async function prepareTopology(conn: ChannelModel, cfg: ServiceConfig): P
 export class PublishError extends Error {}
 
 /**
+ * amqplib writes every frame (each publish, each ack) to the socket separately: one syscall each. Corking the
+ * socket on the first write of a tick and uncorking on the next tick turns a tick's frames into one writev.
+ * Only the write batching changes; frame order and content are untouched.
+ */
+export function coalesceWrites(conn: ChannelModel): void {
+  const stream = (conn as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  if (!(stream instanceof Socket)) return;
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    stream.uncork();
+  };
+  stream.write = ((...args: unknown[]): boolean => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as typeof stream.write;
+}
+
+/**
  * Publishes with publisher confirms over PUBLISH_CHANNELS confirm channels of one connection, round robin.
  * Every message gets its own confirm callback (no `waitForConfirms` barrier), so many publishes are in flight
  * at once and each resolves as soon as the broker confirmed *that* message (RabbitMQ confirms persistent
@@ -111,6 +136,7 @@ export class Publisher {
     let conn: ChannelModel | undefined;
     try {
       conn = await amqp.connect(this.cfg.amqpUrl, { noDelay: true });
+      coalesceWrites(conn);
       const c = conn;
       const drop = (): void => {
         if (this.conn === c) {

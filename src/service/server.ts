@@ -124,6 +124,8 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
     enableOfflineQueue: false,
     lazyConnect: true,
     connectTimeout: 2000,
+    // Commands issued in the same tick (many concurrent orders) go out in one write.
+    enableAutoPipelining: true,
   });
   redis.on('error', () => undefined);
   await redis.connect();
