@@ -137,7 +137,10 @@ export class PostgresReloader {
     const log = this.log.child({ stack: key });
     const beforeConf = (before.data as Record<string, string> | undefined)?.[POSTGRES_CONF_KEY];
     const afterConf = (after.data as Record<string, string> | undefined)?.[POSTGRES_CONF_KEY];
-    if (beforeConf === undefined || afterConf === undefined || beforeConf === afterConf) return;
+    if (beforeConf === undefined || afterConf === undefined || beforeConf === afterConf) {
+      log.debug('postgresql.conf unchanged; nothing to reload');
+      return;
+    }
     let diff: ParameterDiff;
     try {
       diff = diffPostgresqlConf(stack.spec.postgres.version, beforeConf, afterConf);
@@ -168,13 +171,24 @@ export class PostgresReloader {
     }
     Object.assign(reload, diff.reload);
     for (const name of Object.keys(reload)) removed.delete(name);
-    if (Object.keys(reload).length === 0 && removed.size === 0) return;
+    if (Object.keys(reload).length === 0 && removed.size === 0) {
+      log.debug('postgresql.conf changed no parameter; nothing to reload');
+      return;
+    }
+    log.info('scheduling a reload of postgres parameters', {
+      parameters: [...Object.keys(reload), ...removed].sort(),
+    });
 
     const abort = new AbortController();
     const entry: Pending = { reload, removed, abort, done: Promise.resolve() };
-    const target = this.opts.target
-      ? this.opts.target(stack, secrets)
-      : stackProbeTargets(stack, secrets, this.opts.endpoints).postgres;
+    let target: PgTarget | undefined;
+    try {
+      target = this.opts.target
+        ? this.opts.target(stack, secrets)
+        : stackProbeTargets(stack, secrets, this.opts.endpoints).postgres;
+    } catch (err) {
+      log.error('cannot resolve the PostgreSQL endpoint; not reloading', { error: String(err) });
+    }
     if (!target) return;
     entry.done = this.run(target, entry, record, log)
       .catch((err: unknown) => log.error('postgres reload failed', { error: String(err) }))
@@ -224,6 +238,7 @@ export class PostgresReloader {
           );
         }
         if (result.pendingRestart.length > 0) {
+          log.warn('postgres reports parameters pending a restart', { parameters: result.pendingRestart });
           await record(
             'Warning',
             'ParametersPendingRestart',
