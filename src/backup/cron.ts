@@ -151,3 +151,24 @@ export function scheduleIntervalSeconds(schedule: CronSchedule | string, now: Da
   if (!next) return undefined;
   return (next.getTime() - prev.getTime()) / 1000;
 }
+
+/**
+ * The longest gap between consecutive runs, over two full years from a leap year (every month/weekday
+ * combination occurs), or undefined when the schedule never fires. "0 2 * * 1-5" → 259200 (the weekend).
+ */
+export function maxIntervalSeconds(schedule: CronSchedule | string): number | undefined {
+  const s = typeof schedule === 'string' ? parseCron(schedule) : schedule;
+  const runs = runsOfDay(s);
+  const start = Date.UTC(2024, 0, 1);
+  let prev: number | undefined;
+  let maxGap = 0;
+  for (let d = 0; d < 2 * 366 + 365; d++) {
+    const day = start + d * DAY_MS;
+    if (!dayMatches(s, day)) continue;
+    for (const r of runs) {
+      if (prev !== undefined) maxGap = Math.max(maxGap, day + r - prev);
+      prev = day + r;
+    }
+  }
+  return maxGap > 0 ? maxGap / 1000 : undefined;
+}

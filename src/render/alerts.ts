@@ -17,6 +17,7 @@
  * Pure.
  */
 import { DEFAULT_BACKUP_SCHEDULE, DEFAULT_THRESHOLDS } from '../api/defaults.js';
+import { CronError, maxIntervalSeconds } from '../backup/cron.js';
 import type { HealthThresholds } from '../api/types.js';
 
 export interface AlertRule {
@@ -68,100 +69,14 @@ export function promDuration(seconds: number): string {
   return `${seconds}s`;
 }
 
-const MACROS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-
-function parseField(field: string, min: number, max: number, names?: string[]): Set<number> | undefined {
-  const out = new Set<number>();
-  const value = (s: string): number | undefined => {
-    const lower = s.toLowerCase();
-    if (names) {
-      const idx = names.indexOf(lower);
-      if (idx >= 0) return idx + min;
-    }
-    return /^\d+$/.test(s) ? Number(s) : undefined;
-  };
-  for (const part of field.split(',')) {
-    const [range, stepText] = part.split('/');
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1 || range === undefined) return undefined;
-    let lo: number;
-    let hi: number;
-    if (range === '*') {
-      lo = min;
-      hi = max;
-    } else if (range.includes('-')) {
-      const [a, b] = range.split('-');
-      const va = value(a ?? '');
-      const vb = value(b ?? '');
-      if (va === undefined || vb === undefined) return undefined;
-      lo = va;
-      hi = vb;
-    } else {
-      const v = value(range);
-      if (v === undefined) return undefined;
-      lo = v;
-      hi = stepText === undefined ? v : max;
-    }
-    if (lo < min || hi > max || lo > hi) return undefined;
-    for (let i = lo; i <= hi; i += step) out.add(i);
-  }
-  return out;
-}
-
 /** Longest interval between consecutive runs in seconds, or undefined when the schedule does not parse. */
 export function cronMaxIntervalSeconds(schedule: string): number | undefined {
-  const expr = MACROS[schedule.trim().toLowerCase()] ?? schedule.trim();
-  const fields = expr.split(/\s+/);
-  if (fields.length !== 5) return undefined;
-  const [mi, ho, dom, mon, dow] = fields as [string, string, string, string, string];
-  const minutes = parseField(mi, 0, 59);
-  const hours = parseField(ho, 0, 23);
-  const doms = parseField(dom, 1, 31);
-  const months = parseField(mon, 1, 12, MONTHS);
-  const dowsRaw = parseField(dow, 0, 7, DAYS);
-  if (!minutes || !hours || !doms || !months || !dowsRaw) return undefined;
-  const dows = new Set([...dowsRaw].map((d) => d % 7));
-  // As in Vixie cron, a day field starting with '*' counts as unrestricted.
-  const domStar = dom.startsWith('*');
-  const dowStar = dow.startsWith('*');
-  const minuteList = [...minutes].sort((a, b) => a - b);
-  const hourList = [...hours].sort((a, b) => a - b);
-  // Two full years from a fixed Monday-start leap year cover every month/weekday combination twice.
-  const start = Date.UTC(2024, 0, 1);
-  const days = mon === '*' && domStar ? (dowStar ? 3 : 15) : 2 * 366 + 365;
-  let prev: number | undefined;
-  let maxGap = 0;
-  for (let d = 0; d < days; d++) {
-    const dayStart = start + d * 86_400_000;
-    const date = new Date(dayStart);
-    if (!months.has(date.getUTCMonth() + 1)) continue;
-    const domOk = doms.has(date.getUTCDate());
-    const dowOk = dows.has(date.getUTCDay());
-    // Vixie cron: when both day fields are restricted, a day matches if either does.
-    const dayOk = !domStar && !dowStar ? domOk || dowOk : domOk && dowOk;
-    if (!dayOk) continue;
-    for (const h of hourList) {
-      for (const m of minuteList) {
-        const t = dayStart + (h * 60 + m) * 60_000;
-        if (prev !== undefined) maxGap = Math.max(maxGap, t - prev);
-        prev = t;
-      }
-    }
+  try {
+    return maxIntervalSeconds(schedule);
+  } catch (err) {
+    if (err instanceof CronError) return undefined;
+    throw err;
   }
-  if (prev === undefined) return undefined;
-  if (maxGap === 0) return undefined;
-  return maxGap / 1000;
 }
 
 /** Seconds after which the last successful backup counts as too old: 2 × the schedule's longest gap. */
