@@ -48,6 +48,11 @@ export interface ServiceConfig {
   orderQueueArguments: Record<string, string | number> | undefined;
   /** Publisher confirm channels per process, used round robin (PUBLISH_CHANNELS). */
   publishChannels: number;
+  /**
+   * Most orders carried by one broker message (PUBLISH_BATCH_MAX). Orders accepted in the same event-loop turn
+   * share one persistent message and one confirm; 1 = one message per order.
+   */
+  publishBatchMax: number;
   /** `migrate` waits for the bootstrap-from-backup restore marker before touching the schema. */
   migrateWaitForRestore: boolean;
   /** How long `migrate` waits for that marker before it gives up (exit 1). */
@@ -151,6 +156,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     idempotencyTtlSec: int(env, 'IDEMPOTENCY_TTL_SECONDS', 86400, 1, 86400 * 30),
     orderQueueArguments: queueArguments(env, 'ORDER_QUEUE_ARGUMENTS'),
     publishChannels: int(env, 'PUBLISH_CHANNELS', 1, 1, 64),
+    publishBatchMax: int(env, 'PUBLISH_BATCH_MAX', 100, 1, 1000),
     migrateWaitForRestore: bool(env, 'MIGRATE_WAIT_FOR_RESTORE', false),
     migrateRestoreTimeoutSec: int(env, 'MIGRATE_RESTORE_TIMEOUT_SECONDS', 3600, 1, 86400 * 7),
   };

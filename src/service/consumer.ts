@@ -26,26 +26,46 @@ export interface RunningConsumer {
   lost: Promise<void>;
 }
 
-function parseMessage(msg: ConsumeMessage): OrderMessage | undefined {
-  try {
-    const o = JSON.parse(msg.content.toString('utf8')) as Partial<OrderMessage>;
-    if (
-      typeof o.orderId === 'string' &&
-      isOrderId(o.orderId) &&
-      typeof o.saleId === 'string' &&
-      isSaleId(o.saleId) &&
-      typeof o.userId === 'string' &&
-      o.userId.length > 0 &&
-      o.userId.length <= 128 &&
-      typeof o.acceptedAt === 'string' &&
-      !Number.isNaN(Date.parse(o.acceptedAt))
-    ) {
-      return { orderId: o.orderId, saleId: o.saleId, userId: o.userId, acceptedAt: o.acceptedAt };
-    }
-  } catch {
-    // fall through
+function parseOrder(o: Partial<OrderMessage> | null): OrderMessage | undefined {
+  if (
+    o !== null &&
+    typeof o === 'object' &&
+    typeof o.orderId === 'string' &&
+    isOrderId(o.orderId) &&
+    typeof o.saleId === 'string' &&
+    isSaleId(o.saleId) &&
+    typeof o.userId === 'string' &&
+    o.userId.length > 0 &&
+    o.userId.length <= 128 &&
+    typeof o.acceptedAt === 'string' &&
+    !Number.isNaN(Date.parse(o.acceptedAt))
+  ) {
+    return { orderId: o.orderId, saleId: o.saleId, userId: o.userId, acceptedAt: o.acceptedAt };
   }
   return undefined;
+}
+
+/** A message is one order object, or `{"orders": [order, …]}` (1-1000) from the publisher's batching. */
+function parseMessage(msg: ConsumeMessage): OrderMessage[] | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(msg.content.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const list = (v as { orders?: unknown } | null)?.orders;
+  if (list === undefined) {
+    const one = parseOrder(v as Partial<OrderMessage> | null);
+    return one ? [one] : undefined;
+  }
+  if (!Array.isArray(list) || list.length === 0 || list.length > 1000) return undefined;
+  const out: OrderMessage[] = [];
+  for (const o of list) {
+    const parsed = parseOrder(o as Partial<OrderMessage> | null);
+    if (!parsed) return undefined;
+    out.push(parsed);
+  }
+  return out;
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation) are the message's fault. */
@@ -91,7 +111,9 @@ export async function startConsumer(
   ch.on('error', () => undefined);
   await ch.prefetch(cfg.consumerPrefetch);
 
-  let buffer: { msg: ConsumeMessage; order: OrderMessage }[] = [];
+  type Item = { msg: ConsumeMessage; orders: OrderMessage[] };
+  let buffer: Item[] = [];
+  let buffered = 0; // orders in buffer
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
   let abandoned = false;
@@ -124,40 +146,89 @@ export async function startConsumer(
     metrics.consumed.inc({ result: 'retried' });
   };
 
-  const write = async (items: { msg: ConsumeMessage; order: OrderMessage }[]): Promise<void> => {
+  const recordWrite = (orders: OrderMessage[], inserted: number): void => {
+    metrics.batchSize.observe(orders.length);
+    metrics.consumed.inc({ result: 'inserted' }, inserted);
+    metrics.consumed.inc({ result: 'duplicate' }, orders.length - inserted);
+    let newest = 0;
+    for (const o of orders) newest = Math.max(newest, Date.parse(o.acceptedAt));
+    metrics.lagSeconds.set(Math.max(0, (Date.now() - newest) / 1000));
+  };
+
+  /** Outage handling shared by both write paths: false when the consumer is closing (give up, no ack). */
+  const outagePause = async (e: unknown, n: number): Promise<boolean> => {
+    // Database outage: keep holding the messages (unacked) and retry. Requeueing would count as a delivery
+    // on a quorum queue (x-delivery-limit) and dead-letter good orders during an outage. On close, unacked
+    // messages go back to the queue with the channel.
+    log(`database unavailable (${String(e)}); retrying ${n} orders in 1 s`);
+    await sleep(1000);
+    if (closing) {
+      abandoned = true;
+      return false;
+    }
+    return true;
+  };
+
+  /**
+   * A multi-order message with a data error: each order in its own transaction; an order that fails is
+   * republished as a single-order message carrying the message's attempt count (from there on the normal
+   * retry / dead-letter rules apply to it alone); then the message is acked.
+   */
+  const splitMessage = async (item: Item): Promise<void> => {
+    const attempts = Number(item.msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0);
+    for (const o of item.orders) {
+      for (;;) {
+        try {
+          recordWrite([o], await inTransaction(pool, [o]));
+        } catch (e) {
+          if (!isDataError(e)) {
+            if (!(await outagePause(e, 1))) return;
+            continue;
+          }
+          await new Promise<void>((resolve, reject) => {
+            ch.publish(
+              '',
+              cfg.orderQueue,
+              Buffer.from(JSON.stringify(o)),
+              {
+                persistent: true,
+                contentType: 'application/json',
+                messageId: o.orderId,
+                headers: { [ATTEMPTS_HEADER]: attempts },
+              },
+              (err: unknown) => (err ? reject(new Error(String(err))) : resolve()),
+            );
+          });
+          metrics.consumed.inc({ result: 'retried' });
+        }
+        break;
+      }
+    }
+    ch.ack(item.msg);
+  };
+
+  const write = async (items: Item[]): Promise<void> => {
     if (items.length === 0) return;
+    const orders = items.length === 1 ? items[0]!.orders : items.flatMap((i) => i.orders);
     try {
-      const n = await inTransaction(
-        pool,
-        items.map((i) => i.order),
-      );
+      const n = await inTransaction(pool, orders);
       // One ack frame for the whole batch (multiple=true acks every outstanding delivery up to the last
       // tag). Safe because batches are written in delivery order, one after the other, and every earlier
       // delivery has been acked, retried or dead-lettered by then — unless a batch was abandoned during a
       // shutdown in an outage (its messages must go back to the queue), after which acks are one by one.
       if (abandoned) for (const i of items) ch.ack(i.msg);
       else ch.ack(items[items.length - 1]!.msg, true);
-      metrics.batchSize.observe(items.length);
-      metrics.consumed.inc({ result: 'inserted' }, n);
-      metrics.consumed.inc({ result: 'duplicate' }, items.length - n);
-      const newest = Math.max(...items.map((i) => Date.parse(i.order.acceptedAt)));
-      metrics.lagSeconds.set(Math.max(0, (Date.now() - newest) / 1000));
+      recordWrite(orders, n);
       return;
     } catch (e) {
       if (!isDataError(e)) {
-        // Database outage: keep holding the messages (unacked) and retry the same batch. Requeueing would
-        // count as a delivery on a quorum queue (x-delivery-limit) and dead-letter good orders in an outage.
-        // On close, unacked messages go back to the queue with the channel.
-        log(`database unavailable (${String(e)}); retrying ${items.length} messages in 1 s`);
-        await sleep(1000);
-        if (closing) {
-          abandoned = true;
-          return;
-        }
-        return write(items);
+        if (await outagePause(e, orders.length)) return write(items);
+        return;
       }
       if (items.length === 1) {
-        await republishOrDeadLetter(items[0]!.msg, String(e));
+        const only = items[0]!;
+        if (only.orders.length === 1) await republishOrDeadLetter(only.msg, String(e));
+        else await splitMessage(only);
         return;
       }
     }
@@ -172,6 +243,7 @@ export async function startConsumer(
     }
     const batch = buffer;
     buffer = [];
+    buffered = 0;
     if (batch.length === 0) return;
     chain = chain
       .then(() => write(batch))
@@ -183,16 +255,17 @@ export async function startConsumer(
 
   const { consumerTag } = await ch.consume(cfg.orderQueue, (msg) => {
     if (!msg) return; // consumer cancelled by the broker
-    const order = parseMessage(msg);
-    if (!order) {
+    const orders = parseMessage(msg);
+    if (!orders) {
       log(`dead-lettering malformed message ${String(msg.properties.messageId)}`);
       ch.nack(msg, false, false);
       metrics.deadLettered.inc();
       metrics.consumed.inc({ result: 'dead_lettered' });
       return;
     }
-    buffer.push({ msg, order });
-    if (buffer.length >= cfg.consumerBatchSize) flush();
+    buffer.push({ msg, orders });
+    buffered += orders.length;
+    if (buffered >= cfg.consumerBatchSize) flush();
     else if (!timer) timer = setTimeout(flush, cfg.consumerBatchWaitMs);
   });
 

@@ -137,7 +137,7 @@ async function purchase(d: Deps, saleId: string, userId: string): Promise<Answer
   }
   const msg: OrderMessage = { orderId, saleId, userId, acceptedAt: new Date().toISOString() };
   try {
-    await d.publisher.publish(Buffer.from(JSON.stringify(msg)), orderId);
+    await d.publisher.publishOrder(msg);
   } catch (e) {
     d.metrics.publishFailures.inc({
       reason: e instanceof Error && /timed out/.test(e.message) ? 'timeout' : 'error',

@@ -6,6 +6,7 @@ import { Socket } from 'node:net';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import type { ServiceConfig } from './config.js';
+import type { OrderMessage } from './db.js';
 
 export const ATTEMPTS_HEADER = 'x-fs-attempts';
 
@@ -103,6 +104,12 @@ export class Publisher {
   private closed = false;
   /** How the order queue was found or declared on the last connect. */
   topology: TopologyMode | undefined;
+  private batch: { order: OrderMessage; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushScheduled = false;
+  private readonly flushBound = (): void => {
+    this.flushScheduled = false;
+    this.flushOrders();
+  };
 
   constructor(
     private readonly cfg: ServiceConfig,
@@ -201,6 +208,40 @@ export class Publisher {
         reject(new PublishError(`publish failed: ${err instanceof Error ? err.message : String(err)}`));
       }
     });
+  }
+
+  /**
+   * Publishes one order; resolves only once the broker confirmed the persistent message that carries it.
+   * Orders published in the same event-loop turn (e.g. every order whose Lua reply came in one Redis read)
+   * travel in one message `{"orders": [...]}` (at most PUBLISH_BATCH_MAX), so they share one publish, one
+   * disk write and one confirm; a lone order is sent as the order object itself. No order waits for a
+   * later one: the batch leaves at the end of the current turn (setImmediate).
+   */
+  publishOrder(order: OrderMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ order, resolve, reject });
+      if (this.batch.length >= this.cfg.publishBatchMax) this.flushOrders();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flushBound);
+      }
+    });
+  }
+
+  private flushOrders(): void {
+    const b = this.batch;
+    if (b.length === 0) return;
+    this.batch = [];
+    const first = b[0]!.order;
+    const body = Buffer.from(JSON.stringify(b.length === 1 ? first : { orders: b.map((x) => x.order) }));
+    this.publish(body, first.orderId).then(
+      () => {
+        for (const x of b) x.resolve();
+      },
+      (e: unknown) => {
+        for (const x of b) x.reject(e);
+      },
+    );
   }
 
   /** For tests and chaos: drop the connection as a network failure would. */

@@ -18,6 +18,7 @@ import {
   type RabbitDefinitions,
 } from '../../src/render/rabbitmq.js';
 import { startConsumer, type RunningConsumer } from '../../src/service/consumer.js';
+import { orderIdFor } from '../../src/service/keys.js';
 import { startServer, type RunningServer } from '../../src/service/server.js';
 import {
   AMQP_URL,
@@ -111,7 +112,7 @@ describe('service against the operator-rendered RabbitMQ topology', () => {
 
     t = await createTestEnv({ AMQP_URL: url, ORDER_QUEUE: 'order_queue', CONSUMER_MAX_ATTEMPTS: '2' });
     srv = await startServer(t.cfg);
-    consumer = await startConsumer(t.cfg);
+    consumer = await startConsumer(t.cfg, (l) => process.stderr.write(`consumer: ${l}\n`));
     expect(consumer.topology).toBe('existing');
     expect(srv.deps.publisher.topology).toBe('existing');
 
@@ -125,8 +126,10 @@ describe('service against the operator-rendered RabbitMQ topology', () => {
     expect(replies.filter((r) => r.status === 410)).toHaveLength(10);
     await waitFor('20 rows', async () => (await orderCount(t!.pool, sale)) === 20);
 
-    // Poison: not an order at all (dead-lettered at once), and a well-formed order for a sale that does not
-    // exist (foreign key violation → retried, then dead-lettered after CONSUMER_MAX_ATTEMPTS=2).
+    // Poison: not an order at all (dead-lettered at once), and a batch message (the publisher's
+    // `{"orders": [...]}`) holding a good order and one for a sale that does not exist: the good one is
+    // written, the bad one (foreign key violation) is split off as its own message, retried, and
+    // dead-lettered after CONSUMER_MAX_ATTEMPTS=2.
     const conn = await amqp.connect(url);
     const ch = await conn.createConfirmChannel();
     ch.publish('', 'order_queue', Buffer.from('{not json'), { persistent: true, messageId: 'poison-1' });
@@ -136,15 +139,29 @@ describe('service against the operator-rendered RabbitMQ topology', () => {
       userId: 'ghost',
       acceptedAt: new Date().toISOString(),
     };
-    ch.publish('', 'order_queue', Buffer.from(JSON.stringify(ghost)), {
+    const sale2 = await createSale(srv.url, 1);
+    const good = {
+      orderId: orderIdFor(sale2, 'late-buyer'),
+      saleId: sale2,
+      userId: 'late-buyer',
+      acceptedAt: new Date().toISOString(),
+    };
+    ch.publish('', 'order_queue', Buffer.from(JSON.stringify({ orders: [ghost, good] })), {
       persistent: true,
       messageId: 'poison-2',
     });
     await ch.waitForConfirms();
-    await conn.close();
     await waitFor('2 dead letters', async () => (await queueDepth(t!.cfg, RABBITMQ_DLQ)) === 2);
     expect(await queueDepth(t.cfg, 'order_queue')).toBe(0);
     expect(await orderCount(t.pool, sale)).toBe(20);
+    expect(await orderCount(t.pool, sale2)).toBe(1);
+    const dead: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const m = await ch.get(RABBITMQ_DLQ, { noAck: true });
+      if (m) dead.push(m.content.toString());
+    }
+    expect(dead.sort()).toEqual([JSON.stringify(ghost), '{not json'].sort());
+    await conn.close();
 
     // The queues are still exactly what the definitions describe: importing them again is accepted.
     await expect(importDefinitions(url, defs)).resolves.toBeUndefined();
