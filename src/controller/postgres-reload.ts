@@ -22,7 +22,7 @@
  */
 import pg from 'pg';
 import type { PostgresMajorVersion, ResolvedFlashSaleStack } from '../api/types.js';
-import { reloadPostgresParameters } from '../health/postgres-reload.js';
+import { reloadPostgresParameters, type ReloadResult } from '../health/postgres-reload.js';
 import type { PgTarget } from '../health/types.js';
 import type { KubeObject, StackSecrets } from '../render/common.js';
 import { isReloadableParameter } from '../render/postgres.js';
@@ -223,11 +223,7 @@ export class PostgresReloader {
     let warnedUnknown = false;
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        const result = await reloadPostgresParameters(target, entry.reload, {
-          timeoutMs: this.attemptTimeoutMs,
-        });
-        if (signal.aborted) return;
-        const stillFromFile = entry.removed.size > 0 ? await this.removedStillSet(target, entry.removed) : [];
+        const { result, stillFromFile } = await this.attempt(target, entry);
         if (signal.aborted) return;
         if (result.unknown.length > 0 && !warnedUnknown) {
           warnedUnknown = true;
@@ -277,23 +273,47 @@ export class PostgresReloader {
     );
   }
 
-  /** Removed parameters PostgreSQL still takes from the configuration file (reload not seen yet). */
-  private async removedStillSet(target: PgTarget, removed: Set<string>): Promise<string[]> {
+  /**
+   * One attempt on a fresh connection (so `backend` parameters show their reloaded value): reload, compare.
+   * The session sets no parameters of its own (a startup `statement_timeout` would hide the file's value in
+   * pg_settings); the attempt is bounded client-side instead.
+   */
+  private async attempt(
+    target: PgTarget,
+    entry: Pending,
+  ): Promise<{ result: ReloadResult; stillFromFile: string[] }> {
     const client = new pg.Client({
       ...target,
       connectionTimeoutMillis: this.attemptTimeoutMs,
-      statement_timeout: this.attemptTimeoutMs,
+      query_timeout: this.attemptTimeoutMs,
     });
     client.on('error', () => undefined);
     try {
-      await client.connect();
-      const rows = await client.query<{ name: string }>(
-        "SELECT name FROM pg_settings WHERE name = ANY($1) AND source = 'configuration file'",
-        [[...removed]],
-      );
-      return rows.rows.map((r) => r.name);
+      try {
+        await client.connect();
+      } catch (err) {
+        throw new Error(`cannot connect to PostgreSQL to reload parameters: ${errorText(err)}`);
+      }
+      const result = await reloadPostgresParameters(client, entry.reload, {
+        timeoutMs: this.attemptTimeoutMs,
+      });
+      let stillFromFile: string[] = [];
+      if (entry.removed.size > 0) {
+        // Removed from the file: applied once PostgreSQL no longer takes them from the configuration file.
+        const rows = await client.query<{ name: string }>(
+          "SELECT name FROM pg_settings WHERE name = ANY($1) AND source = 'configuration file'",
+          [[...entry.removed]],
+        );
+        stillFromFile = rows.rows.map((r) => r.name);
+      }
+      return { result, stillFromFile };
     } finally {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+function errorText(err: unknown): string {
+  const e = err as { message?: string; code?: string } | undefined;
+  return e?.message || e?.code || String(err);
 }

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyDefaults } from '../../src/api/defaults.js';
 import type { KubeClient } from '../../src/controller/kube-client.js';
 import { createLogger } from '../../src/controller/logger.js';
 import type { Operator } from '../../src/controller/operator.js';
 import { diffPostgresqlConf, PostgresReloader } from '../../src/controller/postgres-reload.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import { createOperatorParts } from '../../src/controller/wiring.js';
+import type { StackSecrets } from '../../src/render/common.js';
 import { formatPostgresqlConf, parsePostgresqlConf } from '../../src/tuning/index.js';
 import type { FakeApiServer } from '../support/server.js';
 import { client, eventually, startOperator, startServer, STACKS } from './harness.js';
@@ -309,5 +311,139 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
     await sleep(RETRY_MS * 3);
     expect(String(await scalar('SELECT pg_conf_load_time()::text'))).toBe(after);
     expect(await events('ReloadPending')).toEqual([]);
+  });
+  describe('PostgresReloader on its own (same server, operator stopped)', () => {
+    const secrets: StackSecrets = {
+      postgresPassword: 'unused-with-trust',
+      pgbouncerAdminPassword: 'x',
+      redisPassword: 'x',
+      rabbitmqPassword: 'x',
+      erlangCookie: 'x',
+      apiAdminToken: 'x',
+    };
+    const resolved = applyDefaults({
+      apiVersion: 'flashsale.dev/v1alpha1',
+      kind: 'FlashSaleStack',
+      metadata: { name: 'solo', namespace: 'default' },
+      spec: { postgres: { version: 15 } },
+    });
+    const cm = (conf: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'solo-postgres', namespace: 'default' },
+      data: { 'postgresql.conf': conf },
+    });
+    const recorder = () => {
+      const recorded: { type: string; reason: string; message: string }[] = [];
+      const record = async (type: string, reason: string, message: string) => {
+        recorded.push({ type, reason, message });
+      };
+      return { recorded, record };
+    };
+    const target = () => ({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+
+    it('a newer change supersedes a pending one and the unverified names carry over', async () => {
+      await syncFile(); // the file as the operator left it
+      const base = parsePostgresqlConf(readFileSync(rendered, 'utf8'));
+      expect(base.work_mem).not.toBe('5317kB');
+      expect(base.statement_timeout).not.toBe('42s');
+      const v1 = formatPostgresqlConf({ ...base, work_mem: '5317kB' });
+      const v2 = formatPostgresqlConf({ ...base, work_mem: '5317kB', statement_timeout: '42s' });
+      const r = new PostgresReloader({
+        target,
+        retryIntervalMs: RETRY_MS,
+        timeoutMs: 30_000,
+        attemptTimeoutMs: 500,
+      });
+      const first = recorder();
+      const second = recorder();
+      r.configChanged(resolved, secrets, cm(readFileSync(rendered, 'utf8')), cm(v1), first.record);
+      expect(r.isPending('default/solo')).toBe(true);
+      await sleep(RETRY_MS);
+      r.configChanged(resolved, secrets, cm(v1), cm(v2), second.record);
+      await sleep(RETRY_MS * 2);
+      writeFileSync(rendered, v2); // the kubelet catches up with the newest version only
+      await r.idle();
+      expect(first.recorded).toEqual([]);
+      expect(second.recorded).toEqual([
+        {
+          type: 'Normal',
+          reason: 'ParametersReloaded',
+          message: 'applied without restart: statement_timeout, work_mem',
+        },
+      ]);
+      expect(await show('work_mem')).toBe('5317kB');
+      expect(await show('statement_timeout')).toBe('42s');
+      await r.stop();
+    });
+
+    it('a parameter removed from the file is verified as reset to its default', async () => {
+      const now = readFileSync(rendered, 'utf8');
+      expect(await show('statement_timeout')).toBe('42s');
+      const { statement_timeout: _gone, ...rest } = parsePostgresqlConf(now);
+      const next = formatPostgresqlConf(rest);
+      const r = new PostgresReloader({
+        target,
+        retryIntervalMs: 100,
+        timeoutMs: 10_000,
+        attemptTimeoutMs: 300,
+      });
+      const ev = recorder();
+      r.configChanged(resolved, secrets, cm(now), cm(next), ev.record);
+      await sleep(300);
+      expect(r.isPending('default/solo')).toBe(true);
+      writeFileSync(rendered, next);
+      await r.idle();
+      expect(ev.recorded).toEqual([
+        {
+          type: 'Normal',
+          reason: 'ParametersReloaded',
+          message: 'applied without restart: statement_timeout',
+        },
+      ]);
+      expect(await show('statement_timeout')).toBe('0');
+    });
+
+    it('a file that never syncs ends in a Warning ReloadPending naming the parameter', async () => {
+      const now = readFileSync(rendered, 'utf8');
+      const next = formatPostgresqlConf({ ...parsePostgresqlConf(now), work_mem: '6MB' });
+      const r = new PostgresReloader({
+        target,
+        retryIntervalMs: 200,
+        timeoutMs: 1_000,
+        attemptTimeoutMs: 300,
+      });
+      const ev = recorder();
+      r.configChanged(resolved, secrets, cm(now), cm(next), ev.record);
+      await r.idle();
+      expect(ev.recorded).toHaveLength(1);
+      expect(ev.recorded[0]).toMatchObject({ type: 'Warning', reason: 'ReloadPending' });
+      expect(ev.recorded[0]!.message).toMatch(/^work_mem not applied within 1s \(not live yet: work_mem\)/);
+      expect(await show('work_mem')).toBe('5317kB');
+    });
+
+    it('an unreachable server ends in ReloadPending with the connection error, no secret in it', async () => {
+      const closed = await freePort();
+      const r = new PostgresReloader({
+        target: () => ({ ...target(), port: closed, password: secrets.postgresPassword }),
+        retryIntervalMs: 100,
+        timeoutMs: 600,
+        attemptTimeoutMs: 300,
+      });
+      const ev = recorder();
+      const now = readFileSync(rendered, 'utf8');
+      r.configChanged(
+        resolved,
+        secrets,
+        cm(now),
+        cm(now.replace(/^work_mem = .*$/m, 'work_mem = 7MB')),
+        ev.record,
+      );
+      await r.idle();
+      expect(ev.recorded).toHaveLength(1);
+      expect(ev.recorded[0]).toMatchObject({ type: 'Warning', reason: 'ReloadPending' });
+      expect(ev.recorded[0]!.message).toContain('cannot connect to PostgreSQL');
+      expect(ev.recorded[0]!.message).not.toContain(secrets.postgresPassword);
+    });
   });
 });
