@@ -53,6 +53,27 @@ interface Measure {
   non2xx?: number;
   /** CPU microseconds per request by component (Linux /proc), when measured. */
   cpu?: Record<string, number>;
+  /** Machine during the run: busy cores (all processes, ours and everyone else's) and CPU pressure. */
+  machine?: { busyCores: number; otherCores: number; stalledPct: number };
+}
+
+/** /proc/stat busy ticks (all CPUs) and PSI cpu "some" stall time (µs); undefined off Linux. */
+function machineSnapshot(): { busy: number; stallUs: number; at: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    const busy = f.slice(0, 8).reduce((x, y) => x + y, 0) - idle;
+    let stallUs = 0;
+    try {
+      const m = /some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+      stallUs = Number(m?.[1] ?? 0);
+    } catch {
+      // no PSI
+    }
+    return { busy, stallUs, at: performance.now() };
+  } catch {
+    return undefined;
+  }
 }
 
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
@@ -169,6 +190,7 @@ async function load(
   opts: { body?: string; randomUser?: boolean; rate?: number; roots?: Record<string, number> },
 ): Promise<Measure> {
   const before = procSnapshot();
+  const m0 = machineSnapshot();
   const self0 = process.cpuUsage();
   const result = await autocannon({
     url,
@@ -187,13 +209,27 @@ async function load(
     ],
   });
   const self = process.cpuUsage(self0);
+  const m1 = machineSnapshot();
   const after = procSnapshot();
+  const cpu = cpuBreakdown(before, after, self.user + self.system, result.requests.total, opts.roots ?? {});
+  let machine: Measure['machine'];
+  if (m0 && m1) {
+    const wallUs = (m1.at - m0.at) * 1000;
+    const busyCores = ((m1.busy - m0.busy) * TICK_US) / wallUs;
+    const oursCores = (Object.values(cpu).reduce((x, y) => x + y, 0) * result.requests.total) / wallUs;
+    machine = {
+      busyCores,
+      otherCores: Math.max(0, busyCores - oursCores),
+      stalledPct: (100 * (m1.stallUs - m0.stallUs)) / wallUs,
+    };
+  }
   return {
+    machine,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
-    cpu: cpuBreakdown(before, after, self.user + self.system, result.requests.total, opts.roots ?? {}),
+    cpu,
   };
 }
 
@@ -238,6 +274,13 @@ function show(name: string, m: Measure): void {
       .map(([k, v]) => `${k} ${v.toFixed(0)}`)
       .join(', ');
     console.log(`    CPU µs/request: ${total.toFixed(0)} total = ${parts}`);
+  }
+  if (m.machine) {
+    console.log(
+      `    machine: ${m.machine.busyCores.toFixed(2)} of ${availableParallelism()} cores busy ` +
+        `(${m.machine.otherCores.toFixed(2)} by processes outside this benchmark), ` +
+        `runnable tasks waiting for a CPU ${m.machine.stalledPct.toFixed(0)}% of the time (PSI cpu some)`,
+    );
   }
 }
 
