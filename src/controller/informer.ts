@@ -13,6 +13,10 @@ export type InformerEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface InformerOptions {
   namespace?: string;
+  /** What the cache keeps of each object (default: all of it). */
+  transform?: (obj: ApiObject) => ApiObject;
+  /** Secondary index: objects are also found by this key (e.g. "<namespace>/<stack>"), as client-go's Indexers. */
+  indexBy?: (obj: ApiObject) => string | undefined;
   labelSelector?: string;
   idleTimeoutMs?: number;
   /** Server-side watch timeout; randomised ±25% like client-go so watches do not all restart together. */
@@ -26,6 +30,7 @@ export function objectKey(obj: { metadata: { namespace?: string; name: string } 
 
 export class Informer {
   private readonly store = new Map<string, ApiObject>();
+  private readonly index = new Map<string, Map<string, ApiObject>>();
   private readonly abort = new AbortController();
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
@@ -65,6 +70,16 @@ export class Informer {
 
   list(): ApiObject[] {
     return [...this.store.values()];
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  /** Objects whose `indexBy` key is `key` (empty without an index). */
+  byIndex(key: string): ApiObject[] {
+    const found = this.index.get(key);
+    return found ? [...found.values()] : [];
   }
 
   private async loop(): Promise<void> {
@@ -153,12 +168,30 @@ export class Informer {
     return list.metadata.resourceVersion;
   }
 
-  private apply(type: InformerEvent, obj: ApiObject): void {
+  private apply(type: InformerEvent, raw: ApiObject): void {
+    const obj = this.opts.transform ? this.opts.transform(raw) : raw;
     const key = objectKey(obj);
     const old = this.store.get(key);
+    if (old) this.unindex(key, old);
     if (type === 'DELETED') this.store.delete(key);
-    else this.store.set(key, obj);
+    else {
+      this.store.set(key, obj);
+      const ik = this.opts.indexBy?.(obj);
+      if (ik !== undefined) {
+        let bucket = this.index.get(ik);
+        if (!bucket) this.index.set(ik, (bucket = new Map()));
+        bucket.set(key, obj);
+      }
+    }
     this.onEvent(type, obj, old);
+  }
+
+  private unindex(key: string, old: ApiObject): void {
+    const ik = this.opts.indexBy?.(old);
+    if (ik === undefined) return;
+    const bucket = this.index.get(ik);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.index.delete(ik);
   }
 }
 

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { type KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
-import { fetch, type Response } from 'undici';
+import { fetch, type Dispatcher, type Response } from 'undici';
 import { FIELD_MANAGER } from '../api/types.js';
 import { type ResourceType, resourcePath, resourceTypeFor } from './resources.js';
 
@@ -94,6 +94,12 @@ export interface WatchOptions {
 export class KubeClient {
   /** Called after every request, for metrics. */
   observer: RequestObserver | undefined;
+  /**
+   * One connection pool for all requests. client-node 2.x builds a new undici Agent (TLS settings) for every
+   * request context; using each would open a new connection per request and keep its pool alive until GC.
+   * Headers (tokens that may refresh) are still applied per request.
+   */
+  private dispatcher: Dispatcher | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -122,6 +128,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), method);
     await this.kc.applySecurityAuthentication(ctx);
+    this.dispatcher ??= ctx.getDispatcher();
     const headers: Record<string, string> = {
       ...ctx.getHeaders(),
       accept: 'application/json',
@@ -134,7 +141,7 @@ export class KubeClient {
         method,
         headers,
         body: body ? JSON.stringify(body.data) : undefined,
-        dispatcher: ctx.getDispatcher(),
+        dispatcher: this.dispatcher,
         signal: signal ?? AbortSignal.timeout(this.requestTimeoutMs),
       });
     } catch (err) {
@@ -354,7 +361,7 @@ export class KubeClient {
     propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
   ): Promise<void> {
     try {
-      await this.send(
+      const res = await this.send(
         'delete',
         type,
         HttpMethod.DELETE,
@@ -365,6 +372,7 @@ export class KubeClient {
           data: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy },
         },
       );
+      await res.text(); // drain, so the connection goes back to the pool
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

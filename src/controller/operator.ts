@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
 import { KIND } from '../api/types.js';
 import { STACK_LABEL } from '../render/common.js';
+import { comparable } from './cache-shape.js';
 import { KubeEventRecorder } from './events.js';
 import { Informer, objectKey, sleep } from './informer.js';
 import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
@@ -112,9 +113,7 @@ export class Operator {
       cache: {
         get: (kind, ns, name) => this.cached(kind, ns, name),
         listForStack: (kind, ns, stack) =>
-          (this.informers.get(kind) ?? [])
-            .flatMap((i) => i.list())
-            .filter((o) => o.metadata.namespace === ns && o.metadata.labels?.[STACK_LABEL] === stack),
+          (this.informers.get(kind) ?? []).flatMap((i) => i.byIndex(`${ns}/${stack}`)),
         kinds: () => [...this.informers.keys()],
       },
       events: new KubeEventRecorder(this.client, identity, log),
@@ -229,6 +228,8 @@ export class Operator {
         {
           namespace,
           labelSelector: type.kind === KIND ? undefined : MANAGED_BY_SELECTOR,
+          indexBy: type.kind === KIND ? undefined : stackIndexKey,
+          transform: type.kind === KIND ? undefined : comparable,
           idleTimeoutMs: this.opts.watchIdleTimeoutMs,
           watchTimeoutSeconds: this.opts.watchTimeoutSeconds,
         },
@@ -243,7 +244,7 @@ export class Operator {
 
   private onEvent(type: ResourceType, event: string, obj: ApiObject, old?: ApiObject): void {
     if (type.kind === KIND) {
-      this.metrics.stacks.set(this.informers.get(KIND)?.reduce((n, i) => n + i.list().length, 0) ?? 0);
+      this.metrics.stacks.set(this.informers.get(KIND)?.reduce((n, i) => n + i.size, 0) ?? 0);
       // Our own status writes come back as MODIFIED events; they change nothing we act on.
       if (event === 'MODIFIED' && old && !specOrMetaChanged(old, obj)) return;
       this.queue.add(objectKey(obj));
@@ -373,6 +374,12 @@ export class Operator {
 
   /** For tests: the resource types this operator can touch. */
   static readonly resourceTypes = RESOURCE_TYPES;
+}
+
+/** Owned objects are indexed by "<namespace>/<stack>" (the stack label), so a reconcile finds its own fast. */
+function stackIndexKey(obj: ApiObject): string | undefined {
+  const stack = obj.metadata.labels?.[STACK_LABEL];
+  return stack && obj.metadata.namespace ? `${obj.metadata.namespace}/${stack}` : undefined;
 }
 
 function specOrMetaChanged(old: ApiObject, now: ApiObject): boolean {

@@ -26,6 +26,7 @@ import { conditionsEqual, findCondition, mergeConditions } from './conditions.js
 import type { EventRecorder, EventType } from './events.js';
 import type { ApiObject, KubeClient } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-client.js';
+import { comparable } from './cache-shape.js';
 import type { Logger } from './logger.js';
 import { resourceTypeByKind, resourceTypeFor } from './resources.js';
 import {
@@ -325,7 +326,7 @@ export class Reconciler {
       if (
         cached &&
         cached.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === hash &&
-        isSubset(obj, cached)
+        isSubset(comparable(obj as ApiObject), cached)
       ) {
         continue;
       }
