@@ -21,6 +21,7 @@ import type {
 import { API_VERSION, KIND } from '../api/types.js';
 import type { KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
 import { canonicalJson, sha256, STACK_LABEL } from '../render/common.js';
+import { POSTGRES_USERNAME } from '../render/resources.js';
 import type { ConditionInput } from './conditions.js';
 import { conditionsEqual, findCondition, mergeConditions } from './conditions.js';
 import type { EventRecorder, EventType } from './events.js';
@@ -300,6 +301,12 @@ export class Reconciler {
           missing: `Secret ${ns}/${userSecret} named by spec.postgres.credentialsSecret ${
             live ? 'has no key "password"' : 'does not exist'
           }; create it with keys "username" and "password".`,
+        };
+      }
+      if (data.username !== undefined && data.username !== POSTGRES_USERNAME) {
+        // PgBouncer's userlist, the exporter, backups and the API all log in as this user (see render).
+        return {
+          missing: `Secret ${ns}/${userSecret} named by spec.postgres.credentialsSecret has username "${data.username}"; the stack's database user is "${POSTGRES_USERNAME}": set username to "${POSTGRES_USERNAME}" (or leave it out).`,
         };
       }
       secrets = { ...secrets, postgresPassword: data.password };
