@@ -8,6 +8,7 @@
  * Prints a table and ends with `RESULT n=<N> ready_s=<x> rss_mb=<y> steady_writes=<z>` for the largest N.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, type ApiObject } from '../src/controller/kube-client.js';
@@ -19,6 +20,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CRD = `${ROOT}crds/flashsale.dev_flashsalestacks.yaml`;
 const STACKS = resourceTypeByKind('FlashSaleStack');
 const RESYNC_S = 5;
+// The operator runs with the heap cap of its shipped Deployment, so RSS is measured as it would be deployed.
+const NODE_OPTIONS =
+  /name: NODE_OPTIONS\s+value: (\S+)/.exec(
+    readFileSync(`${ROOT}manifests/operator/deployment.yaml`, 'utf8'),
+  )?.[1] ?? '';
 
 interface Row {
   n: number;
@@ -54,7 +60,7 @@ function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; metric
         '--log-level',
         'info',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS } },
     );
     let buf = '';
     let found = false;
