@@ -192,7 +192,10 @@ describe.each(stacks)('rendered objects of $label', ({ stack }) => {
       expect(o.metadata.labels?.['app.kubernetes.io/part-of']).toBeDefined();
       // The backup PVC is the one exception: under pvcRetentionPolicy Retain it has no owner reference, so
       // garbage collection cannot delete the dumps together with the stack (src/render/backup.ts).
-      if (o.kind === 'PersistentVolumeClaim' && o.metadata.labels?.['app.kubernetes.io/component'] === 'backup') {
+      if (
+        o.kind === 'PersistentVolumeClaim' &&
+        o.metadata.labels?.['app.kubernetes.io/component'] === 'backup'
+      ) {
         expect(o.metadata.ownerReferences).toBeUndefined();
         expect(stack.spec.pvcRetentionPolicy).toBe('Retain');
         continue;
