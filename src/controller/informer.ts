@@ -15,6 +15,11 @@ export interface InformerOptions {
   namespace?: string;
   /** What the cache keeps of each object (default: all of it). */
   transform?: (obj: ApiObject) => ApiObject;
+  /**
+   * Keep objects serialized (a compact JSON string each) and parse them on read. A cached object then costs
+   * about its JSON size instead of several times that as a live object graph; reads parse a few KB each.
+   */
+  compact?: boolean;
   /** Secondary index: objects are also found by this key (e.g. "<namespace>/<stack>"), as client-go's Indexers. */
   indexBy?: (obj: ApiObject) => string | undefined;
   labelSelector?: string;
@@ -28,9 +33,16 @@ export function objectKey(obj: { metadata: { namespace?: string; name: string } 
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
 }
 
+interface Entry {
+  resourceVersion: string | undefined;
+  indexKey: string | undefined;
+  obj?: ApiObject;
+  json?: string;
+}
+
 export class Informer {
-  private readonly store = new Map<string, ApiObject>();
-  private readonly index = new Map<string, Map<string, ApiObject>>();
+  private readonly store = new Map<string, Entry>();
+  private readonly index = new Map<string, Set<string>>();
   private readonly abort = new AbortController();
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
@@ -65,11 +77,12 @@ export class Informer {
   }
 
   get(namespace: string | undefined, name: string): ApiObject | undefined {
-    return this.store.get(namespace ? `${namespace}/${name}` : name);
+    const e = this.store.get(namespace ? `${namespace}/${name}` : name);
+    return e ? this.read(e) : undefined;
   }
 
   list(): ApiObject[] {
-    return [...this.store.values()];
+    return [...this.store.values()].map((e) => this.read(e));
   }
 
   get size(): number {
@@ -79,7 +92,7 @@ export class Informer {
   /** Objects whose `indexBy` key is `key` (empty without an index). */
   byIndex(key: string): ApiObject[] {
     const found = this.index.get(key);
-    return found ? [...found.values()] : [];
+    return found ? [...found].map((k) => this.read(this.store.get(k)!)) : [];
   }
 
   private async loop(): Promise<void> {
@@ -154,12 +167,12 @@ export class Informer {
     for (const obj of list.items) {
       seen.add(objectKey(obj));
       const old = this.store.get(objectKey(obj));
-      if (!old || old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+      if (!old || old.resourceVersion !== obj.metadata.resourceVersion) {
         this.apply(old ? 'MODIFIED' : 'ADDED', obj);
       }
     }
     for (const [key, old] of [...this.store]) {
-      if (!seen.has(key)) this.apply('DELETED', old);
+      if (!seen.has(key)) this.apply('DELETED', this.read(old));
     }
     if (!this.synced) {
       this.synced = true;
@@ -168,30 +181,37 @@ export class Informer {
     return list.metadata.resourceVersion;
   }
 
+  private read(e: Entry): ApiObject {
+    return e.obj ?? (JSON.parse(e.json!) as ApiObject);
+  }
+
   private apply(type: InformerEvent, raw: ApiObject): void {
     const obj = this.opts.transform ? this.opts.transform(raw) : raw;
     const key = objectKey(obj);
     const old = this.store.get(key);
-    if (old) this.unindex(key, old);
+    if (old?.indexKey !== undefined) this.unindex(key, old.indexKey);
     if (type === 'DELETED') this.store.delete(key);
     else {
-      this.store.set(key, obj);
-      const ik = this.opts.indexBy?.(obj);
-      if (ik !== undefined) {
-        let bucket = this.index.get(ik);
-        if (!bucket) this.index.set(ik, (bucket = new Map()));
-        bucket.set(key, obj);
+      const indexKey = this.opts.indexBy?.(obj);
+      this.store.set(key, {
+        resourceVersion: obj.metadata.resourceVersion,
+        indexKey,
+        ...(this.opts.compact ? { json: JSON.stringify(obj) } : { obj }),
+      });
+      if (indexKey !== undefined) {
+        let bucket = this.index.get(indexKey);
+        if (!bucket) this.index.set(indexKey, (bucket = new Set()));
+        bucket.add(key);
       }
     }
-    this.onEvent(type, obj, old);
+    // The previous version is handed out only where it is kept as an object (compact caches skip the parse).
+    this.onEvent(type, obj, old?.obj);
   }
 
-  private unindex(key: string, old: ApiObject): void {
-    const ik = this.opts.indexBy?.(old);
-    if (ik === undefined) return;
-    const bucket = this.index.get(ik);
+  private unindex(key: string, indexKey: string): void {
+    const bucket = this.index.get(indexKey);
     bucket?.delete(key);
-    if (bucket?.size === 0) this.index.delete(ik);
+    if (bucket?.size === 0) this.index.delete(indexKey);
   }
 }
 

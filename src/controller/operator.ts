@@ -230,6 +230,7 @@ export class Operator {
           labelSelector: type.kind === KIND ? undefined : MANAGED_BY_SELECTOR,
           indexBy: type.kind === KIND ? undefined : stackIndexKey,
           transform: type.kind === KIND ? undefined : comparable,
+          compact: type.kind !== KIND,
           idleTimeoutMs: this.opts.watchIdleTimeoutMs,
           watchTimeoutSeconds: this.opts.watchTimeoutSeconds,
         },
