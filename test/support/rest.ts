@@ -79,6 +79,15 @@ export class Registry {
     const { group, version } = splitApiVersion(apiVersion);
     return this.types().find((t) => t.group === group && t.version === version && t.kind === kind);
   }
+  /** Whether every owner reference of `obj` names a live object with that uid (same namespace or cluster-scoped). */
+  ownersExist(obj: KObj): boolean {
+    return (obj.metadata.ownerReferences ?? []).every((r) => {
+      const t = this.typeForKind(r.apiVersion, r.kind);
+      if (!t) return false;
+      const owner = this.store.peek(grOf(t), t.namespaced ? obj.metadata.namespace : undefined, r.name);
+      return owner?.metadata.uid === r.uid;
+    });
+  }
 
   private nav(t: ResourceType): Nav {
     return t.crd ? { builtin: false, schema: t.crd.schema } : { builtin: true };
@@ -333,7 +342,9 @@ export class Registry {
     if (o.dryRun) return this.present(t, obj);
     const stored = this.store.put(gr, obj);
     if (t.plural === 'customresourcedefinitions') this.serveCrd(stored);
-    if (obj.metadata.ownerReferences?.length) this.onChange();
+    // The garbage collector deletes an object created with an owner that does not exist; a full pass is only
+    // needed then (checking this object's owners is cheap, a pass over every object is not).
+    if (obj.metadata.ownerReferences?.length && !this.ownersExist(obj)) this.onChange();
     return this.present(t, stored);
   }
 
