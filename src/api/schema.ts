@@ -207,9 +207,12 @@ const postgres = obj(
       }),
     }),
     maintenance: obj('Routine maintenance.', {
-      schedule: str('Cron schedule (5 fields, UTC) for VACUUM (ANALYZE); no maintenance job when absent.', {
-        maxLength: 128,
-      }),
+      schedule: str(
+        'Cron schedule (5 fields, UTC) of a job that refreshes planner statistics (vacuumdb --analyze-only, the nightly ANALYZE of the seed document); no maintenance job when absent.',
+        {
+          maxLength: 128,
+        },
+      ),
     }),
   },
   { $tsName: 'PostgresSpec' },

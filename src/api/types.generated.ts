@@ -58,7 +58,7 @@ export interface PostgresSpec {
   };
   /** Routine maintenance. */
   maintenance?: {
-    /** Cron schedule (5 fields, UTC) for VACUUM (ANALYZE); no maintenance job when absent. */
+    /** Cron schedule (5 fields, UTC) of a job that refreshes planner statistics (vacuumdb --analyze-only, the nightly ANALYZE of the seed document); no maintenance job when absent. */
     schedule?: string;
   };
 }
