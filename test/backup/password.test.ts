@@ -8,14 +8,9 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_BIN, closedPort, removeDir, renderedScripts, runScript, tempDir } from './helpers.js';
+import { asPostgres } from '../support/processes.js';
 
 const PASSWORD = `p@ss:w\\o"rd $'x' \`id\` ;|&*?{}!#%^~<>`;
-
-function asPostgres(cmd: string, args: string[]): string {
-  const runAs: [string, string[]] =
-    process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  return execFileSync(runAs[0], runAs[1], { encoding: 'utf8', stdio: 'pipe' });
-}
 
 describe('password from the Secret file, on a SCRAM-only PostgreSQL', () => {
   const dir = tempDir('fso-backup-scram-');

@@ -4,7 +4,6 @@
 // and the test copies the ConfigMap into that file later, as the kubelet does with a mounted ConfigMap.
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -21,33 +20,13 @@ import type { StackSecrets } from '../../src/render/common.js';
 import { formatPostgresqlConf, parsePostgresqlConf } from '../../src/tuning/index.js';
 import type { FakeApiServer } from '../support/server.js';
 import { client, eventually, startOperator, startServer, STACKS } from './harness.js';
+import { freePort, asPostgres } from '../support/processes.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const CONFIGMAPS = resourceTypeByKind('ConfigMap');
 const STATEFULSETS = resourceTypeByKind('StatefulSet');
 const EVENTS = resourceTypeByKind('Event');
 const RETRY_MS = 300;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** initdb and postgres refuse to run as root: run them as the postgres OS user then. */
-function asPostgres(cmd: string, args: string[]): string {
-  const root = process.getuid?.() === 0;
-  return execFileSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args, {
-    encoding: 'utf8',
-    stdio: 'pipe',
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,6 @@
 // postgresql.conf, and checks that SHOW returns every rendered value.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -15,27 +14,10 @@ import {
   toParameterUnit,
   tunePostgres,
 } from '../../src/tuning/index.js';
+import { freePort, asPostgres } from '../support/processes.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const GiB = 1024 ** 3;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Runs a command as the postgres OS user (initdb and postgres refuse to run as root). */
-function asPostgres(cmd: string, args: string[]): string {
-  const runAs = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  return execFileSync(runAs[0] as string, runAs[1] as string[], { encoding: 'utf8', stdio: 'pipe' });
-}
 
 /** What SHOW prints for a value as we rendered it. */
 function expectedShow(name: string, rendered: string): string {

@@ -1,6 +1,5 @@
 /** Shared fixtures and daemon helpers for the data-tier render tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import type { FlashSaleStackSpec, ResolvedFlashSaleStack } from '../../../src/api/types.js';
 import type { KubeObject, RenderInputs } from '../../../src/render/common.js';
@@ -79,17 +78,7 @@ export function restrictedProblems(spec: any): string[] {
   return problems;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
+export { freePort } from '../../support/processes.js';
 
 /** Starts a long-running daemon; output is kept for error messages. */
 export function startDaemon(cmd: string, args: string[]): { proc: ChildProcess; output: () => string } {

@@ -20,14 +20,10 @@ import {
   stopDaemon,
   waitFor,
 } from './helpers.js';
+import { asPostgres } from '../../support/processes.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const root = process.getuid?.() === 0;
-
-function asPostgres(cmd: string, args: string[]): string {
-  const [c, a] = root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  return execFileSync(c as string, a as string[], { encoding: 'utf8', stdio: 'pipe' });
-}
 
 function expectedShow(name: string, rendered: string): string {
   const info = parameterInfo(15, name);
