@@ -131,6 +131,22 @@ describe('flash-sale-operator render', () => {
     }
   });
 
+  it('refuses what only the PostgreSQL catalog or the budgets catch, as validate does (no stack trace)', async () => {
+    const file = join(dir, 'catalog.yaml');
+    writeFileSync(
+      file,
+      'apiVersion: flashsale.dev/v1alpha1\nkind: FlashSaleStack\nmetadata: {name: a}\n' +
+        'spec: {postgres: {parameters: {work_mem: lots}}, redis: {maxmemory: 8Gi}}\n',
+    );
+    const r = await run('render', '-f', file);
+    const v = await run('validate', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/spec\.postgres\.parameters\.work_mem/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toBe(v.stderr);
+  });
+
   it('refuses a namespace that contradicts the document', async () => {
     const file = join(dir, 'ns.yaml');
     writeFileSync(

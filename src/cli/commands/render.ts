@@ -1,14 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { applyDefaults } from '../../api/defaults.js';
-import { parseStackDocuments } from '../../api/parse.js';
 import type { Problem } from '../../api/problems.js';
 import type { FlashSaleStack } from '../../api/types.js';
-import { validateStack } from '../../api/validate.js';
 import type { KubeObject, StackSecrets } from '../../render/common.js';
 import { BudgetError, render } from '../../render/index.js';
 import { UsageError, type Command } from '../command.js';
+import { readStackFiles } from '../stack-files.js';
 
 export const DEFAULT_OPERATOR_NAMESPACE = 'flash-sale-system';
 
@@ -151,68 +149,54 @@ export const renderCommand: Command = {
     const errors: string[] = [];
     const warnings: string[] = [];
     const docs: string[] = [];
-    for (const file of args.files) {
-      let text: string;
-      try {
-        text = readFileSync(file === '-' ? 0 : file, 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        errors.push(
-          `${file}: cannot read file${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}`,
-        );
-        continue;
-      }
-      const parsed = parseStackDocuments(text);
-      for (const p of parsed.problems) errors.push(`${file}: ${p.path}: ${p.message}`);
-      for (const { index, doc } of parsed.stacks) {
-        const where = parsed.documentCount > 1 ? ` [document ${index}]` : '';
-        const problems = validateStack(doc);
-        for (const p of problems) errors.push(`${file}: ${p.path}: ${p.message}${where}`);
-        if (problems.length > 0) continue;
-        const stackDoc = structuredClone(doc) as unknown as FlashSaleStack;
-        const meta = stackDoc.metadata ?? {};
-        if (args.namespace !== undefined) {
-          if (meta.namespace !== undefined && meta.namespace !== args.namespace) {
-            errors.push(
-              `${file}: metadata.namespace: is '${meta.namespace}' but --namespace is '${args.namespace}'; drop one of them${where}`,
-            );
-            continue;
-          }
-          meta.namespace = args.namespace;
-        }
-        stackDoc.metadata = meta;
-        const stack = applyDefaults(stackDoc);
-        const { namespace, name } = stack.metadata;
-        let result;
-        try {
-          result = render(stack, {
-            secrets: derivedSecrets(args.includeSecrets ? args.secretsSeed : undefined, namespace, name),
-            prometheusOperatorAvailable: args.prometheusOperator,
-            operatorNamespace: args.operatorNamespace,
-          });
-        } catch (err) {
-          if (!(err instanceof BudgetError)) throw err;
-          for (const p of err.problems) errors.push(`${file}: ${p.path}: ${p.message}${where}`);
+    const read = readStackFiles(args.files);
+    errors.push(...read.errors);
+    for (const { file, where, doc, errors: invalid } of read.stacks) {
+      errors.push(...invalid);
+      if (invalid.length > 0) continue;
+      const stackDoc = structuredClone(doc) as unknown as FlashSaleStack;
+      const meta = stackDoc.metadata ?? {};
+      if (args.namespace !== undefined) {
+        if (meta.namespace !== undefined && meta.namespace !== args.namespace) {
+          errors.push(
+            `${file}: metadata.namespace: is '${meta.namespace}' but --namespace is '${args.namespace}'; drop one of them${where}`,
+          );
           continue;
         }
-        warnings.push(
-          ...result.warnings.map((w: Problem) => `${file}: warning: ${w.path}: ${w.message}${where}`),
-        );
-        let objects = result.objects;
-        const secrets = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
-        if (!args.includeSecrets) objects = objects.filter((o) => o.kind !== 'Secret');
-        if (meta.uid === undefined) objects = objects.map(withoutOwner);
-        const header = [
-          `# FlashSaleStack ${namespace}/${name}: ${objects.length} objects, rendered by flash-sale-operator render.`,
-          args.includeSecrets
-            ? '# Secrets included, with passwords derived from --secrets-seed.'
-            : `# Secrets omitted: the operator generates ${name}-operator-secrets in namespace ${namespace} and creates ${secrets.join(', ')} from it.`,
-        ].join('\n');
-        objects.forEach((o, i) => {
-          const body = stringify(o, { lineWidth: 0, version: '1.1' });
-          docs.push(i === 0 ? `${header}\n${body}` : body);
-        });
+        meta.namespace = args.namespace;
       }
+      stackDoc.metadata = meta;
+      const stack = applyDefaults(stackDoc);
+      const { namespace, name } = stack.metadata;
+      let result;
+      try {
+        result = render(stack, {
+          secrets: derivedSecrets(args.includeSecrets ? args.secretsSeed : undefined, namespace, name),
+          prometheusOperatorAvailable: args.prometheusOperator,
+          operatorNamespace: args.operatorNamespace,
+        });
+      } catch (err) {
+        if (!(err instanceof BudgetError)) throw err;
+        for (const p of err.problems) errors.push(`${file}: ${p.path}: ${p.message}${where}`);
+        continue;
+      }
+      warnings.push(
+        ...result.warnings.map((w: Problem) => `${file}: warning: ${w.path}: ${w.message}${where}`),
+      );
+      let objects = result.objects;
+      const secrets = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
+      if (!args.includeSecrets) objects = objects.filter((o) => o.kind !== 'Secret');
+      if (meta.uid === undefined) objects = objects.map(withoutOwner);
+      const header = [
+        `# FlashSaleStack ${namespace}/${name}: ${objects.length} objects, rendered by flash-sale-operator render.`,
+        args.includeSecrets
+          ? '# Secrets included, with passwords derived from --secrets-seed.'
+          : `# Secrets omitted: the operator generates ${name}-operator-secrets in namespace ${namespace} and creates ${secrets.join(', ')} from it.`,
+      ].join('\n');
+      objects.forEach((o, i) => {
+        const body = stringify(o, { lineWidth: 0, version: '1.1' });
+        docs.push(i === 0 ? `${header}\n${body}` : body);
+      });
     }
     if (errors.length > 0) {
       io.stderr(errors.map((e) => `${e}\n`).join(''));

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parseStackDocuments } from '../../api/parse.js';
-import { validateStackFully } from '../../validation.js';
+import { readStackFiles } from '../stack-files.js';
 import { UsageError, type Command } from '../command.js';
 
 const usage = `Usage: flash-sale-operator validate -f FILE [-f FILE...]
@@ -43,34 +41,11 @@ export const validateCommand: Command = {
   usage,
   async run(argv, io) {
     const files = parseArgs(argv);
-    let problems = 0;
-    let stacks = 0;
-    for (const file of files) {
-      let text: string;
-      try {
-        text = readFileSync(file === '-' ? 0 : file, 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        io.stderr(
-          `${file}: cannot read file${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}\n`,
-        );
-        problems++;
-        continue;
-      }
-      const parsed = parseStackDocuments(text);
-      for (const p of parsed.problems) {
-        io.stderr(`${file}: ${p.path}: ${p.message}\n`);
-        problems++;
-      }
-      for (const { index, doc } of parsed.stacks) {
-        stacks++;
-        const where = parsed.documentCount > 1 ? ` [document ${index}]` : '';
-        for (const p of validateStackFully(doc)) {
-          io.stderr(`${file}: ${p.path}: ${p.message}${where}\n`);
-          problems++;
-        }
-      }
-    }
+    const read = readStackFiles(files);
+    const lines = [...read.errors, ...read.stacks.flatMap((s) => s.errors)];
+    for (const line of lines) io.stderr(`${line}\n`);
+    const problems = lines.length;
+    const stacks = read.stacks.length;
     if (problems > 0) return 1;
     io.stdout(`${stacks} FlashSaleStack document(s) in ${files.length} file(s) valid\n`);
     return 0;
