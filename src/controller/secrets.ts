@@ -3,16 +3,7 @@
  * the stack), and read back on every reconcile, so render's inputs stay stable and render stays pure.
  */
 import { randomBytes } from 'node:crypto';
-import type { StackSecrets } from '../render/common.js';
-
-export const GENERATED_SECRET_KEYS: readonly (keyof StackSecrets)[] = [
-  'postgresPassword',
-  'pgbouncerAdminPassword',
-  'redisPassword',
-  'rabbitmqPassword',
-  'erlangCookie',
-  'apiAdminToken',
-];
+import { STACK_SECRET_KEYS, type StackSecrets } from '../render/common.js';
 
 export function generatedSecretName(stackName: string): string {
   return `${stackName}-operator-secrets`;
@@ -50,6 +41,6 @@ export function decodeSecretData(data: unknown): Record<string, string> {
 
 /** The stored secrets, or undefined when a key is missing (then the Secret is completed, never rotated). */
 export function stackSecretsFrom(data: Record<string, string>): StackSecrets | undefined {
-  for (const key of GENERATED_SECRET_KEYS) if (!data[key]) return undefined;
-  return Object.fromEntries(GENERATED_SECRET_KEYS.map((k) => [k, data[k]])) as unknown as StackSecrets;
+  for (const key of STACK_SECRET_KEYS) if (!data[key]) return undefined;
+  return Object.fromEntries(STACK_SECRET_KEYS.map((k) => [k, data[k]])) as unknown as StackSecrets;
 }

@@ -47,6 +47,16 @@ export interface StackSecrets {
   apiAdminToken: string;
 }
 
+/** Every key of StackSecrets, in a fixed order (the operator generates them; `render` derives them). */
+export const STACK_SECRET_KEYS: readonly (keyof StackSecrets)[] = [
+  'postgresPassword',
+  'pgbouncerAdminPassword',
+  'redisPassword',
+  'rabbitmqPassword',
+  'erlangCookie',
+  'apiAdminToken',
+];
+
 export const STACK_LABEL = 'flashsale.dev/stack';
 export const PART_OF = 'flash-sale-stack';
 export const CONFIG_CHECKSUM_ANNOTATION = 'flashsale.dev/config-checksum';

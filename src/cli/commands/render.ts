@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { applyDefaults } from '../../api/defaults.js';
 import type { Problem } from '../../api/problems.js';
 import type { FlashSaleStack } from '../../api/types.js';
-import type { KubeObject, StackSecrets } from '../../render/common.js';
+import { STACK_SECRET_KEYS, type KubeObject, type StackSecrets } from '../../render/common.js';
 import { BudgetError, render } from '../../render/index.js';
 import { UsageError, type Command } from '../command.js';
 import { readStackFiles } from '../stack-files.js';
@@ -111,18 +111,9 @@ function parseArgs(argv: string[]): RenderArgs {
   return out;
 }
 
-const SECRET_KEYS: (keyof StackSecrets)[] = [
-  'postgresPassword',
-  'pgbouncerAdminPassword',
-  'redisPassword',
-  'rabbitmqPassword',
-  'erlangCookie',
-  'apiAdminToken',
-];
-
 /** Passwords for one stack: derived from the seed (reproducible), or fixed placeholders when not printed. */
 export function derivedSecrets(seed: string | undefined, namespace: string, name: string): StackSecrets {
-  const entries = SECRET_KEYS.map((key) => {
+  const entries = STACK_SECRET_KEYS.map((key) => {
     if (seed === undefined)
       return [key, key === 'erlangCookie' ? 'PLACEHOLDERERLANGCOOKIE' : `placeholder-${key}`];
     const mac = createHmac('sha256', seed).update(`${namespace}/${name}/${key}`).digest();
