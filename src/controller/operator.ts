@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
 import { KIND } from '../api/types.js';
 import { STACK_LABEL } from '../render/common.js';
+import { KIND_ORDER } from '../render/index.js';
 import { comparable } from './cache-shape.js';
 import { KubeEventRecorder } from './events.js';
 import { Informer, objectKey, sleep } from './informer.js';
@@ -58,24 +59,12 @@ export interface HealthIntegration {
   stop(): Promise<void>;
 }
 
-/** Kinds whose informers the operator runs (owned kinds, selected by our managed-by label). */
-const OWNED_KINDS = [
-  'ServiceAccount',
-  'Secret',
-  'ConfigMap',
-  'PersistentVolumeClaim',
-  'Service',
-  'Deployment',
-  'StatefulSet',
-  'Job',
-  'CronJob',
-  'HorizontalPodAutoscaler',
-  'PodDisruptionBudget',
-  'NetworkPolicy',
-  'Role',
-  'RoleBinding',
-] as const;
-const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'] as const;
+const MONITORING_KINDS: readonly string[] = ['ServiceMonitor', 'PrometheusRule'];
+/**
+ * Kinds whose informers the operator runs (selected by our managed-by label): every kind render can emit, so
+ * the "already applied?" check and pruning see all of them; monitoring kinds only when the cluster serves them.
+ */
+const OWNED_KINDS = KIND_ORDER.filter((k) => !MONITORING_KINDS.includes(k));
 
 export class Operator {
   readonly metrics = new OperatorMetrics();
