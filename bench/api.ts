@@ -25,6 +25,7 @@ import amqp from 'amqplib';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+const PURCHASE_BATCH_MAX = Number(process.env.PURCHASE_BATCH_MAX ?? 100);
 const PG_ADMIN = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -118,6 +119,7 @@ function cpuBreakdown(
   selfUs: number,
   requests: number,
   roots: Record<string, number>,
+  selfName = 'load generator (autocannon, this process)',
 ): Record<string, number> {
   const prev = new Map(before.map((p) => [p.pid, p.ticks]));
   const byPid = new Map(after.map((p) => [p.pid, p]));
@@ -136,7 +138,7 @@ function cpuBreakdown(
     const who = d > 0 ? owner(p) : undefined;
     if (who) us[who] = (us[who] ?? 0) + d * TICK_US;
   }
-  us['load generator (autocannon, this process)'] = selfUs;
+  us[selfName] = selfUs;
   const per: Record<string, number> = {};
   for (const [k, v] of Object.entries(us)) per[k] = requests > 0 ? v / requests : 0;
   return per;
@@ -187,7 +189,7 @@ async function waitHttp(url: string): Promise<void> {
 
 async function load(
   url: string,
-  opts: { body?: string; randomUser?: boolean; rate?: number; roots?: Record<string, number> },
+  opts: { rate?: number; roots?: Record<string, number> },
 ): Promise<Measure> {
   const before = procSnapshot();
   const m0 = machineSnapshot();
@@ -199,13 +201,9 @@ async function load(
     duration: SECONDS,
     headers: { 'content-type': 'application/json' },
     ...(opts.rate ? { overallRate: opts.rate } : {}),
+    // (a) and (c) send the same requests: a new random user each (autocannon builds each request anew).
     requests: [
-      opts.randomUser
-        ? {
-            method: 'POST',
-            setupRequest: (req) => ({ ...req, body: JSON.stringify({ userId: randomUUID() }) }),
-          }
-        : { method: 'POST', body: opts.body ?? '{"userId":"u"}' },
+      { method: 'POST', setupRequest: (req) => ({ ...req, body: JSON.stringify({ userId: randomUUID() }) }) },
     ],
   });
   const self = process.cpuUsage(self0);
@@ -233,33 +231,37 @@ async function load(
   };
 }
 
+/** (b): CONNECTIONS buyers in a loop, each awaiting one purchase at a time, through the service's own batcher. */
 async function luaLoop(prefix: string, saleId: string): Promise<Measure> {
-  const lua = (await import(new URL('../dist/src/service/lua.js', import.meta.url).href)) as {
-    purchaseScript: { sha: string; source: string };
-  };
+  const dist = (m: string): string => new URL(`../dist/src/service/${m}.js`, import.meta.url).href;
+  const { PurchaseBatcher } = (await import(dist('purchase'))) as typeof import('../src/service/purchase.ts');
+  const { Keys } = (await import(dist('keys'))) as typeof import('../src/service/keys.ts');
   const clients = Array.from({ length: WORKERS }, () => new Redis(REDIS_URL, { enableAutoPipelining: true }));
-  await clients[0]!.script('LOAD', lua.purchaseScript.source);
-  const inv = `${prefix}{sale:${saleId}}:inv`;
-  const buyers = `${prefix}{sale:${saleId}}:buyers`;
+  const batchers = clients.map((c) => new PurchaseBatcher(c, new Keys(prefix), 600, PURCHASE_BATCH_MAX));
   const lat: number[] = [];
   let ops = 0;
   const end = Date.now() + SECONDS * 1000;
-  const loop = async (c: Redis): Promise<void> => {
+  const loop = async (b: InstanceType<typeof PurchaseBatcher>): Promise<void> => {
     while (Date.now() < end) {
       const u = randomUUID();
       const t0 = performance.now();
-      await c.evalsha(lua.purchaseScript.sha, 3, inv, buyers, `${prefix}order:${u}`, u, u, 600, saleId);
+      const code = await b.purchase(saleId, u, u);
+      if (code < 0) throw new Error(`purchase refused with code ${code}`);
       lat.push(performance.now() - t0);
       ops++;
     }
   };
+  const before = procSnapshot();
+  const self0 = process.cpuUsage();
   const t0 = Date.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => loop(clients[i % clients.length]!)));
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => loop(batchers[i % batchers.length]!)));
   const secs = (Date.now() - t0) / 1000;
+  const self = process.cpuUsage(self0);
+  const cpu = cpuBreakdown(before, procSnapshot(), self.user + self.system, ops, {}, 'client loop (this process)');
   for (const c of clients) c.disconnect();
   lat.sort((x, y) => x - y);
   const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
-  return { rps: ops / secs, p50: q(0.5), p99: q(0.99) };
+  return { rps: ops / secs, p50: q(0.5), p99: q(0.99), cpu };
 }
 
 function show(name: string, m: Measure): void {
@@ -346,9 +348,9 @@ async function main(): Promise<void> {
 
     const ordersUrl = `${base}/api/sales/${sale.id}/orders`;
     const roots = { 'api (serve)': serve.pid!, consumer: consume.pid! };
-    const c = await load(ordersUrl, { randomUser: true, roots });
+    const c = await load(ordersUrl, { roots });
     show('(c) POST /api/sales/{id}/orders', c);
-    const half = await load(ordersUrl, { randomUser: true, rate: Math.max(1, Math.floor(c.rps / 2)), roots });
+    const half = await load(ordersUrl, { rate: Math.max(1, Math.floor(c.rps / 2)), roots });
     show(`(c) at half rate (${Math.floor(c.rps / 2)} req/s)`, half);
     await stop(serve);
     await stop(consume);

@@ -53,6 +53,11 @@ export interface ServiceConfig {
    * share one persistent message and one confirm; 1 = one message per order.
    */
   publishBatchMax: number;
+  /**
+   * Most purchases of one sale sent to Redis in one script call (PURCHASE_BATCH_MAX). Purchases arriving in the
+   * same event-loop turn share one EVALSHA; 1 = one call per order.
+   */
+  purchaseBatchMax: number;
   /** `migrate` waits for the bootstrap-from-backup restore marker before touching the schema. */
   migrateWaitForRestore: boolean;
   /** How long `migrate` waits for that marker before it gives up (exit 1). */
@@ -157,6 +162,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     orderQueueArguments: queueArguments(env, 'ORDER_QUEUE_ARGUMENTS'),
     publishChannels: int(env, 'PUBLISH_CHANNELS', 1, 1, 64),
     publishBatchMax: int(env, 'PUBLISH_BATCH_MAX', 100, 1, 1000),
+    purchaseBatchMax: int(env, 'PURCHASE_BATCH_MAX', 100, 1, 1000),
     migrateWaitForRestore: bool(env, 'MIGRATE_WAIT_FOR_RESTORE', false),
     migrateRestoreTimeoutSec: int(env, 'MIGRATE_RESTORE_TIMEOUT_SECONDS', 3600, 1, 86400 * 7),
   };

@@ -7,8 +7,9 @@ import type { ServiceConfig } from './config.js';
 import { getOrder, getSale, insertSale, type OrderMessage, type SaleRow } from './db.js';
 import { HttpError, readJson, sendError, sendJson } from './http.js';
 import { Keys, orderIdFor } from './keys.js';
-import { compensateScript, PurchaseCode, purchaseScript, runScript } from './lua.js';
+import { compensateScript, PurchaseCode, runScript } from './lua.js';
 import type { ApiMetrics } from './metrics.js';
+import type { PurchaseBatcher } from './purchase.js';
 import type { Publisher } from './queue.js';
 import { parseIdempotencyKey, parseOrderBody, parseSaleBody } from './validate.js';
 
@@ -19,6 +20,7 @@ export interface Deps {
   publisher: Publisher;
   metrics: ApiMetrics;
   keys: Keys;
+  purchases: PurchaseBatcher;
 }
 
 interface Answer {
@@ -114,12 +116,9 @@ async function replay(d: Deps, key: string, userId: string): Promise<Answer> {
 
 async function purchase(d: Deps, saleId: string, userId: string): Promise<Answer> {
   const orderId = orderIdFor(saleId, userId);
-  const keys = [d.keys.inventory(saleId), d.keys.buyers(saleId), d.keys.orderIndex(orderId)];
   let code: number;
   try {
-    code = Number(
-      await runScript(d.redis, purchaseScript, keys, [userId, orderId, d.cfg.pendingOrderTtlSec, saleId]),
-    );
+    code = await d.purchases.purchase(saleId, userId, orderId);
   } catch {
     return unavailable('Redis');
   }
@@ -143,6 +142,7 @@ async function purchase(d: Deps, saleId: string, userId: string): Promise<Answer
       reason: e instanceof Error && /timed out/.test(e.message) ? 'timeout' : 'error',
     });
     try {
+      const keys = [d.keys.inventory(saleId), d.keys.buyers(saleId), d.keys.orderIndex(orderId)];
       await runScript(d.redis, compensateScript, keys, [userId, orderId]);
       d.metrics.compensations.inc();
     } catch {

@@ -6,24 +6,49 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /**
- * KEYS: inventory hash, buyers hash, order index key.  ARGV: userId, orderId, pendingTtlSeconds, saleId.
- * Returns remaining stock (>= 0) on success, or a negative code (see PurchaseCode).
+ * One call buys for one or more users of the same sale, in order, atomically (the whole batch is one script
+ * run, so no other command sees a half-applied batch).
+ * KEYS: inventory hash, buyers hash, then one order index key per purchase.
+ * ARGV: pendingTtlSeconds, saleId, then userId, orderId for each purchase.
+ * Returns one integer per purchase: the remaining stock after it (>= 0) on success, or a negative code (see
+ * PurchaseCode). A user listed twice in one batch gets alreadyPurchased the second time.
  * The sale window is checked against the Redis server's clock, so API replicas with skewed clocks agree.
  */
 export const PURCHASE_LUA = `
+local n = #KEYS - 2
+local out = {}
 local inv = redis.call('HMGET', KEYS[1], 'stock', 'startsAt', 'endsAt')
-if not inv[1] then return -1 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now < tonumber(inv[2]) then return -2 end
-if now >= tonumber(inv[3]) then return -3 end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -4 end
+local refused = nil
+if not inv[1] then
+  refused = -1
+else
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if now < tonumber(inv[2]) then refused = -2 elseif now >= tonumber(inv[3]) then refused = -3 end
+end
+if refused then
+  for i = 1, n do out[i] = refused end
+  return out
+end
 local stock = tonumber(inv[1])
-if stock <= 0 then return -5 end
-redis.call('HINCRBY', KEYS[1], 'stock', -1)
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('SET', KEYS[3], ARGV[4] .. '\\n' .. ARGV[1], 'EX', tonumber(ARGV[3]))
-return stock - 1
+local ttl = tonumber(ARGV[1])
+local taken = 0
+for i = 1, n do
+  local user = ARGV[1 + 2 * i]
+  if redis.call('HEXISTS', KEYS[2], user) == 1 then
+    out[i] = -4
+  elseif stock <= 0 then
+    out[i] = -5
+  else
+    stock = stock - 1
+    taken = taken + 1
+    redis.call('HSET', KEYS[2], user, ARGV[2 + 2 * i])
+    redis.call('SET', KEYS[2 + i], ARGV[2] .. '\\n' .. user, 'EX', ttl)
+    out[i] = stock
+  end
+end
+if taken > 0 then redis.call('HINCRBY', KEYS[1], 'stock', -taken) end
+return out
 `;
 
 /**

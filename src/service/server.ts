@@ -8,6 +8,7 @@ import { createOrder, createSale, type Deps, readiness, readOrder, readSale } fr
 import { HttpError, sendError, sendJson } from './http.js';
 import { Keys } from './keys.js';
 import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
+import { PurchaseBatcher } from './purchase.js';
 import { Publisher } from './queue.js';
 import { isOrderId, isSaleId } from './validate.js';
 
@@ -132,13 +133,15 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
   const pool = createPool(cfg.databaseUrl, cfg.pgPoolMax);
   const publisher = new Publisher(cfg);
   await publisher.channel().catch(() => undefined); // not fatal: /readyz reports it, orders answer 503
+  const keys = new Keys(cfg.redisKeyPrefix);
   const deps: Deps = {
     cfg,
     redis,
     pool,
     publisher,
     metrics: opts.metrics ?? createApiMetrics(),
-    keys: new Keys(cfg.redisKeyPrefix),
+    keys,
+    purchases: new PurchaseBatcher(redis, keys, cfg.pendingOrderTtlSec, cfg.purchaseBatchMax),
   };
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, createHandler(deps));
   await new Promise<void>((resolve, reject) => {
