@@ -13,7 +13,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -23,9 +23,13 @@ import pg from 'pg';
 import amqp from 'amqplib';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+// A flash sale is many buyers at once; Nginx opens as many upstream connections as there are requests in flight.
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 200);
+// The API gets all cores but one: the load generator, Redis, RabbitMQ, PostgreSQL and the consumer share this
+// machine (on 2 cores, 1 worker measured 7.2k orders/s against 6.1k with 2).
+const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, availableParallelism() - 1));
 const PURCHASE_BATCH_MAX = Number(process.env.PURCHASE_BATCH_MAX ?? 100);
+const CONSUMER_BATCH_SIZE = Number(process.env.CONSUMER_BATCH_SIZE ?? 200);
 const PG_ADMIN = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -55,11 +59,11 @@ interface Measure {
   /** CPU microseconds per request by component (Linux /proc), when measured. */
   cpu?: Record<string, number>;
   /** Machine during the run: busy cores (all processes, ours and everyone else's) and CPU pressure. */
-  machine?: { busyCores: number; otherCores: number; stalledPct: number };
+  machine?: { busyCores: number; otherCores: number; stealCores: number; stalledPct: number };
 }
 
 /** /proc/stat busy ticks (all CPUs) and PSI cpu "some" stall time (µs); undefined off Linux. */
-function machineSnapshot(): { busy: number; stallUs: number; at: number } | undefined {
+function machineSnapshot(): { busy: number; steal: number; stallUs: number; at: number } | undefined {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
@@ -71,7 +75,7 @@ function machineSnapshot(): { busy: number; stallUs: number; at: number } | unde
     } catch {
       // no PSI
     }
-    return { busy, stallUs, at: performance.now() };
+    return { busy, steal: f[7] ?? 0, stallUs, at: performance.now() };
   } catch {
     return undefined;
   }
@@ -187,57 +191,166 @@ async function waitHttp(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-async function load(
-  url: string,
-  opts: { rate?: number; roots?: Record<string, number> },
+/**
+ * Runs one load and measures around it: per-process CPU per request (see cpuBreakdown) and how busy the machine
+ * was. `run` returns how many requests were answered plus its own latency figures.
+ */
+async function measured(
+  roots: Record<string, number>,
+  selfName: string,
+  run: () => Promise<{ total: number; rps: number; p50: number; p99: number; non2xx?: number }>,
 ): Promise<Measure> {
   const before = procSnapshot();
   const m0 = machineSnapshot();
   const self0 = process.cpuUsage();
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    headers: { 'content-type': 'application/json' },
-    ...(opts.rate ? { overallRate: opts.rate } : {}),
-    // (a) and (c) send the same requests: a new random user each (autocannon builds each request anew).
-    requests: [
-      { method: 'POST', setupRequest: (req) => ({ ...req, body: JSON.stringify({ userId: randomUUID() }) }) },
-    ],
-  });
+  const r = await run();
   const self = process.cpuUsage(self0);
   const m1 = machineSnapshot();
-  const after = procSnapshot();
-  const cpu = cpuBreakdown(before, after, self.user + self.system, result.requests.total, opts.roots ?? {});
+  const cpu = cpuBreakdown(before, procSnapshot(), self.user + self.system, r.total, roots, selfName);
   let machine: Measure['machine'];
   if (m0 && m1) {
     const wallUs = (m1.at - m0.at) * 1000;
     const busyCores = ((m1.busy - m0.busy) * TICK_US) / wallUs;
-    const oursCores = (Object.values(cpu).reduce((x, y) => x + y, 0) * result.requests.total) / wallUs;
+    const oursCores = (Object.values(cpu).reduce((x, y) => x + y, 0) * r.total) / wallUs;
     machine = {
       busyCores,
       otherCores: Math.max(0, busyCores - oursCores),
+      stealCores: ((m1.steal - m0.steal) * TICK_US) / wallUs,
       stalledPct: (100 * (m1.stallUs - m0.stallUs)) / wallUs,
     };
   }
-  return {
-    machine,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    cpu,
-  };
+  return { machine, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, cpu };
 }
 
-/** (b): CONNECTIONS buyers in a loop, each awaiting one purchase at a time, through the service's own batcher. */
-async function luaLoop(prefix: string, saleId: string): Promise<Measure> {
+const orderBody = (): string => JSON.stringify({ userId: randomUUID() });
+
+/** Closed loop at maximum rate: CONNECTIONS autocannon connections, each sending as soon as it got an answer. */
+function load(url: string, roots: Record<string, number> = {}): Promise<Measure> {
+  return measured(roots, 'load generator (autocannon, this process)', async () => {
+    const result = await autocannon({
+      url,
+      method: 'POST',
+      connections: CONNECTIONS,
+      duration: SECONDS,
+      headers: { 'content-type': 'application/json' },
+      // (a) and (c) send the same requests: a new random user each (autocannon builds each request anew).
+      requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: orderBody() }) }],
+    });
+    return {
+      total: result.requests.total,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+    };
+  });
+}
+
+/**
+ * Open loop at a fixed rate, for the latency target: request i is due at start + i/rate, whatever happened to
+ * the earlier ones, and its latency counts from when it was due (a slow answer cannot hide the requests that
+ * should have been sent meanwhile: no coordinated omission). Due requests wait for one of CONNECTIONS keep-alive
+ * connections. Plain sockets and prebuilt request text keep the generator about as cheap as autocannon.
+ * autocannon's own rate limit is not used for this: it sends each second's quota as fast as it can at the start
+ * of the second, so its "half rate" is full rate half of the time.
+ */
+function paced(url: string, rate: number, roots: Record<string, number>): Promise<Measure> {
+  return measured(roots, 'load generator (paced, this process)', async () => {
+    const u = new URL(url);
+    const head = `POST ${u.pathname} HTTP/1.1\r\nhost: ${u.host}\r\ncontent-type: application/json\r\ncontent-length: `;
+    const lat: number[] = [];
+    let non2xx = 0;
+    const waiting: number[] = []; // due times of requests not yet sent
+    let nextWaiting = 0;
+    const idle: Socket[] = [];
+    const sockets: Socket[] = [];
+    const send = (sock: Socket & { due?: number }): void => {
+      if (nextWaiting >= waiting.length) {
+        idle.push(sock);
+        return;
+      }
+      sock.due = waiting[nextWaiting++]!;
+      const body = orderBody();
+      sock.write(`${head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    };
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        const sock = connect(Number(u.port), u.hostname) as Socket & { due?: number };
+        sock.setNoDelay(true);
+        await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+        let buf = '';
+        sock.setEncoding('latin1');
+        sock.on('data', (chunk: string) => {
+          buf += chunk;
+          for (;;) {
+            const end = buf.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            const m = /\r\ncontent-length: *(\d+)/i.exec(buf.slice(0, end));
+            if (!m) throw new Error('paced load: response without content-length');
+            const size = end + 4 + Number(m[1]);
+            if (buf.length < size) return;
+            const status = Number(buf.slice(9, 12));
+            buf = buf.slice(size);
+            if (status >= 200 && status < 300) lat.push(performance.now() - sock.due!);
+            else non2xx++;
+            send(sock);
+          }
+        });
+        sockets.push(sock);
+        idle.push(sock);
+      }),
+    );
+    const total = Math.floor(rate * SECONDS);
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      let queued = 0;
+      const tick = setInterval(() => {
+        // request i is due at t0 + i/rate, so by time t the first floor(t·rate) + 1 are due
+        const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+        for (; queued < due; queued++) waiting.push(t0 + (queued * 1000) / rate);
+        while (idle.length > 0 && nextWaiting < waiting.length) send(idle.pop()!);
+        if (queued >= total && lat.length + non2xx >= total) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 1);
+    });
+    const secs = (performance.now() - t0) / 1000;
+    for (const s of sockets) s.destroy();
+    lat.sort((x, y) => x - y);
+    const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
+    return { total, rps: total / secs, p50: q(0.5), p99: q(0.99), non2xx };
+  });
+}
+
+async function deletePrefix(r: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10000);
+    cursor = next;
+    if (keys.length) await r.del(...keys);
+  } while (cursor !== '0');
+}
+
+/**
+ * (b): CONNECTIONS buyers in a loop, each awaiting one purchase at a time, through the service's own batcher
+ * (one EVALSHA per event-loop turn, at most `batchMax` purchases each; 1 = one purchase per call).
+ */
+async function luaLoop(prefix: string, batchMax: number): Promise<Measure> {
   const dist = (m: string): string => new URL(`../dist/src/service/${m}.js`, import.meta.url).href;
   const { PurchaseBatcher } = (await import(dist('purchase'))) as typeof import('../src/service/purchase.ts');
   const { Keys } = (await import(dist('keys'))) as typeof import('../src/service/keys.ts');
   const clients = Array.from({ length: WORKERS }, () => new Redis(REDIS_URL, { enableAutoPipelining: true }));
-  const batchers = clients.map((c) => new PurchaseBatcher(c, new Keys(prefix), 600, PURCHASE_BATCH_MAX));
+  // Its own sale under its own prefix, deleted afterwards, so (c) starts on the keyspace it would have had.
+  const keys = new Keys(prefix);
+  const saleId = '1';
+  const now = Date.now();
+  await clients[0]!.hset(keys.inventory(saleId), {
+    stock: 1e9,
+    startsAt: now - 60_000,
+    endsAt: now + 3_600_000,
+  });
+  const batchers = clients.map((c) => new PurchaseBatcher(c, keys, 600, batchMax));
   const lat: number[] = [];
   let ops = 0;
   const end = Date.now() + SECONDS * 1000;
@@ -257,11 +370,47 @@ async function luaLoop(prefix: string, saleId: string): Promise<Measure> {
   await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => loop(batchers[i % batchers.length]!)));
   const secs = (Date.now() - t0) / 1000;
   const self = process.cpuUsage(self0);
-  const cpu = cpuBreakdown(before, procSnapshot(), self.user + self.system, ops, {}, 'client loop (this process)');
+  const cpu = cpuBreakdown(
+    before,
+    procSnapshot(),
+    self.user + self.system,
+    ops,
+    {},
+    'client loop (this process)',
+  );
+  await deletePrefix(clients[0]!, prefix);
   for (const c of clients) c.disconnect();
   lat.sort((x, y) => x - y);
   const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
   return { rps: ops / secs, p50: q(0.5), p99: q(0.99), cpu };
+}
+
+/**
+ * (d) PostgreSQL alone: the consumer's write (insertOrders, batches of CONSUMER_BATCH_SIZE, one transaction each)
+ * straight from this process; the backend's CPU per order is a floor under what (c) costs per order.
+ */
+async function pgWritePath(databaseUrl: string, saleId: string): Promise<number> {
+  const db = (await import(
+    new URL('../dist/src/service/db.js', import.meta.url).href
+  )) as typeof import('../src/service/db.ts');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const pid = (await client.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p;
+  const ticks = (): number => procSnapshot().find((x) => x.pid === pid)?.ticks ?? 0;
+  const batches = 100;
+  const t0 = ticks();
+  for (let i = 0; i < batches; i++) {
+    const batch = Array.from({ length: CONSUMER_BATCH_SIZE }, () => {
+      const id = randomUUID();
+      return { orderId: id, saleId, userId: id, acceptedAt: new Date().toISOString() };
+    });
+    await client.query('BEGIN');
+    await db.insertOrders(client as unknown as pg.PoolClient, batch);
+    await client.query('COMMIT');
+  }
+  const us = ((ticks() - t0) * TICK_US) / (batches * CONSUMER_BATCH_SIZE);
+  await client.end();
+  return us;
 }
 
 function show(name: string, m: Measure): void {
@@ -280,7 +429,8 @@ function show(name: string, m: Measure): void {
   if (m.machine) {
     console.log(
       `    machine: ${m.machine.busyCores.toFixed(2)} of ${availableParallelism()} cores busy ` +
-        `(${m.machine.otherCores.toFixed(2)} by processes outside this benchmark), ` +
+        `(${m.machine.otherCores.toFixed(2)} by processes outside this benchmark, ` +
+        `${m.machine.stealCores.toFixed(2)} taken by the hypervisor), ` +
         `runnable tasks waiting for a CPU ${m.machine.stalledPct.toFixed(0)}% of the time (PSI cpu some)`,
     );
   }
@@ -316,11 +466,8 @@ async function main(): Promise<void> {
     writeFileSync(bareFile, BARE_SERVER);
     const bare = start([bareFile], { PORT: String(portA), WORKERS: String(WORKERS) });
     await waitHttp(`http://127.0.0.1:${portA}/`);
-    const a = await load(`http://127.0.0.1:${portA}/api/sales/1/orders`, {
-      roots: { 'bare server': bare.pid! },
-    });
-    await stop(bare);
-    rmSync(dir, { recursive: true, force: true });
+    const bareUrl = `http://127.0.0.1:${portA}/api/sales/1/orders`;
+    const a = await load(bareUrl, { 'bare server': bare.pid! });
     show('(a) bare node:http 202', a);
 
     // (c) setup
@@ -342,32 +489,44 @@ async function main(): Promise<void> {
       }),
     }).then((r) => r.json() as Promise<{ id: string }>);
 
-    // (b)
-    const b = await luaLoop(prefix, sale.id);
+    // (b), and for reference the same script with one purchase per call
+    const b = await luaLoop(`${prefix}b:`, PURCHASE_BATCH_MAX);
     show('(b) EVALSHA purchase script (ioredis loop)', b);
+    const b1 = await luaLoop(`${prefix}b1:`, 1);
+    show('    same, one purchase per EVALSHA', b1);
 
     const ordersUrl = `${base}/api/sales/${sale.id}/orders`;
     const roots = { 'api (serve)': serve.pid!, consumer: consume.pid! };
-    const c = await load(ordersUrl, { roots });
+    const c = await load(ordersUrl, roots);
     show('(c) POST /api/sales/{id}/orders', c);
-    const half = await load(ordersUrl, { rate: Math.max(1, Math.floor(c.rps / 2)), roots });
-    show(`(c) at half rate (${Math.floor(c.rps / 2)} req/s)`, half);
+    const halfRate = Math.max(1, Math.floor(c.rps / 2));
+    const half = await paced(ordersUrl, halfRate, roots);
+    show(`(c) at half rate, paced (${halfRate} req/s)`, half);
     await stop(serve);
     await stop(consume);
+    // The same paced load against (a): the latency the load generator and plain HTTP add on their own.
+    show(`(a) at the same paced rate`, await paced(bareUrl, halfRate, { 'bare server': bare.pid! }));
+    await stop(bare);
+    rmSync(dir, { recursive: true, force: true });
+    const pgUs = await pgWritePath(env.DATABASE_URL, sale.id);
+    console.log(
+      `(d) PostgreSQL writing orders alone (insertOrders, ${CONSUMER_BATCH_SIZE} per transaction): ${pgUs.toFixed(0)} µs backend CPU per order`,
+    );
 
     const ca = c.rps / a.rps;
     const cb = c.rps / b.rps;
-    console.log(`c/a = ${ca.toFixed(2)}  c/b = ${cb.toFixed(2)}`);
+    const total = (m: Measure): number => Object.values(m.cpu ?? {}).reduce((x, y) => x + y, 0);
+    console.log(
+      `floors on this machine: (c) does all of (a)'s work (${total(a).toFixed(0)} µs/request) plus PostgreSQL's ` +
+        `(${pgUs.toFixed(0)} µs/order) on the same cores, so c/a <= ${(total(a) / (total(a) + pgUs)).toFixed(2)} ` +
+        `before Redis, RabbitMQ, the consumer and the API's own work; and c <= a, so c/b <= a/b = ${(a.rps / b.rps).toFixed(2)}`,
+    );
+    console.log(`c/a = ${ca.toFixed(2)}  c/b = ${cb.toFixed(2)}  c/b1 = ${(c.rps / b1.rps).toFixed(2)}`);
     console.log(`RESULT c/a=${ca.toFixed(2)} c/b=${cb.toFixed(2)} p99_ms=${half.p99.toFixed(2)}`);
   } finally {
     for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     const r = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(r, prefix);
     r.disconnect();
     const conn = await amqp.connect(AMQP_URL);
     const ch = await conn.createChannel();
