@@ -107,7 +107,12 @@ describe('PurchaseBatcher (one EVALSHA per sale per event-loop turn)', () => {
   });
 
   it('rejects every purchase of the batch when Redis is unreachable, and takes nothing', async () => {
-    const down = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    const down = new Redis({
+      port: 1,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
     down.on('error', () => undefined);
     const p = `fstest:${randomBytes(5).toString('hex')}:`;
     const b = new PurchaseBatcher(down, new Keys(p), 600, 100);
