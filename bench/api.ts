@@ -1,14 +1,18 @@
 /**
  * npm run bench:api — how close the real order path gets to its two ceilings, on this machine.
- *   (a) a bare node:http cluster answering a fixed 202 JSON (the HTTP ceiling)
- *   (b) the purchase Lua script via EVALSHA from a Node client loop (ioredis, auto-pipelined,
- *       the same number of in-flight calls as HTTP connections): the Redis ceiling
+ *   (a) a bare node:http server answering a fixed 202 JSON (the HTTP ceiling)
+ *   (b) the purchase Lua script via EVALSHA through the service's PurchaseBatcher, from a Node client loop with
+ *       as many buyers in flight as HTTP connections (the Redis ceiling); (b1) the same, one purchase per call
  *   (c) the real POST /api/sales/{id}/orders (built CLI `serve`, WORKERS processes) with a huge stock and
  *       random users, publisher confirms on, the consumer running
- * (a) and (c) use the same load tool (autocannon), connection count and worker count. Then (c) again at
- * half of its maximum rate for the p99. Ends with `RESULT c/a=<x> c/b=<y> p99_ms=<z>`.
- * Knobs: BENCH_SECONDS (10), BENCH_CONNECTIONS (50), BENCH_WORKERS (CPU count), plus the services' URLs
- * (BENCH_PG_ADMIN_URL, REDIS_URL, AMQP_URL). Runs with Node's type stripping on the built dist/.
+ *   (d) PostgreSQL alone writing orders as the consumer does (its CPU per order is a floor under (c))
+ * (a) and (c) use the same load tool (autocannon), requests, connection count and worker count, each after a
+ * warm-up. Then (c), and (a) for comparison, at half of (c)'s maximum rate from an open-loop paced generator
+ * for the p99. Prints the floors that bound c/a and c/b here, and ends with
+ * `RESULT c/a=<x> c/b=<y> p99_ms=<z>`.
+ * Knobs: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (200), BENCH_WORKERS (cores - 1),
+ * PURCHASE_BATCH_MAX, CONSUMER_BATCH_SIZE, plus the services' URLs (BENCH_PG_ADMIN_URL, REDIS_URL, AMQP_URL).
+ * Runs with Node's type stripping on the built dist/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -23,6 +27,7 @@ import pg from 'pg';
 import amqp from 'amqplib';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 // A flash sale is many buyers at once; Nginx opens as many upstream connections as there are requests in flight.
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 200);
 // The API gets all cores but one: the load generator, Redis, RabbitMQ, PostgreSQL and the consumer share this
@@ -224,18 +229,26 @@ async function measured(
 
 const orderBody = (): string => JSON.stringify({ userId: randomUUID() });
 
-/** Closed loop at maximum rate: CONNECTIONS autocannon connections, each sending as soon as it got an answer. */
-function load(url: string, roots: Record<string, number> = {}): Promise<Measure> {
+function autocannonRun(url: string, seconds: number): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    // (a) and (c) send the same requests: a new random user each (autocannon builds each request anew).
+    requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: orderBody() }) }],
+  });
+}
+
+/**
+ * Closed loop at maximum rate, after an unmeasured warm-up of WARMUP_SECONDS: without it the first run of the
+ * benchmark ((a)) paid for compiling the load generator, and (c) for compiling the freshly started API.
+ */
+async function load(url: string, roots: Record<string, number> = {}): Promise<Measure> {
+  await autocannonRun(url, WARMUP_SECONDS);
   return measured(roots, 'load generator (autocannon, this process)', async () => {
-    const result = await autocannon({
-      url,
-      method: 'POST',
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      headers: { 'content-type': 'application/json' },
-      // (a) and (c) send the same requests: a new random user each (autocannon builds each request anew).
-      requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: orderBody() }) }],
-    });
+    const result = await autocannonRun(url, SECONDS);
     return {
       total: result.requests.total,
       rps: result.requests.average,
