@@ -2,9 +2,10 @@
  * PostgreSQL parameter catalog per supported major version (15–18).
  *
  * Version 15 is generated from pg_settings of a real PostgreSQL 15 (catalog-pg15.ts, hack/gen-pg-catalog.mjs).
- * Each later version is the previous one plus the documented changes of that release (release notes
- * "Server Configuration" / "Migration" sections and guc_tables.c of the release branch): parameters added,
- * removed (or renamed), and parameters whose context, type, range or enum values changed. Only
+ * Each later version is the previous one plus the changes of that release: parameters added, removed (or
+ * renamed), and parameters whose context, type, range or enum values changed. The result is checked against
+ * pg_settings snapshots of real 16.14, 17.10 and 18.4 servers (test/tuning/fixtures, hack/snapshot-pg-settings.mjs);
+ * the test lists the differences that depend on the build (lz4/zstd/liburing, Debian's patches). Only
  * build-independent parameters are listed (developer GUCs that exist only in assert/debug builds are not).
  */
 import type { ParameterInfo, ParameterRow } from './catalog-types.js';
@@ -34,6 +35,8 @@ const PG16: VersionDelta = {
     ['debug_logical_replication_streaming', 'enum', 'user', null, null, null, ['buffered', 'immediate']],
     ['debug_parallel_query', 'enum', 'user', null, null, null, ['off', 'on', 'regress']],
     ['enable_presorted_aggregate', 'bool', 'user'],
+    // Not in the 16.0 release notes: present in the 16.14, 17.10 and 18.4 servers the snapshots come from.
+    ['file_extend_method', 'enum', 'sighup', null, null, null, ['posix_fallocate', 'write_zeros']],
     ['gss_accept_delegation', 'bool', 'sighup'],
     [
       'icu_validation_level',
@@ -69,6 +72,7 @@ const PG17: VersionDelta = {
     ['event_triggers', 'bool', 'superuser'],
     ['huge_pages_status', 'enum', 'internal', null, null, null, ['off', 'on', 'unknown']],
     ['io_combine_limit', 'integer', 'user', '8kB', 1, 32],
+    ['maintenance_work_mem', 'integer', 'user', 'kB', 64, INT_MAX], // minimum lowered from 1MB to 64kB
     ['max_notify_queue_pages', 'integer', 'postmaster', null, 64, INT_MAX],
     ['multixact_member_buffers', 'integer', 'postmaster', '8kB', 16, SLRU_MAX],
     ['multixact_offset_buffers', 'integer', 'postmaster', '8kB', 16, SLRU_MAX],
@@ -103,6 +107,7 @@ const PG18: VersionDelta = {
     ['idle_replication_slot_timeout', 'integer', 'sighup', 's', 0, INT_MAX],
     ['io_combine_limit', 'integer', 'user', '8kB', 1, 128], // max raised from 32 (256kB) to 128 (1MB)
     ['io_max_combine_limit', 'integer', 'postmaster', '8kB', 1, 128],
+    ['log_rotation_size', 'integer', 'sighup', 'kB', 0, INT_MAX], // max was 2097151 (2 GB)
     ['io_max_concurrency', 'integer', 'postmaster', null, -1, 1024],
     // io_uring is only accepted by builds with liburing (the PGDG/Debian packages are built with it).
     ['io_method', 'enum', 'postmaster', null, null, null, ['sync', 'worker', 'io_uring']],
