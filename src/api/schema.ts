@@ -163,7 +163,10 @@ const postgres = obj(
       },
     ),
     image: image('PostgreSQL container image.', 'the pinned image of `version` (src/api/images.ts)'),
-    storage: storage('the PostgreSQL data directory', '20Gi'),
+    storage: storage(
+      'the PostgreSQL data directory and its WAL (max_wal_size is kept to a quarter of it, at most 8GB)',
+      '20Gi',
+    ),
     resources: resources('the PostgreSQL container'),
     parameters: map(
       'Extra postgresql.conf parameters (name → value as a string), merged over the values the operator tunes from resources. Validated per major version; pooling settings belong in spec.pgbouncer and operator-owned settings (listen_addresses, port, data_directory, hba_file...) are refused.',

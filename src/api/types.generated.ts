@@ -36,7 +36,7 @@ export interface PostgresSpec {
   version?: PostgresMajorVersion;
   /** PostgreSQL container image. A pinned image reference (registry/name:tag or @sha256:digest); :latest is refused. */
   image?: string;
-  /** Persistent volume for the PostgreSQL data directory. */
+  /** Persistent volume for the PostgreSQL data directory and its WAL (max_wal_size is kept to a quarter of it, at most 8GB). */
   storage?: StorageSpec;
   /** Compute resources of the PostgreSQL container. Keys left out get the operator's per-component defaults (docs/api.md); a request is never above its limit. */
   resources?: ResourceRequirements;

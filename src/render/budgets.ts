@@ -14,6 +14,7 @@
 import type { Problem } from '../api/problems.js';
 import type { ResolvedFlashSaleStack } from '../api/types.js';
 import { tunePostgres, validatePostgresParameters, type TunePostgresInput } from '../tuning/index.js';
+import { parseQuantity } from '../api/quantity.js';
 import { cpuLimitCores, maxmemoryBytes, memoryLimitBytes } from './resources.js';
 
 /** Refused render: the stack's settings cannot work. Carries every problem found. */
@@ -89,6 +90,7 @@ export function postgresTuneInput(stack: ResolvedFlashSaleStack): TunePostgresIn
     cpuLimit: cpuLimitCores(pg.resources, 'spec.postgres'),
     maxConnections: postgresMaxConnections(stack),
     monitoring: stack.spec.monitoring.enabled,
+    storageBytes: parseQuantity(pg.storage.size),
     userParameters: pg.parameters,
   };
 }

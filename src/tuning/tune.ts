@@ -17,6 +17,11 @@ export interface TunePostgresInput {
   maxConnections: number;
   /** Whether monitoring is on (then pg_stat_statements is preloaded for the exporter and dashboards). */
   monitoring: boolean;
+  /**
+   * Size of the data volume in bytes (WAL lives on it). WAL sizes are kept to a quarter of it; without it the
+   * seed's 2GB / 8GB are used.
+   */
+  storageBytes?: number;
   /** spec.postgres.parameters as the user wrote them. */
   userParameters: Record<string, string>;
 }
@@ -83,8 +88,7 @@ export function tunedDefaults(input: Omit<TunePostgresInput, 'userParameters'>):
     checkpoint_timeout: '10min',
     // lz4: cheaper than pglz; PGDG builds (the official images) and Debian's are built with lz4.
     wal_compression: 'lz4',
-    min_wal_size: '2GB',
-    max_wal_size: '8GB',
+    ...walSizes(input.storageBytes),
     // Logging: to stderr, collected by the container runtime (kubectl logs); no logging_collector.
     log_min_duration_statement: '200ms',
     log_lock_waits: 'on',
@@ -98,6 +102,18 @@ export function tunedDefaults(input: Omit<TunePostgresInput, 'userParameters'>):
   if (input.version >= 18) p['io_method'] = 'worker';
   if (input.monitoring) p['pg_stat_statements.track'] = 'all';
   return p;
+}
+
+/**
+ * The seed's min_wal_size 2GB / max_wal_size 8GB, but never more than a quarter of the data volume for
+ * max_wal_size (WAL can grow past it between checkpoints, and a full volume stops PostgreSQL), with
+ * min_wal_size a quarter of that.
+ */
+function walSizes(storageBytes: number | undefined): { min_wal_size: string; max_wal_size: string } {
+  const max =
+    storageBytes === undefined ? 8 * GB : Math.min(8 * GB, Math.max(64 * MB, floorTo(storageBytes / 4, MB)));
+  const min = Math.min(2 * GB, Math.max(32 * MB, floorTo(max / 4, MB)));
+  return { min_wal_size: formatMemory(min), max_wal_size: formatMemory(max) };
 }
 
 function workMemFor(mem: number, sharedBuffers: number, maxConnections: number): number {
@@ -190,6 +206,17 @@ function budgetWarnings(
         `= ${fmt(wm * conns + sb)} exceeds the ${fmt(mem)} memory limit: concurrent sorts can get the pod ` +
         `OOM-killed. Lower work_mem (≈ ${fmt(Math.max(64 * KB, (mem - sb) / (Math.max(1, conns) * 3)))}), ` +
         `lower max_connections, or raise the memory limit.`,
+    });
+  }
+  const wal = bytesOf(input.version, 'max_wal_size', merged['max_wal_size']);
+  const disk = input.storageBytes;
+  if (user['max_wal_size'] !== undefined && wal !== undefined && disk !== undefined && wal > disk / 2) {
+    warnings.push({
+      path: `${PATH}.max_wal_size`,
+      message:
+        `max_wal_size ${user['max_wal_size']} is more than half of the ${fmt(disk)} data volume; WAL can grow ` +
+        `past it between checkpoints, and a full volume stops PostgreSQL. Use at most ${fmt(disk / 4)} or ` +
+        `raise spec.postgres.storage.size.`,
     });
   }
   return warnings;

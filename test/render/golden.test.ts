@@ -25,7 +25,7 @@ async function renderExample(name: string): Promise<string> {
 }
 
 describe('golden files', () => {
-  it.each(exampleNames())('%s renders exactly as test/golden/%s.yaml', async (name) => {
+  it.each(exampleNames())('%s renders exactly as its golden file (test/golden/<name>.yaml)', async (name) => {
     const file = join(GOLDEN_DIR, `${name}.yaml`);
     const actual = await renderExample(name);
     if (update) writeFileSync(file, actual);

@@ -102,6 +102,34 @@ describe('tunePostgres', () => {
     expect(tune({ userParameters: { work_mem: '4MB' } }).warnings).toEqual([]);
   });
 
+  it('keeps WAL to a quarter of a small data volume and uses the seed sizes on a large one', () => {
+    const small = tune({ storageBytes: 20 * GiB }).parameters;
+    expect(small['max_wal_size']).toBe('5GB');
+    expect(small['min_wal_size']).toBe('1280MB');
+    const tiny = tune({ storageBytes: 1 * GiB }).parameters;
+    expect(tiny['max_wal_size']).toBe('256MB');
+    expect(tiny['min_wal_size']).toBe('64MB');
+    const large = tune({ storageBytes: 200 * GiB }).parameters;
+    expect(large['max_wal_size']).toBe('8GB');
+    expect(large['min_wal_size']).toBe('2GB');
+    expect(tune({}).parameters['max_wal_size']).toBe('8GB'); // volume unknown
+  });
+
+  it('warns when a max_wal_size override is more than half of the data volume', () => {
+    const { parameters, warnings } = tune({
+      storageBytes: 10 * GiB,
+      userParameters: { max_wal_size: '8GB' },
+    });
+    expect(parameters['max_wal_size']).toBe('8GB');
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        path: 'spec.postgres.parameters.max_wal_size',
+        message: expect.stringMatching(/more than half of the 10GB data volume.*at most 2560MB/),
+      }),
+    ]);
+    expect(tune({ storageBytes: 100 * GiB, userParameters: { max_wal_size: '8GB' } }).warnings).toEqual([]);
+  });
+
   it('refuses invalid user parameters with all problems', () => {
     try {
       tune({ userParameters: { pool_mode: 'transaction', io_method: 'worker' } });
