@@ -4,57 +4,25 @@
  * succeeds, a wrong password fails, and the password never shows in `ps` output or in stdout/stderr.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_BIN, closedPort, removeDir, renderedScripts, runScript, tempDir } from './helpers.js';
-import { asPostgres } from '../support/processes.js';
+import { renderedScripts, runScript } from './helpers.js';
+import { PrivatePostgres } from '../support/processes.js';
 
 const PASSWORD = `p@ss:w\\o"rd $'x' \`id\` ;|&*?{}!#%^~<>`;
 
 describe('password from the Secret file, on a SCRAM-only PostgreSQL', () => {
-  const dir = tempDir('fso-backup-scram-');
-  const data = join(dir, 'data');
-  let port = 0;
-  let started = false;
+  const server = new PrivatePostgres('fso-backup-scram-');
+  const dir = server.dir;
   let scripts: ReturnType<typeof renderedScripts>;
 
   beforeAll(async () => {
     scripts = renderedScripts(dir);
-    chmodSync(dir, 0o755);
-    if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', dir]);
-    const pwfile = join(dir, 'initpw');
-    writeFileSync(pwfile, PASSWORD);
-    if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', pwfile]);
-    asPostgres(`${PG_BIN}/initdb`, [
-      '-D',
-      data,
-      '-U',
-      'bk_admin',
-      '--auth=scram-sha-256',
-      `--pwfile=${pwfile}`,
-      '--no-sync',
-    ]);
-    port = await closedPort();
-    asPostgres(`${PG_BIN}/pg_ctl`, [
-      '-D',
-      data,
-      '-l',
-      join(dir, 'server.log'),
-      '-o',
-      `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir}`,
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ]);
-    started = true;
+    await server.start({ superuser: 'bk_admin', password: PASSWORD });
   }, 60_000);
 
-  afterAll(() => {
-    if (started) asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
-    removeDir(dir);
-  });
+  afterAll(() => server.stop());
 
   it('backs up with the right password, never exposing it; a wrong one fails', async () => {
     const secretDir = join(dir, 'secret');
@@ -88,7 +56,7 @@ describe('password from the Secret file, on a SCRAM-only PostgreSQL', () => {
     })();
     const b = await runScript(scripts.backup, {
       PGHOST: '127.0.0.1',
-      PGPORT: String(port),
+      PGPORT: String(server.port),
       PGUSER: 'bk_admin',
       PGDATABASE: 'postgres',
       PGPASSWORD_FILE: join(secretDir, 'password'),
@@ -117,7 +85,7 @@ describe('password from the Secret file, on a SCRAM-only PostgreSQL', () => {
     writeFileSync(join(secretDir, 'password'), `${PASSWORD}-wrong`);
     const bad = await runScript(scripts.backup, {
       PGHOST: '127.0.0.1',
-      PGPORT: String(port),
+      PGPORT: String(server.port),
       PGUSER: 'bk_admin',
       PGDATABASE: 'postgres',
       PGPASSWORD_FILE: join(secretDir, 'password'),

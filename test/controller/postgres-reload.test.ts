@@ -1,10 +1,9 @@
 // Live PostgreSQL reloads: the operator runs against the in-memory API server, and its reloader is pointed (through
 // the EndpointMapper) at a real PostgreSQL 15 this test starts. That server reads the rendered postgresql.conf from
-// a file this test controls (through an `include` in a small wrapper conf holding the port/socket/hba overrides),
-// and the test copies the ConfigMap into that file later, as the kubelet does with a mounted ConfigMap.
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// a file this test controls (through an `include` in a small wrapper conf; the port/socket/hba overrides are on the
+// server's command line), and the test copies the ConfigMap into that file later, as the kubelet does with a mounted
+// ConfigMap.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
@@ -20,9 +19,8 @@ import type { StackSecrets } from '../../src/render/common.js';
 import { formatPostgresqlConf, parsePostgresqlConf } from '../../src/tuning/index.js';
 import type { FakeApiServer } from '../support/server.js';
 import { client, eventually, startOperator, startServer, STACKS } from './harness.js';
-import { freePort, asPostgres } from '../support/processes.js';
+import { chownToPostgres, freePort, PrivatePostgres } from '../support/processes.js';
 
-const BIN = '/usr/lib/postgresql/15/bin';
 const CONFIGMAPS = resourceTypeByKind('ConfigMap');
 const STATEFULSETS = resourceTypeByKind('StatefulSet');
 const EVENTS = resourceTypeByKind('Event');
@@ -66,13 +64,10 @@ describe('parsePostgresqlConf / diffPostgresqlConf', () => {
 });
 
 describe('reloadable PostgreSQL parameters are applied live by the operator (real PostgreSQL 15)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fso-pg-reload-'));
-  const data = join(dir, 'data');
-  const rendered = join(dir, 'rendered.conf');
-  const wrapper = join(dir, 'wrapper.conf');
+  const server = new PrivatePostgres('fso-pg-reload-');
+  const rendered = join(server.dir, 'rendered.conf');
+  const wrapper = join(server.dataDir, 'postgresql.conf');
   const logLines: string[] = [];
-  let port = 0;
-  let pgStarted = false;
   let db: pg.Client | undefined;
   let srv: FakeApiServer;
   let kc: KubeConfig;
@@ -98,22 +93,19 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
   /** The "kubelet sync": the mounted file gets the ConfigMap's current content. */
   const syncFile = async () => {
     writeFileSync(rendered, await configMapConf());
-    chownSync(rendered, uid('postgres'), uid('postgres'));
+    chownToPostgres(rendered);
   };
-  const uid = (user: string) =>
-    process.getuid?.() === 0 ? Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim()) : -1;
 
   beforeAll(async () => {
     ({ srv, kc } = await startServer());
     c = client(kc);
-    port = await freePort();
     const parts = createOperatorParts({
       health: false,
       defaultProbeIntervalMs: 30_000,
       // Only the PostgreSQL Service is dialled; the rest maps to a closed port.
       endpoints: (service, namespace, p) =>
         service === 'shop-postgres' && namespace === 'default' && p === 5432
-          ? { host: '127.0.0.1', port }
+          ? { host: '127.0.0.1', port: server.port }
           : { host: '127.0.0.1', port: 9 },
       postgresReload: { retryIntervalMs: RETRY_MS, timeoutMs: 60_000, attemptTimeoutMs: 1_000 },
       log: createLogger('debug', (line) => logLines.push(line)),
@@ -140,50 +132,9 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
     await eventually(async () => (await configMapConf()) !== undefined, 'the postgres ConfigMap');
     await op.waitIdle();
 
-    if (process.getuid?.() === 0) chownSync(dir, uid('postgres'), uid('postgres'));
-    asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
     await syncFile();
-    // What the pod's environment differs in: port, socket directory, pg_hba location, loopback only.
-    writeFileSync(
-      wrapper,
-      [
-        `include '${rendered}'`,
-        `listen_addresses = '127.0.0.1'`,
-        `port = ${port}`,
-        `unix_socket_directories = '${dir}'`,
-        `hba_file = '${join(data, 'pg_hba.conf')}'`,
-        '',
-      ].join('\n'),
-    );
-    writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
-    if (process.getuid?.() === 0) {
-      chownSync(wrapper, uid('postgres'), uid('postgres'));
-      chownSync(join(data, 'pg_hba.conf'), uid('postgres'), uid('postgres'));
-    }
-    try {
-      asPostgres(`${BIN}/pg_ctl`, [
-        '-D',
-        data,
-        '-o',
-        `-c config_file=${wrapper}`,
-        '-l',
-        join(dir, 'server.log'),
-        '-w',
-        '-t',
-        '60',
-        'start',
-      ]);
-    } catch (err) {
-      let log = '(no server log)';
-      try {
-        log = readFileSync(join(dir, 'server.log'), 'utf8');
-      } catch {
-        /* keep the placeholder */
-      }
-      throw new Error(`postgres did not start: ${(err as Error).message}\n${log}`);
-    }
-    pgStarted = true;
-    db = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    await server.start({ conf: `include '${rendered}'\n` });
+    db = new pg.Client(server.connection());
     await db.connect();
     await db.query('CREATE DATABASE reload_test');
   }, 120_000);
@@ -193,8 +144,7 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
     await op?.stop();
     await srv?.stop();
     await db?.end().catch(() => undefined);
-    if (pgStarted) asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
-    rmSync(dir, { recursive: true, force: true });
+    server.stop();
   });
 
   it('starts from the rendered file', async () => {
@@ -319,7 +269,7 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
       };
       return { recorded, record };
     };
-    const target = () => ({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    const target = () => server.connection();
 
     it('a newer change supersedes a pending one and the unverified names carry over', async () => {
       await syncFile(); // the file as the operator left it

@@ -1,9 +1,5 @@
 // Boots a real PostgreSQL 15 (this machine's binaries) on a fresh data directory with the rendered
 // postgresql.conf, and checks that SHOW returns every rendered value.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,9 +10,8 @@ import {
   toParameterUnit,
   tunePostgres,
 } from '../../src/tuning/index.js';
-import { freePort, asPostgres } from '../support/processes.js';
+import { PrivatePostgres } from '../support/processes.js';
 
-const BIN = '/usr/lib/postgresql/15/bin';
 const GiB = 1024 ** 3;
 
 /** What SHOW prints for a value as we rendered it. */
@@ -38,10 +33,7 @@ function expectedShow(name: string, rendered: string): string {
 }
 
 describe('a real PostgreSQL 15 boots with the tuned postgresql.conf', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fso-tuning-pg-'));
-  const data = join(dir, 'data');
-  let port = 0;
-  let started = false;
+  const server = new PrivatePostgres('fso-tuning-pg-');
   let client: pg.Client | undefined;
   const { parameters, warnings } = tunePostgres({
     version: 15,
@@ -53,37 +45,14 @@ describe('a real PostgreSQL 15 boots with the tuned postgresql.conf', () => {
   });
 
   beforeAll(async () => {
-    if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', dir]);
-    asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-    port = await freePort();
-    const operatorOwned = [
-      `listen_addresses = '127.0.0.1'`,
-      `port = ${port}`,
-      `unix_socket_directories = '${dir}'`,
-    ].join('\n');
-    const conf = formatPostgresqlConf(parameters) + '\n# operator-owned\n' + operatorOwned + '\n';
-    writeFileSync(join(data, 'postgresql.conf'), conf);
-    if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', join(data, 'postgresql.conf')]);
-    try {
-      asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-    } catch (err) {
-      let log = '';
-      try {
-        log = execFileSync('cat', [join(dir, 'server.log')], { encoding: 'utf8' });
-      } catch {
-        log = '(no server log)';
-      }
-      throw new Error(`postgres did not start: ${(err as Error).message}\n${log}`);
-    }
-    started = true;
-    client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    await server.start({ conf: formatPostgresqlConf(parameters) });
+    client = new pg.Client(server.connection());
     await client.connect();
   });
 
   afterAll(async () => {
     await client?.end();
-    if (started) asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
-    rmSync(dir, { recursive: true, force: true });
+    server.stop();
   });
 
   it('renders without warnings and with pg_stat_statements preloaded', () => {

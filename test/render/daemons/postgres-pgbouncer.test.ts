@@ -1,9 +1,8 @@
 // Real PostgreSQL 15 boots with the rendered postgresql.conf + pg_hba.conf (SHOW agrees with every rendered
 // value), the first-init SQL works, and a real PgBouncer with the rendered pgbouncer.ini and the userlist
 // from the rendered Secret serves queries through to it in transaction mode with SCRAM on both sides.
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,9 +19,8 @@ import {
   stopDaemon,
   waitFor,
 } from './helpers.js';
-import { asPostgres } from '../../support/processes.js';
+import { chownToPostgres, PrivatePostgres } from '../../support/processes.js';
 
-const BIN = '/usr/lib/postgresql/15/bin';
 const root = process.getuid?.() === 0;
 
 function expectedShow(name: string, rendered: string): string {
@@ -54,11 +52,11 @@ describe('rendered PostgreSQL 15 and PgBouncer configs run on the real daemons',
   const database = s.spec.postgres.database;
   const password = secretData(pgObjects).password!;
 
-  const dir = mkdtempSync(join(tmpdir(), 'fso-render-pg-'));
-  const data = join(dir, 'data');
-  let pgPort = 0;
+  const pgFiles = configData(pgObjects);
+  // PgBouncer's files go into the server's directory too: it runs as the same OS user.
+  const server = new PrivatePostgres('fso-render-pg-');
+  const dir = server.dir;
   let pgbPort = 0;
-  let pgStarted = false;
   let bouncer: { proc: ChildProcess; output: () => string } | undefined;
   const clients: pg.Client[] = [];
 
@@ -70,51 +68,12 @@ describe('rendered PostgreSQL 15 and PgBouncer configs run on the real daemons',
   }
 
   beforeAll(async () => {
-    if (root) execFileSync('chown', ['postgres:postgres', dir]);
-    const pwfile = join(dir, 'pw');
-    writeFileSync(pwfile, `${password}\n`);
-    if (root) execFileSync('chown', ['postgres:postgres', pwfile]);
-    chmodSync(pwfile, 0o600);
-    asPostgres(`${BIN}/initdb`, [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      `--pwfile=${pwfile}`,
-      '--auth=scram-sha-256',
-      '--no-sync',
-      '-E',
-      'UTF8',
-      '--locale=C',
-    ]);
-    pgPort = await freePort();
-    // Map what only makes sense in the pod: port, socket dir, hba path; listen on loopback only.
-    const pgConf = configData(pgObjects)['postgresql.conf']!;
-    const conf = pgConf
-      .replace(/^listen_addresses = .*$/m, "listen_addresses = '127.0.0.1'")
-      .replace(/^port = .*$/m, `port = ${pgPort}`)
-      .replace(/^unix_socket_directories = .*$/m, `unix_socket_directories = '${dir}'`)
-      .replace(/^hba_file = .*$/m, `hba_file = '${join(dir, 'pg_hba.conf')}'`);
-    writeFileSync(join(data, 'postgresql.conf'), conf);
-    writeFileSync(join(dir, 'pg_hba.conf'), configData(pgObjects)['pg_hba.conf']!);
-    if (root) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
-    try {
-      asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-      pgStarted = true;
-    } catch (err) {
-      let log = '(no log)';
-      try {
-        log = readFileSync(join(dir, 'server.log'), 'utf8');
-      } catch {
-        /* keep placeholder */
-      }
-      throw new Error(`postgres did not start: ${(err as Error).message}\n${log}`);
-    }
+    await server.start({ password, conf: pgFiles['postgresql.conf']!, hba: pgFiles['pg_hba.conf']! });
     // What the image's entrypoint does on first init: create POSTGRES_DB, run the initdb scripts in it.
-    const admin = await connect({ port: pgPort, user: 'postgres', password, database: 'postgres' });
+    const admin = await connect(server.connection());
     await admin.query(`CREATE DATABASE ${database}`);
-    const app = await connect({ port: pgPort, user: 'postgres', password, database });
-    await app.query(configData(pgObjects)['00-pg-stat-statements.sql']!);
+    const app = await connect(server.connection(database));
+    await app.query(pgFiles['00-pg-stat-statements.sql']!);
 
     // PgBouncer with the rendered ini, the PostgreSQL host mapped to the local one.
     pgbPort = await freePort();
@@ -122,12 +81,12 @@ describe('rendered PostgreSQL 15 and PgBouncer configs run on the real daemons',
     writeFileSync(authFile, secretData(pgbObjects, 'shop-pgbouncer-auth')['userlist.txt']!);
     const pgbIni = configData(pgbObjects)['pgbouncer.ini']!;
     const ini = pgbIni
-      .replace(/^\* = host=\S+ port=\d+$/m, `* = host=127.0.0.1 port=${pgPort}`)
+      .replace(/^\* = host=\S+ port=\d+$/m, `* = host=127.0.0.1 port=${server.port}`)
       .replace(/^listen_addr = .*$/m, 'listen_addr = 127.0.0.1')
       .replace(/^listen_port = .*$/m, `listen_port = ${pgbPort}`)
       .replace(/^auth_file = .*$/m, `auth_file = ${authFile}`);
     writeFileSync(join(dir, 'pgbouncer.ini'), ini);
-    if (root) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
+    chownToPostgres(authFile, join(dir, 'pgbouncer.ini'));
     // setpriv execs (no intermediate process), so stopping the child stops pgbouncer.
     bouncer = root
       ? startDaemon('setpriv', [
@@ -156,12 +115,11 @@ describe('rendered PostgreSQL 15 and PgBouncer configs run on the real daemons',
   afterAll(async () => {
     for (const c of clients) await c.end().catch(() => undefined);
     await stopDaemon(bouncer?.proc);
-    if (pgStarted) asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
-    rmSync(dir, { recursive: true, force: true });
+    server.stop();
   });
 
   it('SHOW returns every rendered postgresql.conf value', async () => {
-    const c = await connect({ port: pgPort, user: 'postgres', password, database });
+    const c = await connect(server.connection(database));
     const mapped = new Set(['listen_addresses', 'port', 'unix_socket_directories', 'hba_file']);
     const mismatches: string[] = [];
     for (const [name, rendered] of Object.entries(parameters)) {
@@ -177,10 +135,10 @@ describe('rendered PostgreSQL 15 and PgBouncer configs run on the real daemons',
   });
 
   it('pg_hba requires a password (scram) and the extension exists', async () => {
-    await expect(connect({ port: pgPort, user: 'postgres', password: 'wrong', database })).rejects.toThrow(
+    await expect(connect({ ...server.connection(database), password: 'wrong' })).rejects.toThrow(
       /password authentication failed/,
     );
-    const c = await connect({ port: pgPort, user: 'postgres', password, database });
+    const c = await connect(server.connection(database));
     const ext = await c.query(`select extname from pg_extension where extname = 'pg_stat_statements'`);
     expect(ext.rowCount).toBe(1);
     const verifier = await c.query(`select rolpassword from pg_authid where rolname = 'postgres'`);
