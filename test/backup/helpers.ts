@@ -2,16 +2,16 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { renderBackup } from '../../src/render/backup.js';
 import type { KubeObject } from '../../src/render/common.js';
 import { inputs, stackOf } from '../golden/fixtures.js';
+import { PG15_BIN } from '../support/processes.js';
 
 export const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
+export const PG_BIN = PG15_BIN;
 
 /** backup.sh / restore.sh / maintenance.sh taken from the rendered ConfigMap (not from a source file). */
 export function renderedScripts(dir: string): { backup: string; restore: string; maintenance: string } {
@@ -167,13 +167,5 @@ export async function tableFingerprints(database: string, port = PG.port): Promi
   );
 }
 
-export async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A loopback port nothing listens on (it was free a moment ago). */
+export { freePort as closedPort } from '../support/processes.js';

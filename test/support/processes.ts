@@ -8,8 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parameterInfo, parsePostgresBool, showValue, toParameterUnit } from '../../src/tuning/index.js';
 
-const PG15_BIN = '/usr/lib/postgresql/15/bin';
+export const PG15_BIN = '/usr/lib/postgresql/15/bin';
 const root = process.getuid?.() === 0;
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -150,5 +151,23 @@ export class PrivatePostgres {
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
     }
+  }
+}
+
+/** What PostgreSQL 15's SHOW prints for a parameter value as we rendered it (units normalised, bools on/off). */
+export function expectedShow(name: string, rendered: string): string {
+  const info = parameterInfo(15, name);
+  if (!info) return rendered; // extension parameter (pg_stat_statements.track)
+  switch (info.type) {
+    case 'bool':
+      return parsePostgresBool(rendered) ? 'on' : 'off';
+    case 'enum':
+      return rendered.toLowerCase();
+    case 'integer':
+      return showValue(toParameterUnit(rendered, info.unit, true) ?? NaN, info.unit);
+    case 'real':
+      return showValue(toParameterUnit(rendered, info.unit, false) ?? NaN, info.unit);
+    case 'string':
+      return rendered;
   }
 }

@@ -2,35 +2,10 @@
 // postgresql.conf, and checks that SHOW returns every rendered value.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  formatPostgresqlConf,
-  parameterInfo,
-  parsePostgresBool,
-  showValue,
-  toParameterUnit,
-  tunePostgres,
-} from '../../src/tuning/index.js';
-import { PrivatePostgres } from '../support/processes.js';
+import { formatPostgresqlConf, tunePostgres } from '../../src/tuning/index.js';
+import { expectedShow, PrivatePostgres } from '../support/processes.js';
 
 const GiB = 1024 ** 3;
-
-/** What SHOW prints for a value as we rendered it. */
-function expectedShow(name: string, rendered: string): string {
-  const info = parameterInfo(15, name);
-  if (!info) return rendered; // extension parameter (pg_stat_statements.track)
-  switch (info.type) {
-    case 'bool':
-      return parsePostgresBool(rendered) ? 'on' : 'off';
-    case 'enum':
-      return rendered.toLowerCase();
-    case 'integer':
-      return showValue(toParameterUnit(rendered, info.unit, true) ?? NaN, info.unit);
-    case 'real':
-      return showValue(toParameterUnit(rendered, info.unit, false) ?? NaN, info.unit);
-    case 'string':
-      return rendered;
-  }
-}
 
 describe('a real PostgreSQL 15 boots with the tuned postgresql.conf', () => {
   const server = new PrivatePostgres('fso-tuning-pg-');

@@ -8,7 +8,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PGBOUNCER_ADMIN_USER, renderPgBouncer } from '../../../src/render/pgbouncer.js';
 import { postgresConfig, renderPostgres } from '../../../src/render/postgres.js';
-import { parameterInfo, parsePostgresBool, showValue, toParameterUnit } from '../../../src/tuning/index.js';
 import {
   configData,
   freePort,
@@ -19,26 +18,9 @@ import {
   stopDaemon,
   waitFor,
 } from './helpers.js';
-import { chownToPostgres, PrivatePostgres } from '../../support/processes.js';
+import { chownToPostgres, expectedShow, PrivatePostgres } from '../../support/processes.js';
 
 const root = process.getuid?.() === 0;
-
-function expectedShow(name: string, rendered: string): string {
-  const info = parameterInfo(15, name);
-  if (!info) return rendered;
-  switch (info.type) {
-    case 'bool':
-      return parsePostgresBool(rendered) ? 'on' : 'off';
-    case 'enum':
-      return rendered.toLowerCase();
-    case 'integer':
-      return showValue(toParameterUnit(rendered, info.unit, true) ?? NaN, info.unit);
-    case 'real':
-      return showValue(toParameterUnit(rendered, info.unit, false) ?? NaN, info.unit);
-    case 'string':
-      return rendered;
-  }
-}
 
 describe('rendered PostgreSQL 15 and PgBouncer configs run on the real daemons', () => {
   const s = stack({
