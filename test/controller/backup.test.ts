@@ -1,21 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
 import { applyDefaults } from '../../src/api/defaults.js';
 import type { FlashSaleStack } from '../../src/api/types.js';
-import type { Operator } from '../../src/controller/operator.js';
-import type { ApiObject, KubeClient } from '../../src/controller/kube-client.js';
+import type { ApiObject } from '../../src/controller/kube-client.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import { backupNowJobName } from '../../src/render/backup.js';
-import type { FakeApiServer } from '../support/server.js';
 import {
-  client,
   condition,
   eventually,
   getStack,
   loadExample,
-  startOperator,
-  startServer,
   STACKS,
+  useOperatorTestEnv,
+  waitReady,
 } from './harness.js';
 
 const JOBS = resourceTypeByKind('Job');
@@ -23,42 +19,25 @@ const PODS = resourceTypeByKind('Pod');
 const EVENTS = resourceTypeByKind('Event');
 
 describe('backups seen from the controller', () => {
-  let srv: FakeApiServer;
-  let kc: KubeConfig;
-  let op: Operator;
-  let c: KubeClient;
-
-  beforeEach(async () => {
-    ({ srv, kc } = await startServer());
-    c = client(kc);
-    op = await startOperator(kc);
-  });
-
-  afterEach(async () => {
-    await op?.stop();
-    await srv.stop();
-  });
+  const env = useOperatorTestEnv();
 
   async function createReadyStack(spec: Record<string, unknown> = {}): Promise<ApiObject> {
     const stack = loadExample('minimal.yaml');
     stack.spec = spec;
-    await c.create(stack);
-    return eventually(async () => {
-      const s = await getStack(c, 'shop');
-      return condition(s, 'Ready')?.status === 'True' ? s : undefined;
-    }, 'Ready');
+    await env.c.create(stack);
+    return waitReady(env.c);
   }
 
   const jobName = (stack: ApiObject, value: string) =>
     backupNowJobName(applyDefaults(stack as unknown as FlashSaleStack), value);
 
   const backupNowJobs = async () =>
-    (await c.list(JOBS, 'default', { labelSelector: 'flashsale.dev/stack=shop' })).items.filter((j) =>
+    (await env.c.list(JOBS, 'default', { labelSelector: 'flashsale.dev/stack=shop' })).items.filter((j) =>
       j.metadata.name.startsWith('shop-backup-now-'),
     );
 
   const annotate = (value: string) =>
-    c.mergePatch(STACKS, 'default', 'shop', {
+    env.c.mergePatch(STACKS, 'default', 'shop', {
       metadata: { annotations: { 'flashsale.dev/backup-now': value } },
     });
 
@@ -67,10 +46,10 @@ describe('backups seen from the controller', () => {
     await annotate('first');
     await eventually(async () => (await backupNowJobs()).length === 1, 'one backup-now Job');
     // More reconciles with the same value (a resync, an unrelated change) create nothing new.
-    await c.mergePatch(STACKS, 'default', 'shop', { spec: { nginx: { replicas: 3 } } });
-    await op.waitIdle();
+    await env.c.mergePatch(STACKS, 'default', 'shop', { spec: { nginx: { replicas: 3 } } });
+    await env.op.waitIdle();
     await new Promise((r) => setTimeout(r, 300));
-    await op.waitIdle();
+    await env.op.waitIdle();
     expect((await backupNowJobs()).map((j) => j.metadata.name)).toEqual([jobName(stack, 'first')]);
     await annotate('second');
     await eventually(async () => (await backupNowJobs()).length === 2, 'a second Job for a new value');
@@ -81,30 +60,30 @@ describe('backups seen from the controller', () => {
   it('a failed backup sets BackupHealthy=False with an Event; a later success sets it back to True with file and size', async () => {
     const stack = await createReadyStack();
     const failing = jobName(stack, 'will-fail');
-    srv.kubelet.fail('Job', 'default', failing, 'pg_dump: error: connection to server failed');
+    env.srv.kubelet.fail('Job', 'default', failing, 'pg_dump: error: connection to server failed');
     await annotate('will-fail');
     const failed = await eventually(async () => {
-      const s = await getStack(c, 'shop');
+      const s = await getStack(env.c, 'shop');
       return condition(s, 'BackupHealthy')?.status === 'False' ? s : undefined;
     }, 'BackupHealthy=False');
     expect(condition(failed, 'BackupHealthy')?.reason).toBe('BackupFailed');
     expect((failed.status as any).lastBackup).toMatchObject({ job: failing, succeeded: false });
     expect((failed.status as any).phase).toBe('Degraded');
     const backupEvents = async (reason: string) =>
-      (await c.list(EVENTS, 'default', {})).items.filter((e: any) => e.reason === reason);
+      (await env.c.list(EVENTS, 'default', {})).items.filter((e: any) => e.reason === reason);
     await eventually(async () => (await backupEvents('BackupFailed')).length > 0, 'a BackupFailed Event');
-    await op.waitIdle();
+    await env.op.waitIdle();
     expect((await backupEvents('BackupFailed')).length).toBe(1);
 
     // The next run succeeds; its pod's termination message carries the script's JSON summary.
     const ok = jobName(stack, 'will-succeed');
-    const pod = await c.create({
+    const pod = await env.c.create({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: `${ok}-abcde`, namespace: 'default', labels: { 'job-name': ok } },
       spec: { containers: [{ name: 'backup', image: 'postgres:18.1-bookworm' }] },
     });
-    await c.mergePatch(
+    await env.c.mergePatch(
       PODS,
       'default',
       pod.metadata.name,
@@ -133,7 +112,7 @@ describe('backups seen from the controller', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     await annotate('will-succeed');
     const healthy = await eventually(async () => {
-      const s = await getStack(c, 'shop');
+      const s = await getStack(env.c, 'shop');
       return condition(s, 'BackupHealthy')?.status === 'True' ? s : undefined;
     }, 'BackupHealthy=True');
     expect((healthy.status as any).lastSuccessfulBackup).toMatchObject({
@@ -143,9 +122,9 @@ describe('backups seen from the controller', () => {
       bytes: 123456,
     });
     await eventually(async () => (await backupEvents('BackupHealthy')).length > 0, 'a BackupHealthy Event');
-    await op.waitIdle();
+    await env.op.waitIdle();
     expect((await backupEvents('BackupHealthy')).length).toBe(1);
-    const metrics = await (await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${env.op.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(
       /flashsale_backup_last_success_timestamp_seconds\{stack_namespace="default",stack="shop"\} \d+/,
     );
@@ -156,22 +135,24 @@ describe('backups seen from the controller', () => {
 
   it('with backup.onDelete, deleting the stack first runs a final backup Job that outlives the stack', async () => {
     await createReadyStack({ backup: { onDelete: true } });
-    srv.kubelet.delayMs = 800; // long enough to see the stack waiting for the final backup
-    await c.delete(STACKS, 'default', 'shop');
+    env.srv.kubelet.delayMs = 800; // long enough to see the stack waiting for the final backup
+    await env.c.delete(STACKS, 'default', 'shop');
     const job = await eventually(
       async () =>
-        (await c.list(JOBS, 'default', {})).items.find((j) => j.metadata.name.startsWith('shop-backup-now-')),
+        (await env.c.list(JOBS, 'default', {})).items.find((j) =>
+          j.metadata.name.startsWith('shop-backup-now-'),
+        ),
       'the final backup Job',
     );
     expect(job.metadata.ownerReferences ?? []).toEqual([]);
-    const waiting = await c.getOrNull(STACKS, 'default', 'shop');
+    const waiting = await env.c.getOrNull(STACKS, 'default', 'shop');
     expect(waiting?.metadata.deletionTimestamp).toBeTruthy();
     await eventually(
-      async () => (await c.getOrNull(STACKS, 'default', 'shop')) === null,
+      async () => (await env.c.getOrNull(STACKS, 'default', 'shop')) === null,
       'the stack to go',
       30_000,
     );
-    const after = await c.getOrNull(JOBS, 'default', job.metadata.name);
+    const after = await env.c.getOrNull(JOBS, 'default', job.metadata.name);
     expect(after).not.toBeNull();
     expect(((after!.status as any).conditions ?? []).some((x: any) => x.type === 'Complete')).toBe(true);
   });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, beforeEach } from 'vitest';
 import YAML from 'yaml';
 import { KubeClient, type ApiObject } from '../../src/controller/kube-client.js';
 import { createLogger, silentLogger, type Logger } from '../../src/controller/logger.js';
@@ -104,6 +105,62 @@ export async function eventually<T>(
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Waits until the stack's Ready condition is True, and returns the stack. */
+export function waitReady(c: KubeClient, name = 'shop', timeoutMs = 30_000): Promise<ApiObject> {
+  return eventually(
+    async () => {
+      const s = await getStack(c, name);
+      return condition(s, 'Ready')?.status === 'True' ? s : undefined;
+    },
+    `${name} Ready`,
+    timeoutMs,
+  );
+}
+
+/** What a test of the running operator reads: filled in afresh before each test (see useOperatorTestEnv). */
+export interface OperatorTestEnv {
+  srv: FakeApiServer;
+  kc: KubeConfig;
+  c: KubeClient;
+  /** The operator of the current test, once started. */
+  op: Operator;
+  /** Starts the operator of the current test (stopped after it), for files that start it with per-test options. */
+  startOperator(overrides?: Partial<OperatorOptions>, parts?: OperatorParts): Promise<Operator>;
+}
+
+export interface OperatorTestEnvOptions {
+  server?: FakeApiServerOptions;
+  /** The options of the operator started before each test; false: each test calls env.startOperator itself. */
+  operator?: Partial<OperatorOptions> | false;
+  /** Makes the operator's parts for each test (default: testParts()). */
+  parts?: () => OperatorParts;
+}
+
+/**
+ * Registers a beforeEach that starts the in-memory API server, a client and (unless `operator: false`) the
+ * operator, and an afterEach that stops them; returns the object whose fields hold the current test's ones.
+ */
+export function useOperatorTestEnv(opts: OperatorTestEnvOptions = {}): OperatorTestEnv {
+  const env = {
+    async startOperator(overrides: Partial<OperatorOptions> = {}, parts = opts.parts?.() ?? testParts()) {
+      env.op = await startOperator(env.kc, overrides, parts);
+      return env.op;
+    },
+  } as OperatorTestEnv;
+  beforeEach(async () => {
+    ({ srv: env.srv, kc: env.kc } = await startServer(opts.server));
+    env.c = client(env.kc);
+    if (opts.operator !== false) await env.startOperator(opts.operator);
+  });
+  afterEach(async () => {
+    const { op, srv } = env;
+    delete (env as Partial<OperatorTestEnv>).op;
+    await op?.stop();
+    await srv.stop();
+  });
+  return env;
 }
 
 /** Write requests (create/update/patch/delete) recorded by the server since the last reset. */

@@ -4,27 +4,21 @@
  * <Component>Healthy conditions, stays silent while nothing changes, and flips Degraded (with an Event) when
  * a component becomes unreachable.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import amqp from 'amqplib';
 import { createHealthIntegration } from '../../src/controller/health-integration.js';
-import type { Operator } from '../../src/controller/operator.js';
-import type { KubeClient } from '../../src/controller/kube-client.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import type { ProbeTargets } from '../../src/health/types.js';
-import type { FakeApiServer } from '../support/server.js';
 import { kubectlBinary } from '../support/tools.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  client,
   condition,
   eventually,
   getStack,
   loadExample,
-  startOperator,
-  startServer,
   testParts,
+  useOperatorTestEnv,
   writes,
 } from './harness.js';
 
@@ -32,10 +26,6 @@ const execFileAsync = promisify(execFile);
 const QUEUE = `fss-health-${process.pid}-${Date.now()}`;
 
 describe('health probes in the stack status', () => {
-  let srv: FakeApiServer;
-  let kc: KubeConfig;
-  let op: Operator;
-  let c: KubeClient;
   let redisPort = 6379;
 
   beforeAll(async () => {
@@ -52,35 +42,28 @@ describe('health probes in the stack status', () => {
     await conn.close();
   });
 
-  beforeEach(async () => {
-    ({ srv, kc } = await startServer());
-    c = client(kc);
+  beforeEach(() => {
     redisPort = 6379;
-    const targets = (): ProbeTargets => ({
-      postgres: { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' },
-      redis: { host: '127.0.0.1', port: redisPort },
-      rabbitmq: { host: '127.0.0.1', port: 5672, username: 'guest', password: 'guest', vhost: '/' },
-      queues: [QUEUE],
-    });
-    op = await startOperator(
-      kc,
-      {},
-      testParts({ health: createHealthIntegration({ defaultIntervalMs: 500, targets }) }),
-    );
+  });
+  const targets = (): ProbeTargets => ({
+    postgres: { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' },
+    redis: { host: '127.0.0.1', port: redisPort },
+    rabbitmq: { host: '127.0.0.1', port: 5672, username: 'guest', password: 'guest', vhost: '/' },
+    queues: [QUEUE],
+  });
+  const env = useOperatorTestEnv({
+    parts: () => testParts({ health: createHealthIntegration({ defaultIntervalMs: 500, targets }) }),
+  });
+  beforeEach(async () => {
     const stack = loadExample('minimal.yaml');
     stack.spec = { monitoring: { probeInterval: '1s', probeTimeout: '1s' } };
-    await c.create(stack);
-  });
-
-  afterEach(async () => {
-    await op?.stop();
-    await srv.stop();
+    await env.c.create(stack);
   });
 
   const healthyStack = () =>
     eventually(
       async () => {
-        const s = await getStack(c, 'shop');
+        const s = await getStack(env.c, 'shop');
         const st = s.status as any;
         return condition(s, 'Ready')?.status === 'True' &&
           condition(s, 'PostgresHealthy')?.status === 'True' &&
@@ -105,18 +88,18 @@ describe('health probes in the stack status', () => {
     expect(st.health.rabbitmq.healthy).toBe(true);
     expect(JSON.stringify(st)).not.toMatch(/guest:guest|password/i);
 
-    await op.waitIdle();
+    await env.op.waitIdle();
     await new Promise((r) => setTimeout(r, 500));
-    srv.resetRequests();
+    env.srv.resetRequests();
     await new Promise((r) => setTimeout(r, 4_500)); // four or more probe rounds
-    await op.waitIdle();
-    expect(writes(srv)).toEqual([]);
+    await env.op.waitIdle();
+    expect(writes(env.srv)).toEqual([]);
 
     // kubectl describe shows the health conditions with their reasons.
     // Asynchronously: the API server runs in this process and must keep serving while kubectl waits.
     const d = await execFileAsync(
       kubectlBinary(),
-      ['--kubeconfig', srv.kubeconfigPath, 'describe', 'fss', 'shop'],
+      ['--kubeconfig', env.srv.kubeconfigPath, 'describe', 'fss', 'shop'],
       {
         encoding: 'utf8',
         timeout: 30_000,
@@ -132,7 +115,7 @@ describe('health probes in the stack status', () => {
     redisPort = 1; // nothing listens there
     const degraded = await eventually(
       async () => {
-        const s = await getStack(c, 'shop');
+        const s = await getStack(env.c, 'shop');
         return condition(s, 'RedisHealthy')?.status === 'False' ? s : undefined;
       },
       'RedisHealthy=False',
@@ -143,7 +126,7 @@ describe('health probes in the stack status', () => {
     expect((degraded.status as any).phase).toBe('Degraded');
     await eventually(
       async () =>
-        (await c.list(resourceTypeByKind('Event'), 'default', {})).items.some(
+        (await env.c.list(resourceTypeByKind('Event'), 'default', {})).items.some(
           (e: any) => e.reason === 'Degraded',
         ),
       'a Degraded Event',
@@ -151,7 +134,7 @@ describe('health probes in the stack status', () => {
     redisPort = 6379;
     await eventually(
       async () => {
-        const s = await getStack(c, 'shop');
+        const s = await getStack(env.c, 'shop');
         return condition(s, 'Degraded')?.status === 'False' && (s.status as any).phase === 'Ready';
       },
       'recovery',

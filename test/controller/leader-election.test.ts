@@ -7,14 +7,13 @@ import { resourceTypeByKind } from '../../src/controller/resources.js';
 import type { FakeApiServer } from '../support/server.js';
 import {
   client,
-  condition,
   eventually,
-  getStack,
   loadExample,
   operatorOptions,
   startServer,
   STACKS,
   testParts,
+  waitReady,
 } from './harness.js';
 
 const LEASES = resourceTypeByKind('Lease');
@@ -67,7 +66,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     const standby = await b.op;
 
     await c.create(loadExample('minimal.yaml'));
-    await eventually(async () => condition(await getStack(c, 'shop'), 'Ready')?.status === 'True', 'Ready');
+    await waitReady(c);
     await leaderA.waitIdle();
     const lease = await c.get(LEASES, 'default', 'flash-sale-operator-leader');
     expect((lease.spec as any).holderIdentity).toBe('replica-a');

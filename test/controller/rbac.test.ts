@@ -17,7 +17,6 @@ import { generatedSecretName } from '../../src/controller/secrets.js';
 import type { FakeApiServer } from '../support/server.js';
 import {
   client,
-  condition,
   eventually,
   getStack,
   loadExample,
@@ -25,6 +24,7 @@ import {
   startServer,
   STACKS,
   testParts,
+  waitReady,
 } from './harness.js';
 
 describe('RBAC grants exactly what the controller calls', () => {
@@ -52,12 +52,6 @@ describe('RBAC grants exactly what the controller calls', () => {
     );
     await op.start();
 
-    const ready = () =>
-      eventually(
-        async () => condition(await getStack(c, 'shop'), 'Ready')?.status === 'True',
-        'Ready',
-        30_000,
-      );
     // A user-provided database Secret, and a generated-secrets Secret someone left half-filled.
     await c.create({
       apiVersion: 'v1',
@@ -89,7 +83,7 @@ describe('RBAC grants exactly what the controller calls', () => {
       pvcRetentionPolicy: 'Delete',
     };
     await c.create(stack);
-    await ready();
+    await waitReady(c);
     await c.mergePatch(STACKS, 'default', 'shop', {
       metadata: { annotations: { 'flashsale.dev/backup-now': 'rbac' } },
     });
@@ -113,15 +107,12 @@ describe('RBAC grants exactly what the controller calls', () => {
         (await c.list(resourceTypeByKind('CronJob'), 'default', {})).items.length === 1,
       'pruning',
     );
-    await ready();
+    await waitReady(c);
     // A second, plain stack: its generated Secret is created from scratch.
     const other = loadExample('minimal.yaml');
     other.metadata.name = 'other';
     await c.create(other);
-    await eventually(
-      async () => condition(await getStack(c, 'other'), 'Ready')?.status === 'True',
-      'other Ready',
-    );
+    await waitReady(c, 'other');
     await c.delete(STACKS, 'default', 'other');
     await c.delete(STACKS, 'default', 'shop');
     await eventually(
