@@ -7,20 +7,12 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { type KubeConfig, RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { fetch, type Dispatcher, type Response } from 'undici';
-import { FIELD_MANAGER } from '../api/types.js';
+import { FIELD_MANAGER, type ObjectMeta } from '../api/types.js';
 import { type ResourceType, resourcePath, resourceTypeFor } from './resources.js';
 
-export interface ObjectMetadata {
+/** Metadata as the API server returns it: always named, with owner references and managed fields. */
+export interface ObjectMetadata extends ObjectMeta {
   name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
   ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
   managedFields?: unknown[];
 }

@@ -6,18 +6,8 @@
 import type { ResolvedFlashSaleStack } from '../api/types.js';
 import { childName, objectMeta, type Component, type KubeObject, type RenderInputs } from './common.js';
 
-/** Workloads that run pods and get their own ServiceAccount. */
-export type Workload =
-  | 'postgres'
-  | 'pgbouncer'
-  | 'redis'
-  | 'rabbitmq'
-  | 'api'
-  | 'consumer'
-  | 'nginx'
-  | 'backup'
-  | 'maintenance'
-  | 'bootstrap';
+/** Workloads that run pods and get their own ServiceAccount: every component but the pod-less ones. */
+export type Workload = Exclude<Component, 'monitoring' | 'network'>;
 
 /** Name of a workload's ServiceAccount (`<stack>-<workload>`); pod templates set `serviceAccountName` to it. */
 export function serviceAccountName(stack: ResolvedFlashSaleStack, workload: Workload): string {
@@ -43,7 +33,7 @@ export function renderServiceAccounts(stack: ResolvedFlashSaleStack, _inputs?: R
   return stackWorkloads(stack).map((w) => ({
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: objectMeta(stack, w satisfies Component, serviceAccountName(stack, w)),
+    metadata: objectMeta(stack, w, serviceAccountName(stack, w)),
     automountServiceAccountToken: false,
   }));
 }
