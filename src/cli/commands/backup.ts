@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { backupScriptsData } from '../../render/backup.js';
-import { UsageError, type Command, type CommandIO } from '../command.js';
+import { parseOptions, UsageError, type Command, type CommandIO } from '../command.js';
 
 const usage = `Usage: flash-sale-operator backup drill --backup-dir DIR --stack NAME --postgres URL [--keep] [--json]
 
@@ -36,28 +36,19 @@ interface DrillArgs {
 
 export function parseDrillArgs(argv: string[]): DrillArgs {
   if (argv[0] !== 'drill') throw new UsageError('the only backup sub-command is "drill"');
-  const values: Record<string, string> = {};
-  const flags = new Set<string>();
-  for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--keep' || arg === '--json') {
-      flags.add(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!['--backup-dir', '--stack', '--postgres'].includes(name))
-      throw new UsageError(`unknown option ${arg}`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '') throw new UsageError(`${name} needs a value`);
-    values[name] = value;
-  }
-  for (const required of ['--backup-dir', '--stack', '--postgres']) {
-    if (!values[required]) throw new UsageError(`${required} is required`);
+  const v = parseOptions(argv.slice(1), {
+    'backup-dir': { type: 'string' },
+    stack: { type: 'string' },
+    postgres: { type: 'string' },
+    keep: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  for (const required of ['backup-dir', 'stack', 'postgres'] as const) {
+    if (!v[required]) throw new UsageError(`--${required} is required`);
   }
   let url: URL;
   try {
-    url = new URL(values['--postgres'] ?? '');
+    url = new URL(v.postgres ?? '');
   } catch {
     throw new UsageError('--postgres must be a URL like postgres://user@host:5432/database');
   }
@@ -65,11 +56,11 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
     throw new UsageError('--postgres must be a postgres:// URL');
   }
   return {
-    backupDir: values['--backup-dir'] ?? '',
-    stack: values['--stack'] ?? '',
+    backupDir: v['backup-dir'] ?? '',
+    stack: v.stack ?? '',
     url,
-    keep: flags.has('--keep'),
-    json: flags.has('--json'),
+    keep: v.keep ?? false,
+    json: v.json ?? false,
   };
 }
 

@@ -1,4 +1,4 @@
-import { UsageError, type Command, type CommandIO } from '../command.js';
+import { parseOptions, UsageError, type Command, type CommandIO } from '../command.js';
 import { parseDurationMs } from '../../health/duration.js';
 import { StackProbeSession } from '../../health/session.js';
 import { healthStatus } from '../../health/status.js';
@@ -39,50 +39,48 @@ interface Parsed {
   json: boolean;
 }
 
-const URL_FLAGS: Record<string, HealthComponent> = {
-  '--postgres': 'postgres',
-  '--pgbouncer': 'pgbouncer',
-  '--redis': 'redis',
-  '--amqp': 'rabbitmq',
-  '--api': 'api',
-  '--nginx': 'nginx',
-};
+const URL_FLAGS = {
+  postgres: 'postgres',
+  pgbouncer: 'pgbouncer',
+  redis: 'redis',
+  amqp: 'rabbitmq',
+  api: 'api',
+  nginx: 'nginx',
+} as const satisfies Record<string, HealthComponent>;
 
 export function parseCheckArgs(argv: string[]): Parsed {
-  const out: Parsed = { urls: {}, timeoutMs: 5000, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (flag === '--json') {
-      if (eq > 0) throw new UsageError('--json takes no value');
-      out.json = true;
-      continue;
-    }
-    if (!(flag in URL_FLAGS) && flag !== '--queues' && flag !== '--timeout') {
-      throw new UsageError(`unknown argument '${arg}'`);
-    }
-    const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
-    if (flag === '--queues') {
-      const queues = value
-        .split(',')
-        .map((q) => q.trim())
-        .filter(Boolean);
-      if (queues.length === 0)
-        throw new UsageError('--queues needs at least one queue name, e.g. order_queue');
-      out.queues = queues;
-    } else if (flag === '--timeout') {
-      const ms = parseDurationMs(value);
-      if (ms === undefined)
-        throw new UsageError(`--timeout: '${value}' is not a duration; use e.g. 5s or 500ms`);
-      out.timeoutMs = ms;
-    } else {
-      out.urls[URL_FLAGS[flag]!] = value;
-    }
+  const v = parseOptions(argv, {
+    postgres: { type: 'string' },
+    pgbouncer: { type: 'string' },
+    redis: { type: 'string' },
+    amqp: { type: 'string' },
+    api: { type: 'string' },
+    nginx: { type: 'string' },
+    queues: { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const out: Parsed = { urls: {}, timeoutMs: 5000, json: v.json ?? false };
+  for (const [flag, component] of Object.entries(URL_FLAGS)) {
+    const url = v[flag as keyof typeof URL_FLAGS];
+    if (url !== undefined) out.urls[component] = url;
   }
-  const missing = ['--postgres', '--redis', '--amqp'].filter((f) => out.urls[URL_FLAGS[f]!] === undefined);
-  if (missing.length) throw new UsageError(`missing ${missing.join(', ')}`);
+  if (v.queues !== undefined) {
+    const queues = v.queues
+      .split(',')
+      .map((q) => q.trim())
+      .filter(Boolean);
+    if (queues.length === 0) throw new UsageError('--queues needs at least one queue name, e.g. order_queue');
+    out.queues = queues;
+  }
+  if (v.timeout !== undefined) {
+    const ms = parseDurationMs(v.timeout);
+    if (ms === undefined)
+      throw new UsageError(`--timeout: '${v.timeout}' is not a duration; use e.g. 5s or 500ms`);
+    out.timeoutMs = ms;
+  }
+  const missing = ['postgres', 'redis', 'amqp'].filter((f) => v[f as keyof typeof URL_FLAGS] === undefined);
+  if (missing.length) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
   return out;
 }
 

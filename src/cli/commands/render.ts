@@ -5,7 +5,7 @@ import type { Problem } from '../../api/problems.js';
 import type { FlashSaleStack } from '../../api/types.js';
 import { STACK_SECRET_KEYS, type KubeObject, type StackSecrets } from '../../render/common.js';
 import { BudgetError, render } from '../../render/index.js';
-import { UsageError, type Command } from '../command.js';
+import { parseOptions, UsageError, type Command } from '../command.js';
 import { readStackFiles } from '../stack-files.js';
 
 export const DEFAULT_OPERATOR_NAMESPACE = 'flash-sale-system';
@@ -52,53 +52,22 @@ interface RenderArgs {
 }
 
 function parseArgs(argv: string[]): RenderArgs {
+  const v = parseOptions(argv, {
+    filename: { type: 'string', short: 'f', multiple: true },
+    namespace: { type: 'string', short: 'n' },
+    'include-secrets': { type: 'boolean' },
+    'secrets-seed': { type: 'string' },
+    'prometheus-operator': { type: 'boolean' },
+    'operator-namespace': { type: 'string' },
+  });
   const out: RenderArgs = {
-    files: [],
-    includeSecrets: false,
-    prometheusOperator: false,
-    operatorNamespace: DEFAULT_OPERATOR_NAMESPACE,
+    files: v.filename ?? [],
+    includeSecrets: v['include-secrets'] ?? false,
+    prometheusOperator: v['prometheus-operator'] ?? false,
+    operatorNamespace: v['operator-namespace'] ?? DEFAULT_OPERATOR_NAMESPACE,
   };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eqIdx = arg.indexOf('=');
-    const [flag, inline] =
-      arg.startsWith('--') && eqIdx > 0 ? [arg.slice(0, eqIdx), arg.slice(eqIdx + 1)] : [arg, undefined];
-    const take = (): string => {
-      if (inline !== undefined) return inline;
-      const v = value(i, flag);
-      i++;
-      return v;
-    };
-    switch (flag) {
-      case '-f':
-      case '--filename':
-        out.files.push(take());
-        break;
-      case '-n':
-      case '--namespace':
-        out.namespace = take();
-        break;
-      case '--include-secrets':
-        out.includeSecrets = true;
-        break;
-      case '--secrets-seed':
-        out.secretsSeed = take();
-        break;
-      case '--prometheus-operator':
-        out.prometheusOperator = true;
-        break;
-      case '--operator-namespace':
-        out.operatorNamespace = take();
-        break;
-      default:
-        throw new UsageError(`unexpected argument '${arg}'`);
-    }
-  }
+  if (v.namespace !== undefined) out.namespace = v.namespace;
+  if (v['secrets-seed'] !== undefined) out.secretsSeed = v['secrets-seed'];
   if (out.files.length === 0) throw new UsageError('give at least one file with -f FILE');
   if (out.includeSecrets && !out.secretsSeed) {
     throw new UsageError('--include-secrets needs --secrets-seed SEED (passwords are derived from it)');

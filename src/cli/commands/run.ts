@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { UsageError, type Command } from '../command.js';
+import { parseOptions, UsageError, type Command } from '../command.js';
 import { createLogger, type LogLevel } from '../../controller/logger.js';
 import { Operator } from '../../controller/operator.js';
 import { createOperatorParts } from '../../controller/wiring.js';
@@ -30,28 +29,28 @@ export const runCommand: Command = {
   summary: 'Run the operator against a cluster',
   usage,
   async run(argv, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          kubeconfig: { type: 'string' },
-          namespaces: { type: 'string' },
-          'metrics-addr': { type: 'string', default: ':8080' },
-          'leader-elect': { type: 'boolean', default: false },
-          'lease-namespace': { type: 'string' },
-          concurrency: { type: 'string', default: '4' },
-          resync: { type: 'string', default: '10m' },
-          'probe-interval': { type: 'string', default: '30s' },
-          'no-health': { type: 'boolean', default: false },
-          'log-level': { type: 'string', default: 'info' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
+    const given = parseOptions(argv, {
+      kubeconfig: { type: 'string' },
+      namespaces: { type: 'string' },
+      'metrics-addr': { type: 'string' },
+      'leader-elect': { type: 'boolean' },
+      'lease-namespace': { type: 'string' },
+      concurrency: { type: 'string' },
+      resync: { type: 'string' },
+      'probe-interval': { type: 'string' },
+      'no-health': { type: 'boolean' },
+      'log-level': { type: 'string' },
+    });
+    const values = {
+      ...given,
+      'metrics-addr': given['metrics-addr'] ?? ':8080',
+      'leader-elect': given['leader-elect'] ?? false,
+      concurrency: given.concurrency ?? '4',
+      resync: given.resync ?? '10m',
+      'probe-interval': given['probe-interval'] ?? '30s',
+      'no-health': given['no-health'] ?? false,
+      'log-level': given['log-level'] ?? 'info',
+    };
     const concurrency = Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
       throw new UsageError(`--concurrency must be a whole number from 1 to 64, got "${values.concurrency}"`);

@@ -1,5 +1,5 @@
 import { readStackFiles } from '../stack-files.js';
-import { UsageError, type Command } from '../command.js';
+import { parseOptions, UsageError, type Command } from '../command.js';
 
 const usage = `Usage: flash-sale-operator validate -f FILE [-f FILE...]
 
@@ -15,22 +15,8 @@ Exit status: 0 when every document is valid, 1 when any problem was found, 2 on 
 `;
 
 function parseArgs(argv: string[]): string[] {
-  const files: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '-f' || arg === '--filename') {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`${arg} needs a file name`);
-      files.push(next);
-      i++;
-    } else if (arg.startsWith('--filename=')) {
-      files.push(arg.slice('--filename='.length));
-    } else if (arg.startsWith('-f') && arg.length > 2) {
-      files.push(arg.slice(2));
-    } else {
-      throw new UsageError(`unexpected argument '${arg}'`);
-    }
-  }
+  const files =
+    parseOptions(argv, { filename: { type: 'string', short: 'f', multiple: true } }).filename ?? [];
   if (files.length === 0) throw new UsageError('give at least one file with -f FILE');
   return files;
 }
