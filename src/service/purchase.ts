@@ -1,13 +1,13 @@
 /**
  * Runs the purchase Lua script for many concurrent orders at once. Purchases for the same sale that arrive in
  * the same event-loop turn (every request whose body was read in one I/O poll) go to Redis as one EVALSHA,
- * at most PURCHASE_BATCH_MAX per call. Nothing waits for a later request: the batch leaves at the end of the
- * current turn (setImmediate), the same rule the publisher uses for broker messages.
+ * at most PURCHASE_BATCH_MAX per call (TurnBatcher, the same rule the publisher uses for broker messages).
  * One script call per batch instead of one per order cuts Redis' per-command work and the client's.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 import { purchaseScript, runScript } from './lua.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 interface Pending {
   userId: string;
@@ -17,20 +17,16 @@ interface Pending {
 }
 
 export class PurchaseBatcher {
-  private readonly bySale = new Map<string, Pending[]>();
-  private scheduled = false;
-  private readonly flushBound = (): void => {
-    this.scheduled = false;
-    for (const [saleId, batch] of this.bySale) this.send(saleId, batch);
-    this.bySale.clear();
-  };
+  private readonly batches: TurnBatcher<Pending>;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly pendingOrderTtlSec: number,
-    private readonly batchMax: number,
-  ) {}
+    batchMax: number,
+  ) {
+    this.batches = new TurnBatcher(batchMax, (saleId, batch) => this.send(saleId, batch));
+  }
 
   /**
    * Resolves to the script's answer for this purchase: remaining stock (>= 0) or a PurchaseCode.
@@ -38,19 +34,7 @@ export class PurchaseBatcher {
    */
   purchase(saleId: string, userId: string, orderId: string): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      let batch = this.bySale.get(saleId);
-      if (!batch) {
-        batch = [];
-        this.bySale.set(saleId, batch);
-      }
-      batch.push({ userId, orderId, resolve, reject });
-      if (batch.length >= this.batchMax) {
-        this.bySale.delete(saleId);
-        this.send(saleId, batch);
-      } else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flushBound);
-      }
+      this.batches.add(saleId, { userId, orderId, resolve, reject });
     });
   }
 

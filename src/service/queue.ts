@@ -7,6 +7,7 @@ import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import type { ServiceConfig } from './config.js';
 import type { OrderMessage } from './db.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 export const ATTEMPTS_HEADER = 'x-fs-attempts';
 
@@ -64,6 +65,12 @@ export async function prepareTopology(conn: ChannelModel, cfg: ServiceConfig): P
 
 export class PublishError extends Error {}
 
+interface PendingOrder {
+  order: OrderMessage;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * amqplib writes every frame (each publish, each ack) to the socket separately: one syscall each. Corking the
  * socket on the first write of a tick and uncorking on the next tick turns a tick's frames into one writev.
@@ -104,18 +111,15 @@ export class Publisher {
   private closed = false;
   /** How the order queue was found or declared on the last connect. */
   topology: TopologyMode | undefined;
-  private batch: { order: OrderMessage; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private flushScheduled = false;
-  private readonly flushBound = (): void => {
-    this.flushScheduled = false;
-    this.flushOrders();
-  };
+  private readonly orders: TurnBatcher<PendingOrder>;
 
   constructor(
     private readonly cfg: ServiceConfig,
     /** Minimum pause between reconnect attempts; publishes in between fail fast. */
     private readonly reconnectBackoffMs = 500,
-  ) {}
+  ) {
+    this.orders = new TurnBatcher(cfg.publishBatchMax, (_key, batch) => this.sendOrders(batch));
+  }
 
   get connected(): boolean {
     return this.chans.length > 0;
@@ -215,23 +219,15 @@ export class Publisher {
    * Orders published in the same event-loop turn (e.g. every order whose Lua reply came in one Redis read)
    * travel in one message `{"orders": [...]}` (at most PUBLISH_BATCH_MAX), so they share one publish, one
    * disk write and one confirm; a lone order is sent as the order object itself. No order waits for a
-   * later one: the batch leaves at the end of the current turn (setImmediate).
+   * later one: the batch leaves at the end of the current turn (TurnBatcher).
    */
   publishOrder(order: OrderMessage): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.batch.push({ order, resolve, reject });
-      if (this.batch.length >= this.cfg.publishBatchMax) this.flushOrders();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flushBound);
-      }
+      this.orders.add('', { order, resolve, reject });
     });
   }
 
-  private flushOrders(): void {
-    const b = this.batch;
-    if (b.length === 0) return;
-    this.batch = [];
+  private sendOrders(b: PendingOrder[]): void {
     const first = b[0]!.order;
     const body = Buffer.from(JSON.stringify(b.length === 1 ? first : { orders: b.map((x) => x.order) }));
     this.publish(body, first.orderId).then(
