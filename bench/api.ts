@@ -227,6 +227,13 @@ async function measured(
   return { machine, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, cpu };
 }
 
+/** Median and 99th percentile of latencies in ms (sorts `lat`). */
+function p50p99(lat: number[]): { p50: number; p99: number } {
+  lat.sort((x, y) => x - y);
+  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
+  return { p50: q(0.5), p99: q(0.99) };
+}
+
 const orderBody = (): string => JSON.stringify({ userId: randomUUID() });
 
 function autocannonRun(url: string, seconds: number): Promise<autocannon.Result> {
@@ -330,9 +337,7 @@ function paced(url: string, rate: number, roots: Record<string, number>): Promis
     });
     const secs = (performance.now() - t0) / 1000;
     for (const s of sockets) s.destroy();
-    lat.sort((x, y) => x - y);
-    const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
-    return { total, rps: total / secs, p50: q(0.5), p99: q(0.99), non2xx };
+    return { total, rps: total / secs, ...p50p99(lat), non2xx };
   });
 }
 
@@ -393,9 +398,7 @@ async function luaLoop(prefix: string, batchMax: number): Promise<Measure> {
   );
   await deletePrefix(clients[0]!, prefix);
   for (const c of clients) c.disconnect();
-  lat.sort((x, y) => x - y);
-  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
-  return { rps: ops / secs, p50: q(0.5), p99: q(0.99), cpu };
+  return { rps: ops / secs, ...p50p99(lat), cpu };
 }
 
 /**
