@@ -664,7 +664,9 @@ export const rootSchema: SchemaNode = obj(
   {
     apiVersion: str('APIVersion of this representation: flashsale.dev/v1alpha1.'),
     kind: str('Kind of this representation: FlashSaleStack.'),
-    metadata: { type: 'object', description: 'Standard object metadata.' },
+    // A real API server refuses a CRD whose root metadata carries anything but `type` (apiextensions'
+    // structural-schema rule), so it is not described here.
+    metadata: { type: 'object' },
     spec: { ...specSchema, default: {} },
     status: statusSchema,
   },
