@@ -664,9 +664,8 @@ export const rootSchema: SchemaNode = obj(
   {
     apiVersion: str('APIVersion of this representation: flashsale.dev/v1alpha1.'),
     kind: str('Kind of this representation: FlashSaleStack.'),
-    // A real API server refuses a CRD whose root metadata carries anything but `type` (apiextensions'
-    // structural-schema rule), so it is not described here.
-    metadata: { type: 'object' },
+    // Documented here for docs/api.md only: the CRD carries just `type: object` (see crdSchema in generate.ts).
+    metadata: { type: 'object', description: 'Standard object metadata.' },
     spec: { ...specSchema, default: {} },
     status: statusSchema,
   },
