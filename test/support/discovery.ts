@@ -10,11 +10,13 @@ import type { ResourceType } from './resources.js';
 
 const VERBS_COLLECTION = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-export function versionInfo(): Record<string, string> {
+/** The /version document of the emulated minor ("1.28" → gitVersion v1.28.0-fake). */
+export function versionInfo(minor: string): Record<string, string> {
+  const [major, min] = minor.split('.');
   return {
-    major: '1',
-    minor: '32',
-    gitVersion: 'v1.32.0-fake',
+    major: major!,
+    minor: min!,
+    gitVersion: `v${minor}.0-fake`,
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2026-01-01T00:00:00Z',
@@ -102,7 +104,7 @@ function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
-export function openApiV3Index(types: ResourceType[]): Record<string, unknown> {
+export function openApiV3Index(types: ResourceType[], serverMinor: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   const seen = new Set<string>();
   for (const t of types) {
@@ -110,7 +112,7 @@ export function openApiV3Index(types: ResourceType[]): Record<string, unknown> {
     if (seen.has(p)) continue;
     seen.add(p);
     const hash = createHash('sha256')
-      .update(JSON.stringify(openApiV3Doc(types, t.group, t.version)))
+      .update(JSON.stringify(openApiV3Doc(types, t.group, t.version, serverMinor)))
       .digest('hex')
       .slice(0, 32);
     paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
@@ -122,6 +124,7 @@ export function openApiV3Doc(
   types: ResourceType[],
   group: string,
   version: string,
+  serverMinor: string,
 ): Record<string, unknown> | undefined {
   const ts = types.filter((t) => t.group === group && t.version === version);
   if (!ts.length) return undefined;
@@ -147,7 +150,7 @@ export function openApiV3Doc(
   }
   return {
     openapi: '3.0.0',
-    info: { title: 'Kubernetes', version: 'v1.32.0-fake' },
+    info: { title: 'Kubernetes', version: `v${serverMinor}.0-fake` },
     paths,
     components: { schemas: {} },
   };

@@ -58,6 +58,8 @@ import { coreEventField } from './events.js';
 import { Faults, type FailRule, type LatencyRule, type RequestCounts, type RequestRecord } from './faults.js';
 import { GarbageCollector } from './gc.js';
 import { Kubelet, type KubeletControl } from './kubelet.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
+import { EMULATED_MINORS, isEmulatedMinor } from './kube-openapi.js';
 import { prometheusOperatorCrds, type ResourceType } from './resources.js';
 import { Registry, type DeleteOptions, type WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector, type Selector } from './selectors.js';
@@ -88,6 +90,17 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Delay before a garbage-collection pass after a deletion (default 10 ms). */
   gcDelayMs?: number;
+  /**
+   * Kubernetes minor to emulate (default: MIN_SUPPORTED of src/kubernetes/version.ts). Built-in objects are
+   * validated against that release's OpenAPI models, CRDs against its apiextensions API, defaults and
+   * immutable-field rules follow it, and /version reports it. One of EMULATED_MINORS (kube-openapi.ts).
+   */
+  kubernetesVersion?: string;
+  /**
+   * The default StorageClass served at start (storage.k8s.io/v1, annotated as the default, like kind's
+   * `standard`): name and whether PVCs of that class may grow. `false`: no StorageClass at all.
+   */
+  storageClass?: { name?: string; allowVolumeExpansion?: boolean } | false;
 }
 
 export interface FaultControls {
@@ -219,7 +232,15 @@ function crdObjects(text: string): Record<string, unknown>[] {
 
 export async function startFakeApiServer(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const host = options.host ?? '127.0.0.1';
-  const reg = new Registry(options.watchHistory ?? 10_000);
+  const version = options.kubernetesVersion;
+  if (version !== undefined && !isEmulatedMinor(version))
+    throw new Error(
+      `fake-apiserver: kubernetesVersion ${version} is not emulated; choose one of ${EMULATED_MINORS.join(', ')}`,
+    );
+  const reg = new Registry(options.watchHistory ?? 10_000, {
+    kubernetesVersion: version,
+    storageClass: options.storageClass,
+  });
   const gc = new GarbageCollector(reg, options.gcDelayMs ?? 10);
   reg.onChange = () => gc.schedule();
   const kubeletOpt = options.kubelet;
@@ -320,17 +341,25 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     });
     faults.record(record);
     try {
-      if (path === '/version') return send(res, 200, versionInfo());
+      if (path === '/version') return send(res, 200, versionInfo(reg.admission.version));
       if (path === '/healthz' || path === '/readyz' || path === '/livez') return send(res, 200, 'ok');
       if (path === '/api') return send(res, 200, apiVersions());
       if (path === '/apis') return send(res, 200, apiGroupList(reg.types()));
-      if (path === '/openapi/v2')
-        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      if (path === '/openapi/v3') return send(res, 200, openApiV3Index(reg.types()));
+      if (path === '/openapi/v2') {
+        if (
+          /json/.test(String(req.headers.accept ?? '')) &&
+          !/protobuf/.test(String(req.headers.accept ?? ''))
+        )
+          return send(res, 200, openApiV2Json(reg.types(), reg.admission.version));
+        const doc = openApiV2Protobuf(reg.types(), reg.admission.version);
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': doc.length });
+        return void res.end(doc);
+      }
+      if (path === '/openapi/v3') return send(res, 200, openApiV3Index(reg.types(), reg.admission.version));
       if (path.startsWith('/openapi/v3/')) {
         const segs = path.slice('/openapi/v3/'.length).split('/');
         const [g, v] = segs[0] === 'api' ? ['', segs[1]!] : [segs[1] ?? '', segs[2] ?? ''];
-        const doc = openApiV3Doc(reg.types(), g, v);
+        const doc = openApiV3Doc(reg.types(), g, v, reg.admission.version);
         if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
         return send(res, 200, doc);
       }
@@ -448,7 +477,9 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     const accept = String(req.headers.accept ?? '');
     const wantsTable = /as=Table/.test(accept);
     const contentType = String(req.headers['content-type'] ?? 'application/json');
+    const warnings: string[] = [];
     const wopts = (): WriteOptions => ({
+      warnings,
       fieldManager: q.get('fieldManager') ?? undefined,
       userAgent: req.headers['user-agent'],
       dryRun: q.getAll('dryRun').includes('All'),
@@ -457,7 +488,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       subresource: r.subresource,
     });
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
-    const single = (obj: KObj, code = 200) =>
+    const single = (obj: KObj, code = 200) => {
+      // Warnings as the real server sends them: one `Warning: 299 - "<text>"` header each.
+      if (warnings.length && !res.headersSent)
+        res.setHeader(
+          'Warning',
+          warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
       send(
         res,
         code,
@@ -470,6 +507,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
             )
           : obj,
       );
+    };
     switch (verb) {
       case 'get':
         return single(reg.get(t, ns, r.name!));
