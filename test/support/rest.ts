@@ -323,8 +323,9 @@ export class Registry {
     if (o.subresource !== 'status') this.initialStatus(t, obj);
     this.admission.defaults(t, obj, undefined);
     this.warn(o, this.admitCustom(t, obj, o));
-    this.admission.validate(t, obj, undefined, undefined);
+    // Normalised first, so validation compares what is stored (as upstream compares decoded objects).
     this.admission.store(t, obj);
+    this.admission.validate(t, obj, undefined, undefined);
     if (o.subresource !== 'apply') {
       obj.metadata.managedFields = updateManagedFields(
         undefined,
@@ -454,8 +455,8 @@ export class Registry {
     this.validateMeta(t, next);
     if (!sub) this.admission.defaults(t, next, old);
     this.warn(o, this.admitCustom(t, next, o, old));
-    this.admission.validate(t, next, old, sub);
     this.admission.store(t, next);
+    this.admission.validate(t, next, old, sub);
     if (t.generation && !sub && !deepEqual(specPart(old), specPart(next)))
       next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     if (preApplied) next.metadata.managedFields = preApplied.metadata.managedFields;
