@@ -94,6 +94,7 @@ function fits(t: FieldType, v: unknown): boolean {
     case 'quantity':
       return typeof v === 'string' || typeof v === 'number';
     case 'ref':
+      return isObj(v) || t.loose === true;
     case 'map':
       return isObj(v);
     case 'array':
@@ -152,7 +153,7 @@ export function conform(
     }
     if (t.t === 'ref') {
       const m = api.models.get(t.ref);
-      if (m) walkModel(m, v as Record<string, unknown>, path, ssa);
+      if (m && isObj(v)) walkModel(m, v, path, ssa);
     } else if (t.t === 'array') {
       const list = v as unknown[];
       list.forEach((x, i) =>
@@ -176,11 +177,19 @@ export function conform(
       }
       walkValue(f.type, v, join(path, k), `${ssa}.${k}`, structName(m.name), k);
     }
-    for (const f of m.fields.values()) {
-      // A required struct decodes to its zero value when absent, so only required scalars and lists are refused.
-      if (f.required && f.type.t !== 'ref' && o[f.name] === undefined && !(root && META_SKIPPED.has(f.name)))
-        out.required.push({ path: join(path, f.name), ssaPath: `${ssa}.${f.name}` });
-    }
+    // Status is written by controllers, and upstream does not refuse missing fields there (they decode to
+    // zero values); on the spec side, missing required fields are what validation refuses.
+    if (root || !path.startsWith('status'))
+      for (const f of m.fields.values()) {
+        // A required struct decodes to its zero value when absent, so only required scalars and lists are refused.
+        if (
+          f.required &&
+          f.type.t !== 'ref' &&
+          o[f.name] === undefined &&
+          !(root && META_SKIPPED.has(f.name))
+        )
+          out.required.push({ path: join(path, f.name), ssaPath: `${ssa}.${f.name}` });
+      }
   };
 
   walkModel(model, obj, '', '');

@@ -22,7 +22,8 @@ export type EmulatedMinor = (typeof EMULATED_MINORS)[number];
 
 export type FieldType =
   | { t: 'string' | 'boolean' | 'integer' | 'number' | 'int-or-string' | 'quantity' | 'date-time' | 'any' }
-  | { t: 'ref'; ref: string }
+  /** `loose`: JSON-schema-or-bool/array fields; only object values are checked against the model. */
+  | { t: 'ref'; ref: string; loose?: true }
   | { t: 'array'; of: FieldType }
   | { t: 'map'; of: FieldType };
 
@@ -69,6 +70,13 @@ const QUANTITY_FIELDS = new Set([
   'V2MetricTarget.averageValue',
   'V2MetricValueStatus.value',
   'V2MetricValueStatus.averageValue',
+]);
+
+/** JSONSchemaProps fields typed `object` in the models: a nested schema (or a bool / a list of schemas). */
+const SCHEMA_OR_OTHER = new Set([
+  'V1JSONSchemaProps.items',
+  'V1JSONSchemaProps.additionalProperties',
+  'V1JSONSchemaProps.additionalItems',
 ]);
 
 /**
@@ -207,6 +215,7 @@ function loadModels(minor: EmulatedMinor): Map<string, Model> {
     for (const a of attrs) {
       let type = parseType(a.type, a.format, classes);
       if (QUANTITY_FIELDS.has(`${name}.${a.baseName}`)) type = asQuantity(type);
+      if (SCHEMA_OR_OTHER.has(`${name}.${a.baseName}`)) type = { t: 'ref', ref: name, loose: true };
       fields.set(a.baseName, { name: a.baseName, type, required: required.has(a.name) });
     }
     models.set(name, { name, fields });
