@@ -226,7 +226,7 @@ function service(o: Obj, ctx: DefaultsContext): void {
     if (s.clusterIP === undefined || s.clusterIP === '')
       s.clusterIP = ctx.old?.spec?.clusterIP ?? ctx.allocateClusterIP();
     if (!Array.isArray(s.clusterIPs) || !s.clusterIPs.length)
-      s.clusterIPs = ctx.old?.spec?.clusterIPs ?? [s.clusterIP];
+      s.clusterIPs = s.clusterIP === ctx.old?.spec?.clusterIP ? ctx.old?.spec?.clusterIPs : [s.clusterIP];
     set(s, 'ipFamilies', ctx.old?.spec?.ipFamilies ?? ['IPv4']);
     set(s, 'ipFamilyPolicy', ctx.old?.spec?.ipFamilyPolicy ?? 'SingleStack');
   }

@@ -34,7 +34,9 @@ const forbidden = (field: string, detail: string): Cause => ({
 
 function goValue(v: unknown, minor: number, goType: string): string {
   if (minor >= 31) return JSON.stringify(v ?? null);
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string' || typeof v === 'number') return JSON.stringify(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+    return `[]string{${v.map((x) => JSON.stringify(x)).join(', ')}}`;
   if (goType === 'v1.LabelSelector' && isObj(v)) {
     const labels = Object.entries(v.matchLabels ?? {})
       .map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`)
