@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatVersion, MAX_TESTED, MIN_SUPPORTED } from '../../src/kubernetes/version.js';
+import { EMULATED_MINORS } from '../support/kube-openapi.js';
 import { startFakeApiServer } from '../support/server.js';
 import { validateObject } from '../support/kube-schemas.js';
 import { apiError, http, kubectlFor, start } from './helpers.js';
@@ -94,6 +96,11 @@ describe('lifecycle.preStop.sleep across emulated versions', () => {
       '.spec.template.spec.containers[name="pgbouncer"].lifecycle.preStop.sleep: field not declared in schema',
     ]);
     expect(validateObject(sleepyDeployment(), { kubernetesVersion: '1.30' })).toEqual([]);
+  });
+
+  it('emulates both ends of the range the operator declares (MIN_SUPPORTED, MAX_TESTED)', () => {
+    expect(EMULATED_MINORS).toContain(formatVersion(MIN_SUPPORTED));
+    expect(EMULATED_MINORS).toContain(formatVersion(MAX_TESTED));
   });
 
   it('refuses to emulate a version it has no models for, naming the ones it has', async () => {

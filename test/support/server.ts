@@ -2,35 +2,58 @@
  * In-memory Kubernetes API server for tests — the project's single test double. A real HTTP server on
  * 127.0.0.1 that @kubernetes/client-node and kubectl talk to through a kubeconfig.
  *
- * Implemented: discovery (+ a minimal /openapi/v3 so kubectl uses server-side field validation), CRUD for
- * core/apps/batch/policy/autoscaling/networking/coordination/events/rbac/apiextensions and CRD-defined kinds
- * (monitoring.coreos.com served when `prometheusOperator` is set), a global resourceVersion (no bump on
- * no-op writes), 409 on stale resourceVersion / duplicate create, generation, uid, creationTimestamp,
- * managedFields; list with label/field selectors, limit/continue; watch with resume, 410 Expired, bookmarks,
- * timeoutSeconds, selector transitions; merge / JSON / strategic-merge (built-ins; 415 for custom resources) /
- * server-side apply patches; status subresource; finalizers, deletionTimestamp, propagationPolicy and
- * owner-reference garbage collection, namespace termination; CRD pruning, defaulting and schema validation
- * (ajv) plus a CEL subset for x-kubernetes-validations; the scale subresource; events.k8s.io/v1 as a view of
- * core/v1 Events; Table output with printer columns (also on watches); fault injection, request log and a
- * simulated kubelet.
+ * Implemented: discovery (+ /openapi/v3 and a protobuf /openapi/v2 whose operations declare the
+ * `fieldValidation` parameter, which is what kubectl checks before relying on server-side field validation),
+ * CRUD for core/apps/batch/policy/autoscaling/networking/coordination/events/rbac/storage/apiextensions and
+ * CRD-defined kinds (monitoring.coreos.com served when `prometheusOperator` is set), a global resourceVersion
+ * (no bump on no-op writes), 409 on stale resourceVersion / duplicate create, generation, uid,
+ * creationTimestamp, managedFields; list with label/field selectors, limit/continue; watch with resume, 410
+ * Expired, bookmarks, timeoutSeconds, selector transitions; merge / JSON / strategic-merge (built-ins; 415 for
+ * custom resources) / server-side apply patches; status subresource; finalizers, deletionTimestamp,
+ * propagationPolicy and owner-reference garbage collection, namespace termination; CRD pruning, defaulting and
+ * schema validation (ajv) plus a CEL subset for x-kubernetes-validations; the scale subresource;
+ * events.k8s.io/v1 as a view of core/v1 Events; Table output with printer columns (also on watches); fault
+ * injection, request log and a simulated kubelet.
+ *
+ * Strict like a real server of the emulated minor (`kubernetesVersion`, default MIN_SUPPORTED; /version and
+ * the OpenAPI documents report it), see admission.ts:
+ * - built-in objects decoded against that release's OpenAPI models (kube-openapi.ts): server-side apply
+ *   refuses unknown fields and wrong types (500 `failed to create typed patch object …: field not declared in
+ *   schema`), create/update honour `fieldValidation` (Strict 400, Warn — the default — drops with a `Warning`
+ *   header, Ignore); missing required spec fields 422; fields of features off by default at that minor are
+ *   dropped (preStop.sleep at 1.29);
+ * - CRDs validated with the apiextensions rules of that minor (crd-validation.ts), unknown CRD fields (e.g.
+ *   `fieldPath` before 1.28) handled as above;
+ * - defaults of the kinds we render, Service IP / node port allocation, Job selectors, the default StorageClass
+ *   (defaults.ts; `storageClass` option);
+ * - immutable fields (StatefulSet, Job, PVC with resize admission, selectors, Service clusterIP, immutable
+ *   ConfigMaps/Secrets, roleRef) with upstream's messages (immutable.ts);
+ * - objects stored as Go encodes them: empty omitempty lists/maps/strings dropped, quantities canonical,
+ *   absent non-pointer structs present (builtin-schemas.ts, quantity.ts).
  *
  * NOT implemented (differences from a real kube-apiserver):
  * - authentication/authorization (everything is allowed), admission webhooks, quotas, LimitRanges, RBAC
  *   evaluation (RBAC objects are only stored);
  * - CEL beyond the subset in cel.ts (rules outside it are skipped and reported on stderr and by
- *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting;
+ *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting; at CRD
+ *   create, CEL is checked for syntax, undeclared names and undeclared fields only, and syntax errors carry
+ *   our parser's wording after upstream's `compilation failed: ERROR: <input>:…` prefix;
  *   CRD conversion webhooks/version conversion (all served versions of a CRD share one stored object);
  *   CRD field selectors (selectableFields);
- * - validation of built-in kinds beyond metadata.name and label values; field validation (Strict/Warn) of
- *   unknown fields of built-in kinds; defaulting of built-ins beyond a few fields (Service ports/clusterIP,
- *   workload replicas, container port protocol, Secret type);
- * - protobuf and CBOR encodings, aggregated discovery (clients fall back to the legacy documents),
- *   /openapi/v2 (404) and real schemas in /openapi/v3 (so `kubectl explain` does not work);
+ * - emulated minors are those with an OpenAPI models package (EMULATED_MINORS: 1.27–1.30, 1.32–1.34, 1.36);
+ *   enum values, formats and most hand-written validation of built-ins (pkg/apis/…/validation) beyond required
+ *   fields and the immutable-field rules are not checked; `omitempty`/pointer-ness is approximated (optional
+ *   lists, maps and strings are dropped when empty; scalars only where listed in kube-openapi.ts); feature
+ *   gates other than the defaults per minor named in defaults.ts/admission.ts;
+ * - protobuf and CBOR request/response bodies (only /openapi/v2 is served as protobuf), aggregated discovery
+ *   (clients fall back to the legacy documents), schema definitions in /openapi/v2 and /openapi/v3 (so
+ *   `kubectl explain` does not work);
  * - watch-list (`sendInitialEvents`), list at an exact past resourceVersion, consistent pagination snapshots
  *   (continue tokens read the current state); Tables for every built-in kind use a few sensible columns, not
  *   the exact kube-apiserver printers;
- * - pods, ReplicaSets, endpoints and scheduling are not simulated (the kubelet only writes workload status);
- *   graceful pod termination; server-side apply on /scale; `kubectl exec/logs/port-forward`;
+ * - pods, ReplicaSets, endpoints, PersistentVolumes and scheduling are not simulated (the kubelet only writes
+ *   workload status and binds claims); graceful pod termination; server-side apply on /scale;
+ *   `kubectl exec/logs/port-forward`;
  * - server-side apply: conflicts are checked per field value; type-aware schema for built-ins is reduced
  *   to the common associative lists (containers, ports, env, volumes, volumeMounts, conditions, …);
  *   managedFields of non-apply writes are approximations of the real "Update" bookkeeping;
