@@ -13,6 +13,8 @@ export interface RequestRecord {
   path: string;
   userAgent?: string;
   fieldManager?: string;
+  /** The authenticated user (absent when authentication failed). */
+  user?: string;
 }
 
 export interface FailRule {

@@ -37,12 +37,17 @@
  * - strategic merge patch: the common directives only ($patch replace/delete, $setElementOrder,
  *   $retainKeys, $deleteFromPrimitiveList) and merge keys by field name.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { parseKubernetesVersion } from '../../src/kubernetes/version.js';
+import { AccessControl } from './access.js';
+import { ADMIN, type UserInfo } from './authn.js';
 import {
   apiGroup,
   apiGroupList,
@@ -58,11 +63,13 @@ import { coreEventField } from './events.js';
 import { Faults, type FailRule, type LatencyRule, type RequestCounts, type RequestRecord } from './faults.js';
 import { GarbageCollector } from './gc.js';
 import { Kubelet, type KubeletControl } from './kubelet.js';
+import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { prometheusOperatorCrds, type ResourceType } from './resources.js';
 import { Registry, type DeleteOptions, type WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector, type Selector } from './selectors.js';
 import { toScale, writeScale } from './scale.js';
 import { toTable } from './table.js';
+import { TLS } from './tls.js';
 import { clone, isObj, sleep, type KObj } from './util.js';
 import { ActiveWatch, startWatch } from './watch.js';
 
@@ -88,6 +95,14 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Delay before a garbage-collection pass after a deletion (default 10 ms). */
   gcDelayMs?: number;
+  /**
+   * The Kubernetes version the server says it is in /version, and whose messages it uses where they changed
+   * between releases (default "1.32"). Note that /usr/bin/kubectl on our machines is a dispatcher that runs
+   * the kubectl of the server's minor.
+   */
+  kubernetesVersion?: string;
+  /** Requests without a bearer token are `system:anonymous` (kube-apiserver's default) instead of 401. */
+  anonymous?: boolean;
 }
 
 export interface FaultControls {
@@ -110,7 +125,22 @@ export interface FaultControls {
 export interface FakeApiServer {
   url: string;
   port: number;
+  /** The admin kubeconfig (user `kubernetes-admin` in system:masters, so RBAC never refuses it). */
   kubeconfigPath: string;
+  /** The bearer token of the admin kubeconfig, for raw HTTP requests. */
+  adminToken: string;
+  /** Accept `token` as the given user (like kube-apiserver's --token-auth-file); system:authenticated is added. */
+  addUser(token: string, user: { name: string; uid?: string; groups?: string[] }): void;
+  /** Mint a token for an existing ServiceAccount (user system:serviceaccount:<ns>:<name>). */
+  serviceAccountToken(namespace: string, name: string): string;
+  /**
+   * Write a kubeconfig that authenticates with `token` (or a new token of `serviceAccount`, which must exist);
+   * returns its path (default: a new file in the OS temp dir).
+   */
+  writeKubeconfig(
+    who: { token: string } | { serviceAccount: { namespace: string; name: string } },
+    path?: string,
+  ): string;
   registry: Registry;
   faults: FaultControls;
   kubelet: KubeletControl;
@@ -169,13 +199,30 @@ function parseResourcePath(
   return { route: { t, namespace, name: rest[1], subresource: rest[2] } };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** /api/<v>/... and /apis/<g>/<v>/...: resource requests; everything else (discovery, /version, /openapi) is a path. */
+function isResourcePath(path: string): boolean {
+  const segs = path.split('/').filter((s) => s !== '');
+  return (segs[0] === 'api' && segs.length >= 3) || (segs[0] === 'apis' && segs.length >= 4);
+}
+
+function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
+}
+
+/** The request's object: JSON, YAML, or (what kubectl 1.31+ sends for imperative creates) protobuf. */
+async function readObject(req: IncomingMessage, contentType: string): Promise<any> {
+  if (!isProtobuf(contentType)) return parseObject(await readBody(req), contentType);
+  const body = await readBodyBytes(req);
+  return body.length ? decodeProtobufObject(body) : undefined;
 }
 
 function parseObject(raw: string, contentType: string): any {
@@ -198,12 +245,14 @@ function send(res: ServerResponse, code: number, body: unknown, headers: Record<
   res.end(data);
 }
 
-function writeKubeconfig(path: string, url: string, namespace: string): void {
+function writeKubeconfig(path: string, url: string, namespace: string, token: string): void {
   const kc = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'fake', user: { token: 'fake-token' } }],
+    clusters: [
+      { name: 'fake', cluster: { server: url, 'certificate-authority-data': TLS.ca.toString('base64') } },
+    ],
+    users: [{ name: 'fake', user: { token } }],
     contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace } }],
     'current-context': 'fake',
     preferences: {},
@@ -232,6 +281,14 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const watches = new Set<ActiveWatch>();
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 5000;
   const crdType = reg.type('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+  const kubernetesVersion = options.kubernetesVersion ?? '1.32';
+  const parsedVersion = parseKubernetesVersion(kubernetesVersion);
+  if (!parsedVersion)
+    throw new Error(`kubernetesVersion: "${kubernetesVersion}" is not a version such as "1.28"`);
+  const emulated = parsedVersion;
+  const access = new AccessControl(reg, { anonymous: options.anonymous ?? false, minor: emulated.minor });
+  const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  access.authn.addUser(adminToken, ADMIN);
 
   const installCrd = (crd: Record<string, unknown> | string) => {
     const list = typeof crd === 'string' ? crdObjects(crd) : [crd];
@@ -320,7 +377,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     });
     faults.record(record);
     try {
-      if (path === '/version') return send(res, 200, versionInfo());
+      const user = access.authn.authenticate(req.headers.authorization);
+      record.user = user.name;
+      if (!isResourcePath(path)) access.authorizePath(user, method, url.pathname);
+      if (path === '/version') return send(res, 200, versionInfo(emulated));
       if (path === '/healthz' || path === '/readyz' || path === '/livez') return send(res, 200, 'ok');
       if (path === '/api') return send(res, 200, apiVersions());
       if (path === '/apis') return send(res, 200, apiGroupList(reg.types()));
@@ -376,6 +436,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       record.group = r.t.group;
       record.namespace = r.namespace;
       record.name = r.name;
+      access.authorizeResource(user, r, verb, q);
       const delay = faults.delayFor({ verb, resource: record.resource });
       if (delay > 0) await sleep(delay);
       const fail = faults.take({ verb, resource: record.resource, namespace: r.namespace, name: r.name });
@@ -412,12 +473,17 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
           retry !== undefined ? { 'Retry-After': String(retry) } : {},
         );
       }
-      if (r.subresource === 'scale' && r.t.scale) return await serveScale(req, res, r, verb, q);
+      if (r.t.plural === 'selfsubjectaccessreviews') {
+        AccessControl.reviewVerb(verb);
+        const body = await readObject(req, String(req.headers['content-type'] ?? 'application/json'));
+        return send(res, 201, access.selfSubjectAccessReview(user, body));
+      }
+      if (r.subresource === 'scale' && r.t.scale) return await serveScale(req, res, r, verb, q, user);
       if (r.subresource && r.subresource !== 'status')
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (r.subresource === 'status' && !r.t.status)
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      await serveResource(req, res, r, verb, q);
+      await serveResource(req, res, r, verb, q, user);
     } catch (e) {
       if (e instanceof ApiError) return send(res, e.code, e.toStatus(), e.headers);
       const err = e as Error;
@@ -442,6 +508,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     r: Route,
     verb: string,
     q: URLSearchParams,
+    user: UserInfo,
   ): Promise<void> {
     const t = r.t;
     const ns = t.namespaced ? r.namespace : undefined;
@@ -455,6 +522,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       fieldValidation: q.get('fieldValidation') ?? undefined,
       force: q.has('force') ? q.get('force') === 'true' : undefined,
       subresource: r.subresource,
+      user,
     });
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
     const single = (obj: KObj, code = 200) =>
@@ -552,13 +620,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       }
       case 'create': {
         if (r.name) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
-        const body = parseObject(await readBody(req), contentType);
+        const body = await readObject(req, contentType);
         if (!isObj(body)) throw badRequest('the body of a create request must be an object');
         const obj = reg.create(t, ns, body as KObj, wopts());
         return single(obj, 201);
       }
       case 'update': {
-        const body = parseObject(await readBody(req), contentType);
+        const body = await readObject(req, contentType);
         if (!isObj(body)) throw badRequest('the body of an update request must be an object');
         return single(reg.update(t, ns, r.name!, body as KObj, wopts()));
       }
@@ -600,11 +668,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     r: Route,
     verb: string,
     q: URLSearchParams,
+    user: UserInfo,
   ): Promise<void> {
     const ns = r.t.namespaced ? r.namespace : undefined;
     const o: WriteOptions = {
       fieldManager: q.get('fieldManager') ?? undefined,
       userAgent: req.headers['user-agent'],
+      user,
     };
     const ct = String(req.headers['content-type'] ?? 'application/json');
     if (verb === 'get') return send(res, 200, toScale(r.t, reg.get(r.t, ns, r.name!)));
@@ -659,9 +729,9 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const sockets = new Set<Socket>();
   let server: Server;
   const makeServer = () => {
-    const s = createServer((req, res) => void handle(req, res));
+    const s = createServer({ key: TLS.key, cert: TLS.cert }, (req, res) => void handle(req, res));
     s.keepAliveTimeout = 5000;
-    s.on('connection', (sock) => {
+    s.on('connection', (sock: Socket) => {
       sockets.add(sock);
       sock.on('close', () => sockets.delete(sock));
     });
@@ -685,11 +755,12 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
 
   server = makeServer();
   const port = await listen(server, options.port ?? 0);
-  const url = `http://${host}:${port}`;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfigPath =
     options.kubeconfigPath ?? join(tmpdir(), `fake-apiserver-${port}-${process.pid}.kubeconfig`);
-  writeKubeconfig(kubeconfigPath, url, options.namespace ?? 'default');
+  writeKubeconfig(kubeconfigPath, url, options.namespace ?? 'default', adminToken);
   let downUntil: Promise<void> | undefined;
+  let kubeconfigs = 0;
   let stopped = false;
 
   const controls: FaultControls = {
@@ -742,6 +813,19 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     url,
     port,
     kubeconfigPath,
+    adminToken,
+    addUser: (token, user) => access.authn.addUser(token, user),
+    serviceAccountToken: (namespace, name) => access.authn.mintServiceAccountToken(namespace, name),
+    writeKubeconfig: (who, path) => {
+      const token =
+        'token' in who
+          ? who.token
+          : access.authn.mintServiceAccountToken(who.serviceAccount.namespace, who.serviceAccount.name);
+      const file =
+        path ?? join(tmpdir(), `fake-apiserver-${port}-${process.pid}-${++kubeconfigs}.kubeconfig`);
+      writeKubeconfig(file, url, options.namespace ?? 'default', token);
+      return file;
+    },
     registry: reg,
     faults: controls,
     kubelet,
