@@ -66,7 +66,7 @@ export class Admission {
 
   private authorizeApplyCreate(r: AdmissionRequest): void {
     const a = this.attrs(r, 'create', { subresource: '' });
-    const d = this.o.authorizer.authorize(a);
+    const d = this.o.authorizer.authorize(a, 'admission');
     if (d.allowed) return;
     if (this.o.fullApplyCreateMessage) throw forbiddenRequest(a, d.reason);
     throw forbidden(a.apiGroup, a.resource, a.name, d.reason);
@@ -79,7 +79,8 @@ export class Admission {
     const name = r.obj.metadata.name ?? '';
     let wanted: Rule[];
     if (plural === 'roles' || plural === 'clusterroles') {
-      if (this.o.authorizer.allows(this.attrs(r, 'escalate', { subresource: '' }))) return;
+      if (this.o.authorizer.authorize(this.attrs(r, 'escalate', { subresource: '' }), 'admission').allowed)
+        return;
       wanted = (r.obj.rules ?? []) as Rule[];
     } else if (plural === 'rolebindings' || plural === 'clusterrolebindings') {
       if (r.old && onlyGcFieldsChanged(r.obj, r.old)) return;
@@ -90,7 +91,11 @@ export class Admission {
         subresource: '',
         name: ref.name,
       });
-      if ((ref.kind === 'Role' || ref.kind === 'ClusterRole') && this.o.authorizer.allows(bind)) return;
+      if (
+        (ref.kind === 'Role' || ref.kind === 'ClusterRole') &&
+        this.o.authorizer.authorize(bind, 'admission').allowed
+      )
+        return;
       const rules = this.o.authorizer.roleRefRules(ref, namespace);
       if (typeof rules === 'string') {
         throw new ApiError(404, 'NotFound', rules, {
@@ -117,7 +122,7 @@ export class Admission {
     if (!changing) return;
     const refused = (why: string) => forbidden(r.type.group, r.type.plural, r.obj.metadata.name ?? '', why);
     if (r.operation !== 'create') {
-      const d = this.o.authorizer.authorize(this.attrs(r, 'delete'));
+      const d = this.o.authorizer.authorize(this.attrs(r, 'delete'), 'admission');
       if (!d.allowed)
         throw refused(`cannot set an ownerRef on a resource you can't delete: ${d.reason}, <nil>`);
     }
@@ -138,6 +143,7 @@ export class Admission {
           name: ref.name,
           namespace: owner.namespaced ? (r.obj.metadata.namespace ?? '') : '',
         }),
+        'admission',
       );
       if (!d.allowed) {
         throw refused(

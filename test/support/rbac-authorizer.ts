@@ -41,6 +41,20 @@ export interface ResolvedRules {
   errors: string[];
 }
 
+/** One authorisation decision, kept so tests can tell which rights were exercised. */
+export interface AuthorizationRecord {
+  user: string;
+  verb: string;
+  apiGroup: string;
+  /** With the subresource: `flashsalestacks/finalizers`. */
+  resource: string;
+  namespace: string;
+  name: string;
+  /** For the request itself, or for a check inside a write (create-on-apply, owner finalizers, escalation). */
+  during: 'request' | 'admission';
+  allowed: boolean;
+}
+
 export interface Decision {
   allowed: boolean;
   /** Why not, when an RBAC object could not be resolved ("RBAC: clusterrole... not found"), else ''. */
@@ -64,6 +78,8 @@ function bindingOf(o: KObj): Binding {
 export class RbacAuthorizer {
   private cache = new Map<string, ResolvedRules>();
   private clusterRoleRules?: Map<string, Rule[]>;
+  /** Every decision on a resource, in order (bounded like the request log). */
+  log: AuthorizationRecord[] = [];
 
   constructor(private readonly store: Store) {
     store.onEvent((e) => {
@@ -73,18 +89,31 @@ export class RbacAuthorizer {
     });
   }
 
-  authorize(a: RequestAttributes): Decision {
+  authorize(a: RequestAttributes, during: AuthorizationRecord['during'] = 'request'): Decision {
+    const d = this.decide(a);
+    if (a.resourceRequest) {
+      this.log.push({
+        user: a.user.name,
+        verb: a.verb,
+        apiGroup: a.apiGroup,
+        resource: a.subresource ? `${a.resource}/${a.subresource}` : a.resource,
+        namespace: a.namespace,
+        name: a.name,
+        during,
+        allowed: d.allowed,
+      });
+      if (this.log.length > 200_000) this.log.splice(0, this.log.length - 100_000);
+    }
+    return d;
+  }
+
+  private decide(a: RequestAttributes): Decision {
     if (a.user.groups.includes(SYSTEM_MASTERS)) return { allowed: true, reason: '' };
     const { rules, errors } = this.rulesFor(a.user, a.namespace);
     if (rules.some((r) => ruleAllows(r, a))) return { allowed: true, reason: '' };
     const reason =
       errors.length === 0 ? '' : `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}`;
     return { allowed: false, reason };
-  }
-
-  /** Whether `user` may do `verb` on the resource (a shorthand for admission checks). */
-  allows(a: RequestAttributes): boolean {
-    return this.authorize(a).allowed;
   }
 
   /** The rules of the ClusterRoleBindings and (in `namespace`) the RoleBindings that name this user. */

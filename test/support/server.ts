@@ -48,6 +48,7 @@ import YAML from 'yaml';
 import { parseKubernetesVersion } from '../../src/kubernetes/version.js';
 import { AccessControl } from './access.js';
 import { ADMIN, type UserInfo } from './authn.js';
+import type { AuthorizationRecord } from './rbac-authorizer.js';
 import {
   apiGroup,
   apiGroupList,
@@ -144,6 +145,8 @@ export interface FakeApiServer {
   registry: Registry;
   faults: FaultControls;
   kubelet: KubeletControl;
+  /** Every authorisation decision on a resource since the last resetRequests(), requests' and admission's. */
+  authorizations(): AuthorizationRecord[];
   /** The request log (debug endpoints excluded). */
   requests(): RequestRecord[];
   requestCounts(): RequestCounts;
@@ -831,7 +834,11 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     kubelet,
     requests: () => [...faults.log],
     requestCounts: () => faults.counts(),
-    resetRequests: () => faults.reset(),
+    resetRequests: () => {
+      faults.reset();
+      access.authz.log = [];
+    },
+    authorizations: () => [...access.authz.log],
     installCrd,
     object: (apiVersion, kind, namespace, name) => {
       const t = reg.typeForKind(apiVersion, kind);
