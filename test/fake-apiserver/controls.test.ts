@@ -86,6 +86,34 @@ describe('fault injection', () => {
     expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
   });
 
+  it('refuses one object with 422 Invalid and the given message, leaving other objects alone', async () => {
+    const message =
+      'StatefulSet.apps "web" is invalid: spec: Forbidden: updates to statefulset spec are forbidden';
+    srv.faults.failNext({
+      verb: 'patch',
+      resource: 'configmaps',
+      name: 'refused',
+      code: 422,
+      count: 2,
+      message,
+    });
+    await http(srv, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'refused' } });
+    await http(srv, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'fine' } });
+    const patch = (name: string) =>
+      http(
+        srv,
+        'PATCH',
+        `/api/v1/namespaces/default/configmaps/${name}`,
+        { data: { a: '1' } },
+        'application/merge-patch+json',
+      );
+    const r = await patch('refused');
+    expect([r.status, r.json.reason, r.json.message]).toEqual([422, 'Invalid', message]);
+    expect((await patch('fine')).status).toBe(200);
+    expect((await patch('refused')).status).toBe(422);
+    expect((await patch('refused')).status).toBe(200);
+  });
+
   it('exposes the same controls over HTTP under /debug', async () => {
     await http(srv, 'POST', '/debug/fail', { verb: 'delete', resource: 'configmaps', code: 500 });
     expect((await http(srv, 'DELETE', '/api/v1/namespaces/default/configmaps/f1')).status).toBe(500);

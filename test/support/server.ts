@@ -203,6 +203,18 @@ function parseResourcePath(
 }
 
 /** /api/<v>/... and /apis/<g>/<v>/...: resource requests; everything else (discovery, /version, /openapi) is a path. */
+/** The Status reason of an injected failure, by code (as the real server would give it). */
+const FAULT_REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  422: 'Invalid',
+  429: 'TooManyRequests',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
+
 function isResourcePath(path: string): boolean {
   const segs = path.split('/').filter((s) => s !== '');
   return (segs[0] === 'api' && segs.length >= 3) || (segs[0] === 'apis' && segs.length >= 4);
@@ -445,16 +457,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       const fail = faults.take({ verb, resource: record.resource, namespace: r.namespace, name: r.name });
       if (fail) {
         const code = fail.code ?? 500;
-        const reason =
-          code === 429
-            ? 'TooManyRequests'
-            : code === 409
-              ? 'Conflict'
-              : code === 503
-                ? 'ServiceUnavailable'
-                : code === 504
-                  ? 'Timeout'
-                  : 'InternalError';
+        const reason = FAULT_REASONS[code] ?? 'InternalError';
         const msg =
           fail.message ??
           (code === 429
