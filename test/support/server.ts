@@ -1,6 +1,29 @@
 /**
- * In-memory Kubernetes API server for tests — the project's single test double. A real HTTP server on
- * 127.0.0.1 that @kubernetes/client-node and kubectl talk to through a kubeconfig.
+ * In-memory Kubernetes API server for tests — the project's single test double. A real HTTPS server on
+ * 127.0.0.1 (test CA in tls.ts; kubectl sends no credentials over plain HTTP) that @kubernetes/client-node
+ * and kubectl talk to through a kubeconfig.
+ *
+ * Who may do what, as on a cluster with RBAC (access.ts, authn.ts, rbac-authorizer.ts, admission.ts):
+ * - `kubeconfigPath` is the admin (`kubernetes-admin` in system:masters: never refused). Raw requests need
+ *   `Authorization: Bearer <adminToken>`; a missing or unknown token gets the real 401 (`anonymous: true`
+ *   makes token-less requests system:anonymous instead).
+ * - `writeKubeconfig({ serviceAccount: { namespace, name } })` writes a kubeconfig for an existing
+ *   ServiceAccount (user system:serviceaccount:<ns>:<name>, groups system:serviceaccounts[:<ns>],
+ *   system:authenticated), `serviceAccountToken()` mints just the token, `addUser(token, user)` adds a static
+ *   token user. Bind them with Roles/ClusterRoles/RoleBindings/ClusterRoleBindings like on a cluster.
+ * - Every request is authorised by RBAC from the stored objects, with attributes derived as the real
+ *   RequestInfo does (get/list/watch/create/update/patch/delete/deletecollection, subresources, names,
+ *   non-resource paths); the bootstrap roles system:discovery, system:basic-user and
+ *   system:public-info-viewer are bound as on a real cluster, so any authenticated user can use discovery,
+ *   /version and /openapi. Aggregated ClusterRoles are evaluated from their selectors.
+ * - Inside writes: a server-side apply that creates is authorised as `create` too; Role/ClusterRole rules
+ *   the writer does not hold are refused unless it may `escalate`, bindings unless it may `bind` the role;
+ *   OwnerReferencesPermissionEnforcement (`blockOwnerDeletion: true` needs update on the owner's
+ *   `finalizers`). Messages are the real ones; `kubernetesVersion` picks the pre-1.32 create-on-apply text.
+ * - `authorizations()` lists every decision (requests' and admission's) and the request log names the user
+ *   of each request, so tests can check which rights were exercised.
+ * - `kubectl auth can-i` works (SelfSubjectAccessReview); protobuf request bodies (kubectl 1.31+ imperative
+ *   creates) are decoded for Namespace, ConfigMap, Secret, ServiceAccount and SelfSubjectAccessReview.
  *
  * Implemented: discovery (+ a minimal /openapi/v3 so kubectl uses server-side field validation), CRUD for
  * core/apps/batch/policy/autoscaling/networking/coordination/events/rbac/apiextensions and CRD-defined kinds
@@ -15,8 +38,11 @@
  * simulated kubelet.
  *
  * NOT implemented (differences from a real kube-apiserver):
- * - authentication/authorization (everything is allowed), admission webhooks, quotas, LimitRanges, RBAC
- *   evaluation (RBAC objects are only stored);
+ * - authentication other than bearer tokens (client certificates, OIDC, webhooks), impersonation, the Node
+ *   authorizer, SubjectAccessReview/SelfSubjectRulesReview/TokenReview/TokenRequest APIs (tokens are minted
+ *   by the test helper, opaque, without expiry or audiences), the clusterrole-aggregation controller writing
+ *   rules into aggregated roles (they are evaluated, not stored), the default user-facing roles
+ *   (admin/edit/view, system:controller:*), admission webhooks, quotas, LimitRanges;
  * - CEL beyond the subset in cel.ts (rules outside it are skipped and reported on stderr and by
  *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting;
  *   CRD conversion webhooks/version conversion (all served versions of a CRD share one stored object);
@@ -24,7 +50,8 @@
  * - validation of built-in kinds beyond metadata.name and label values; field validation (Strict/Warn) of
  *   unknown fields of built-in kinds; defaulting of built-ins beyond a few fields (Service ports/clusterIP,
  *   workload replicas, container port protocol, Secret type);
- * - protobuf and CBOR encodings, aggregated discovery (clients fall back to the legacy documents),
+ * - protobuf beyond the request bodies of the kinds above (responses are always JSON, which kubectl
+ *   accepts), CBOR, aggregated discovery (clients fall back to the legacy documents),
  *   /openapi/v2 (404) and real schemas in /openapi/v3 (so `kubectl explain` does not work);
  * - watch-list (`sendInitialEvents`), list at an exact past resourceVersion, consistent pagination snapshots
  *   (continue tokens read the current state); Tables for every built-in kind use a few sensible columns, not
