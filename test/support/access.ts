@@ -2,9 +2,9 @@
  * Access control of the stand-in's request path, in the order kube-apiserver applies it: authenticate the
  * bearer token (authn.ts), derive the request's authorizer attributes as the apiserver's RequestInfoFactory
  * does, authorise them with RBAC (rbac-authorizer.ts), and answer SelfSubjectAccessReviews (`kubectl auth
- * can-i`). Checks inside writes live in admission.ts.
+ * can-i`). Checks inside writes live in rbac-admission.ts.
  */
-import { Admission } from './admission.js';
+import { RbacAdmission } from './rbac-admission.js';
 import { Authenticator, type UserInfo } from './authn.js';
 import { ApiError, badRequest, methodNotAllowed } from './errors.js';
 import { bootstrapPolicy, forbiddenRequest, RbacAuthorizer } from './rbac-authorizer.js';
@@ -38,7 +38,7 @@ export class AccessControl {
   ) {
     this.authn = new Authenticator(reg.store, opts.anonymous);
     this.authz = new RbacAuthorizer(reg.store);
-    reg.admission = new Admission({
+    reg.rbacAdmission = new RbacAdmission({
       authorizer: this.authz,
       typeForKind: (apiVersion, kind) => reg.typeForKind(apiVersion, kind),
       fullApplyCreateMessage: opts.minor >= 32,

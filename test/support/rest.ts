@@ -10,7 +10,7 @@ import {
   qualified,
   staleConflict,
 } from './errors.js';
-import type { Admission } from './admission.js';
+import type { RbacAdmission } from './rbac-admission.js';
 import type { UserInfo } from './authn.js';
 import type { Nav } from './fieldset.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
@@ -47,8 +47,8 @@ export class Registry {
   private readonly schemas = new Map<string, CrdSchema>();
   /** Called after any deletion or ownership change so garbage collection can run. */
   onChange: () => void = () => {};
-  /** Authorisation checks inside writes (admission.ts), set by the server. */
-  admission?: Admission;
+  /** Authorisation checks inside writes (rbac-admission.ts), set by the server. */
+  rbacAdmission?: RbacAdmission;
 
   constructor(historySize: number) {
     this.store = new Store(historySize);
@@ -349,7 +349,7 @@ export class Registry {
     this.admitCustom(t, obj, o);
     if (o.user) {
       const apply = o.subresource === 'apply';
-      this.admission?.validate({
+      this.rbacAdmission?.validate({
         operation: 'create',
         type: t,
         obj,
@@ -487,7 +487,7 @@ export class Registry {
     if (!sub) this.builtinDefaults(t, next);
     this.admitCustom(t, next, o, old);
     if (o.user)
-      this.admission?.validate({
+      this.rbacAdmission?.validate({
         operation: 'update',
         type: t,
         obj: next,

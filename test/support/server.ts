@@ -3,7 +3,7 @@
  * 127.0.0.1 (test CA in tls.ts; kubectl sends no credentials over plain HTTP) that @kubernetes/client-node
  * and kubectl talk to through a kubeconfig.
  *
- * Who may do what, as on a cluster with RBAC (access.ts, authn.ts, rbac-authorizer.ts, admission.ts):
+ * Who may do what, as on a cluster with RBAC (access.ts, authn.ts, rbac-authorizer.ts, rbac-admission.ts):
  * - `kubeconfigPath` is the admin (`kubernetes-admin` in system:masters: never refused). Raw requests need
  *   `Authorization: Bearer <adminToken>`; a missing or unknown token gets the real 401 (`anonymous: true`
  *   makes token-less requests system:anonymous instead).

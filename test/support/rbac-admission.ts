@@ -18,7 +18,7 @@ import { deepEqual, type KObj, type OwnerRef } from './util.js';
 
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
-export interface AdmissionRequest {
+export interface RbacAdmissionRequest {
   operation: 'create' | 'update';
   type: ResourceType;
   obj: KObj;
@@ -30,7 +30,7 @@ export interface AdmissionRequest {
   createdByApply?: boolean;
 }
 
-export interface AdmissionOptions {
+export interface RbacAdmissionOptions {
   authorizer: RbacAuthorizer;
   typeForKind(apiVersion: string, kind: string): ResourceType | undefined;
   /**
@@ -40,16 +40,20 @@ export interface AdmissionOptions {
   fullApplyCreateMessage: boolean;
 }
 
-export class Admission {
-  constructor(private readonly o: AdmissionOptions) {}
+export class RbacAdmission {
+  constructor(private readonly o: RbacAdmissionOptions) {}
 
-  validate(r: AdmissionRequest): void {
+  validate(r: RbacAdmissionRequest): void {
     if (r.createdByApply) this.authorizeApplyCreate(r);
     if (r.type.group === RBAC_GROUP) this.preventEscalation(r);
     this.enforceOwnerReferences(r);
   }
 
-  private attrs(r: AdmissionRequest, verb: string, over: Partial<RequestAttributes> = {}): RequestAttributes {
+  private attrs(
+    r: RbacAdmissionRequest,
+    verb: string,
+    over: Partial<RequestAttributes> = {},
+  ): RequestAttributes {
     return {
       user: r.user,
       verb,
@@ -64,7 +68,7 @@ export class Admission {
     };
   }
 
-  private authorizeApplyCreate(r: AdmissionRequest): void {
+  private authorizeApplyCreate(r: RbacAdmissionRequest): void {
     const a = this.attrs(r, 'create', { subresource: '' });
     const d = this.o.authorizer.authorize(a, 'admission');
     if (d.allowed) return;
@@ -72,7 +76,7 @@ export class Admission {
     throw forbidden(a.apiGroup, a.resource, a.name, d.reason);
   }
 
-  private preventEscalation(r: AdmissionRequest): void {
+  private preventEscalation(r: RbacAdmissionRequest): void {
     if (r.user.groups.includes(SYSTEM_MASTERS)) return;
     const { plural } = r.type;
     const namespace = r.obj.metadata.namespace ?? '';
@@ -114,7 +118,7 @@ export class Admission {
     throw forbidden(RBAC_GROUP, plural, name, why);
   }
 
-  private enforceOwnerReferences(r: AdmissionRequest): void {
+  private enforceOwnerReferences(r: RbacAdmissionRequest): void {
     if (r.type.group === '' && r.type.plural === 'pods' && r.subresource === 'status') return;
     const refs: OwnerRef[] = r.obj.metadata.ownerReferences ?? [];
     const oldRefs: OwnerRef[] = r.old?.metadata.ownerReferences ?? [];
