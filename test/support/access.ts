@@ -51,17 +51,7 @@ export class AccessControl {
 
   /** 403 unless the user may GET/POST/... this non-resource path (/version, /api, /apis/..., /openapi/...). */
   authorizePath(user: UserInfo, method: string, path: string): void {
-    this.check({
-      user,
-      verb: method.toLowerCase(),
-      resourceRequest: false,
-      apiGroup: '',
-      resource: '',
-      subresource: '',
-      namespace: '',
-      name: '',
-      path,
-    });
+    this.check(pathAttributes(user, method.toLowerCase(), path));
   }
 
   /** 403 unless the user may do `verb` on the route, with attributes derived as the real RequestInfo is. */
@@ -103,17 +93,7 @@ export class AccessControl {
           name: ra.name ?? '',
           path: '',
         }
-      : {
-          user,
-          verb: nra!.verb ?? '',
-          resourceRequest: false,
-          apiGroup: '',
-          resource: '',
-          subresource: '',
-          namespace: '',
-          name: '',
-          path: nra!.path ?? '',
-        };
+      : pathAttributes(user, nra!.verb ?? '', nra!.path ?? '');
     const d = this.authz.authorize(a);
     return {
       apiVersion: 'authorization.k8s.io/v1',
@@ -129,6 +109,21 @@ export class AccessControl {
     if (verb !== 'create')
       throw methodNotAllowed('the server does not allow this method on the requested resource');
   }
+}
+
+/** The attributes of a non-resource request (discovery, /version, /openapi, /healthz…). */
+function pathAttributes(user: UserInfo, verb: string, path: string): RequestAttributes {
+  return {
+    user,
+    verb,
+    resourceRequest: false,
+    apiGroup: '',
+    resource: '',
+    subresource: '',
+    namespace: '',
+    name: '',
+    path,
+  };
 }
 
 /**
