@@ -6,17 +6,17 @@
  * not served: clients that ask for it get the legacy documents as application/json and fall back.
  */
 import { createHash } from 'node:crypto';
+import type { KubernetesVersion } from '../../src/kubernetes/version.js';
 import type { ResourceType } from './resources.js';
 
 const VERBS_COLLECTION = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-/** The /version document of the emulated minor ("1.28" → gitVersion v1.28.0-fake). */
-export function versionInfo(minor: string): Record<string, string> {
-  const [major, min] = minor.split('.');
+/** The /version document of the emulated version (1.28 → gitVersion v1.28.0-fake). */
+export function versionInfo(v: KubernetesVersion): Record<string, string> {
   return {
-    major: major!,
-    minor: min!,
-    gitVersion: `v${minor}.0-fake`,
+    major: String(v.major),
+    minor: String(v.minor),
+    gitVersion: `v${v.major}.${v.minor}.0-fake`,
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2026-01-01T00:00:00Z',
@@ -66,7 +66,7 @@ export function resourceList(types: ResourceType[], group: string, version: stri
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: VERBS_COLLECTION,
+      verbs: t.verbs ?? VERBS_COLLECTION,
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
       ...(t.categories.length ? { categories: t.categories } : {}),
       storageVersionHash: createHash('sha256').update(`${group}/${t.plural}`).digest('base64').slice(0, 11),

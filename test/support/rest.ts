@@ -10,6 +10,8 @@ import {
   qualified,
   staleConflict,
 } from './errors.js';
+import type { RbacAdmission } from './rbac-admission.js';
+import type { UserInfo } from './authn.js';
 import type { Nav } from './fieldset.js';
 import { BuiltinAdmission, fieldValidationOf } from './admission.js';
 import { formatVersion, MIN_SUPPORTED } from '../../src/kubernetes/version.js';
@@ -33,6 +35,8 @@ export interface WriteOptions {
   subresource?: string;
   /** Filled with the warnings of this write (sent as `Warning` response headers). */
   warnings?: string[];
+  /** The authenticated requester; writes without one (the stand-in's own) skip admission. */
+  user?: UserInfo;
 }
 
 export interface RegistryOptions {
@@ -61,6 +65,8 @@ export class Registry {
   private readonly schemas = new Map<string, CrdSchema>();
   /** Called after any deletion or ownership change so garbage collection can run. */
   onChange: () => void = () => {};
+  /** Authorisation checks inside writes (rbac-admission.ts), set by the server. */
+  rbacAdmission?: RbacAdmission;
 
   readonly admission: BuiltinAdmission;
 
@@ -233,7 +239,20 @@ export class Registry {
 
   private validateMeta(t: ResourceType, obj: KObj): void {
     const name = obj.metadata.name ?? '';
-    if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
+    if (t.group === 'rbac.authorization.k8s.io') {
+      // RBAC names are only path segments (ValidateRBACName), so "system:discovery" is valid.
+      const why = ['.', '..'].includes(name)
+        ? `may not be '${name}'`
+        : name.includes('/')
+          ? "may not contain '/'"
+          : name.includes('%')
+            ? "may not contain '%'"
+            : undefined;
+      if (why)
+        throw invalid(t.kind, t.group, name, [
+          { field: 'metadata.name', message: `Invalid value: "${name}": ${why}` },
+        ]);
+    } else if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
       throw invalid(t.kind, t.group, name, [
         {
           field: 'metadata.name',
@@ -326,6 +345,17 @@ export class Registry {
     // Normalised first, so validation compares what is stored (as upstream compares decoded objects).
     this.admission.store(t, obj);
     this.admission.validate(t, obj, undefined, undefined);
+    if (o.user) {
+      const apply = o.subresource === 'apply';
+      this.rbacAdmission?.validate({
+        operation: 'create',
+        type: t,
+        obj,
+        user: o.user,
+        subresource: apply ? undefined : o.subresource,
+        createdByApply: apply,
+      });
+    }
     if (o.subresource !== 'apply') {
       obj.metadata.managedFields = updateManagedFields(
         undefined,
@@ -457,6 +487,15 @@ export class Registry {
     this.warn(o, this.admitCustom(t, next, o, old));
     this.admission.store(t, next);
     this.admission.validate(t, next, old, sub);
+    if (o.user)
+      this.rbacAdmission?.validate({
+        operation: 'update',
+        type: t,
+        obj: next,
+        old,
+        user: o.user,
+        subresource: sub,
+      });
     if (t.generation && !sub && !deepEqual(specPart(old), specPart(next)))
       next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     if (preApplied) next.metadata.managedFields = preApplied.metadata.managedFields;
