@@ -50,9 +50,13 @@ export class BuiltinAdmission {
     this.minor = Number(version.split('.')[1]);
   }
 
+  private readonly models = new Map<ResourceType, Model | undefined>();
+
   private model(t: ResourceType): Model | undefined {
     if (t.crd) return undefined;
-    return this.api.rootModel(t.group ? `${t.group}/${t.version}` : t.version, t.kind);
+    if (!this.models.has(t))
+      this.models.set(t, this.api.rootModel(t.group ? `${t.group}/${t.version}` : t.version, t.kind));
+    return this.models.get(t);
   }
 
   /**
@@ -75,7 +79,7 @@ export class BuiltinAdmission {
   decodeApply(t: ResourceType, applied: KObj, ns: string | undefined, name: string): void {
     const model = this.model(t);
     if (!model) return;
-    const c = conform(this.api, model, structuredClone(applied));
+    const c = conform(this.api, model, applied);
     const problems = [
       ...c.unknown.map((u) => `${u.ssaPath}: field not declared in schema`),
       ...c.types.map((p) => `${p.ssaPath}: ${p.detail ?? `expected ${smdKind(p.goType)}, got ${p.got}`}`),
@@ -133,7 +137,7 @@ export class BuiltinAdmission {
   validate(t: ResourceType, obj: KObj, old: KObj | undefined, subresource: string | undefined): void {
     const model = this.model(t);
     if (!model) return;
-    const causes: Cause[] = conform(this.api, model, structuredClone(obj)).required.map((r) => ({
+    const causes: Cause[] = conform(this.api, model, obj).required.map((r) => ({
       field: r.path,
       message: 'Required value',
       reason: 'FieldValueRequired',

@@ -74,8 +74,16 @@ function goTypeOf(t: FieldType): string {
   }
 }
 
+const structNames = new Map<string, string>();
+
+/** The Go struct name of a model: `V1DeploymentSpec` → `DeploymentSpec`. */
 function structName(model: string): string {
-  return model.replace(/^(Core|Events)?V\d+(alpha\d+|beta\d+)?/, '');
+  let name = structNames.get(model);
+  if (name === undefined) {
+    name = model.replace(/^(Core|Events)?V\d+(alpha\d+|beta\d+)?/, '');
+    structNames.set(model, name);
+  }
+  return name;
 }
 
 function fits(t: FieldType, v: unknown): boolean {
@@ -127,23 +135,24 @@ export function conform(
   const out: Conformance = { unknown: [], types: [], required: [] };
   const join = (p: string, k: string) => (p ? `${p}.${k}` : k);
 
+  // SSA paths need list keys, so they are only built for the fields that are reported.
   const walkValue = (
     t: FieldType,
     v: unknown,
     path: string,
-    ssa: string,
+    ssa: () => string,
     holder: string,
     field: string,
   ): void => {
     if (v === null || v === undefined) return;
     if (!fits(t, v)) {
-      out.types.push({ path, ssaPath: ssa, goType: goTypeOf(t), struct: holder, got: jsonType(v) });
+      out.types.push({ path, ssaPath: ssa(), goType: goTypeOf(t), struct: holder, got: jsonType(v) });
       return;
     }
     if (t.t === 'quantity' && canonicalQuantity(v as string | number) === undefined) {
       out.types.push({
         path,
-        ssaPath: ssa,
+        ssaPath: ssa(),
         goType: 'resource.Quantity',
         struct: holder,
         got: jsonType(v),
@@ -157,25 +166,25 @@ export function conform(
     } else if (t.t === 'array') {
       const list = v as unknown[];
       list.forEach((x, i) =>
-        walkValue(t.of, x, `${path}[${i}]`, `${ssa}${ssaItem(field, list, x, i)}`, holder, field),
+        walkValue(t.of, x, `${path}[${i}]`, () => `${ssa()}${ssaItem(field, list, x, i)}`, holder, field),
       );
     } else if (t.t === 'map') {
       for (const [k, x] of Object.entries(v as Record<string, unknown>))
-        walkValue(t.of, x, join(path, k), `${ssa}.${k}`, holder, field);
+        walkValue(t.of, x, join(path, k), () => `${ssa()}.${k}`, holder, field);
     }
   };
 
-  const walkModel = (m: Model, o: Record<string, unknown>, path: string, ssa: string): void => {
+  const walkModel = (m: Model, o: Record<string, unknown>, path: string, ssa: () => string): void => {
     const root = path === '';
     for (const [k, v] of Object.entries(o)) {
       if (root && META_SKIPPED.has(k)) continue;
       const f = m.fields.get(k);
       if (!f) {
-        out.unknown.push({ path: join(path, k), ssaPath: `${ssa}.${k}` });
+        out.unknown.push({ path: join(path, k), ssaPath: `${ssa()}.${k}` });
         if (dropUnknown) delete o[k];
         continue;
       }
-      walkValue(f.type, v, join(path, k), `${ssa}.${k}`, structName(m.name), k);
+      walkValue(f.type, v, join(path, k), () => `${ssa()}.${k}`, structName(m.name), k);
     }
     // Status is written by controllers, and upstream does not refuse missing fields there (they decode to
     // zero values); on the spec side, missing required fields are what validation refuses.
@@ -188,11 +197,11 @@ export function conform(
           o[f.name] === undefined &&
           !(root && META_SKIPPED.has(f.name))
         )
-          out.required.push({ path: join(path, f.name), ssaPath: `${ssa}.${f.name}` });
+          out.required.push({ path: join(path, f.name), ssaPath: `${ssa()}.${f.name}` });
       }
   };
 
-  walkModel(model, obj, '', '');
+  walkModel(model, obj, '', () => '');
   return out;
 }
 
