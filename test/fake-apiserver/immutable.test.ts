@@ -2,9 +2,14 @@
  * Fields a real API server will not change in place answer 422 Invalid with upstream's message (and the PVC
  * resize admission a 403), so an operator that needs such a change has to perform it explicitly.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, type KubeConfig, type V1StatefulSet } from '@kubernetes/client-node';
+import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeApiServer } from '../support/server.js';
-import { eventually, http, start } from './helpers.js';
+import { apiError, eventually, http, kubectlFor, start } from './helpers.js';
 
 const NS = '/apis/apps/v1/namespaces/default';
 const CORE = '/api/v1/namespaces/default';
@@ -57,8 +62,9 @@ const STS_MESSAGE_1_28 =
 
 describe('immutable fields on a 1.28 server', () => {
   let srv: FakeApiServer;
+  let kc: KubeConfig;
   beforeAll(async () => {
-    ({ srv } = await start({ kubelet: { delayMs: 20 } }));
+    ({ srv, kc } = await start({ kubelet: { delayMs: 20 } }));
   });
   afterAll(() => srv.stop());
 
@@ -89,6 +95,31 @@ describe('immutable fields on a 1.28 server', () => {
     expect(ok.status).toBe(200);
     expect(ok.json.spec.replicas).toBe(3);
     expect(ok.json.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
+  });
+
+  it('the same refusal reaches client-node (PUT) and kubectl (client-side apply)', async () => {
+    const apps = kc.makeApiClient(AppsV1Api);
+    const live = await apps.readNamespacedStatefulSet({ name: 'db', namespace: 'default' });
+    const changed: V1StatefulSet = structuredClone(live);
+    changed.spec!.volumeClaimTemplates![0]!.spec!.resources!.requests!.storage = '3Gi';
+    const e = await apiError(
+      apps.replaceNamespacedStatefulSet({ name: 'db', namespace: 'default', body: changed }),
+      422,
+    );
+    expect(e.message).toBe(STS_MESSAGE_1_28);
+    const dir = mkdtempSync(join(tmpdir(), 'immutable-'));
+    try {
+      const file = join(dir, 'db.yaml');
+      writeFileSync(
+        file,
+        YAML.stringify({ ...statefulSet('5Gi'), metadata: { name: 'db', namespace: 'default' } }),
+      );
+      const k = await kubectlFor(srv, dir)('apply', '-f', file);
+      expect(k.code).not.toBe(0);
+      expect(k.stderr).toContain(STS_MESSAGE_1_28.replace('StatefulSet.apps "db" is invalid: ', ''));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('StatefulSet revisionHistoryLimit is immutable before 1.34 and mutable from 1.34', async () => {
