@@ -606,6 +606,8 @@ const componentHealth = obj(
 );
 
 const COMPONENTS = ['postgres', 'pgbouncer', 'redis', 'rabbitmq', 'api', 'consumer', 'nginx'] as const;
+/** Components whose running version status.versions reports (the consumer runs the API image). */
+const RUNNING_COMPONENTS = ['postgres', 'pgbouncer', 'redis', 'rabbitmq', 'api', 'nginx'] as const;
 
 const backupRecord = obj(
   'One backup run.',
@@ -654,6 +656,19 @@ export const statusSchema: SchemaNode = obj(
       https: str('HTTPS URL when TLS is configured.'),
     }),
     readyComponents: str('Ready components over all components, e.g. "6/7" (printer column).'),
+    healthSummary: str(
+      'Healthy, Degraded, or Unknown when health is not measured (probes disabled or not run yet); the Degraded condition says why (printer column).',
+      { enum: ['Healthy', 'Degraded', 'Unknown'], $tsName: 'HealthSummary' },
+    ),
+    versions: obj(
+      "Image tag each component's live workload runs, read from the cluster (not from the spec); printer columns of -o wide.",
+      Object.fromEntries(
+        RUNNING_COMPONENTS.map((c) => [c, str(`Image tag of the ${c} workload in the cluster.`)]),
+      ),
+    ),
+    apiReplicas: str(
+      'Ready over desired replicas of the API Deployment in the cluster (what the HPA scaled it to), e.g. "8/10" (printer column of -o wide).',
+    ),
   },
   { $tsName: 'FlashSaleStackStatus' },
 );
@@ -683,11 +698,51 @@ export const printerColumns = [
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary of the stack state.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.readyComponents', description: 'Ready components.' },
   {
-    name: 'Postgres',
-    type: 'integer',
-    jsonPath: '.spec.postgres.version',
-    description: 'PostgreSQL major version.',
+    name: 'Health',
+    type: 'string',
+    jsonPath: '.status.healthSummary',
+    description: 'Healthy, Degraded, or Unknown when not measured.',
   },
-  { name: 'API', type: 'integer', jsonPath: '.spec.api.replicas', description: 'API replicas.' },
+  {
+    name: 'Last Backup',
+    type: 'date',
+    jsonPath: '.status.lastSuccessfulBackup.completedAt',
+    description: 'When the last successful backup finished.',
+  },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  {
+    name: 'Postgres',
+    type: 'string',
+    jsonPath: '.status.versions.postgres',
+    description: 'PostgreSQL image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'Redis',
+    type: 'string',
+    jsonPath: '.status.versions.redis',
+    description: 'Redis image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'RabbitMQ',
+    type: 'string',
+    jsonPath: '.status.versions.rabbitmq',
+    description: 'RabbitMQ image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'API',
+    type: 'string',
+    jsonPath: '.status.versions.api',
+    description: 'API image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'API Replicas',
+    type: 'string',
+    jsonPath: '.status.apiReplicas',
+    description: 'Ready/desired API replicas in the cluster (as the HPA scaled them).',
+    priority: 1,
+  },
 ];

@@ -381,6 +381,9 @@ export interface BackupRecord {
   succeeded?: boolean;
 }
 
+/** Healthy, Degraded, or Unknown when health is not measured (probes disabled or not run yet); the Degraded condition says why (printer column). */
+export type HealthSummary = 'Healthy' | 'Degraded' | 'Unknown';
+
 /** Observed state, written by the operator. Never contains secrets. */
 export interface FlashSaleStackStatus {
   /** Summary for kubectl get. */
@@ -436,4 +439,23 @@ export interface FlashSaleStackStatus {
   };
   /** Ready components over all components, e.g. "6/7" (printer column). */
   readyComponents?: string;
+  /** Healthy, Degraded, or Unknown when health is not measured (probes disabled or not run yet); the Degraded condition says why (printer column). */
+  healthSummary?: HealthSummary;
+  /** Image tag each component's live workload runs, read from the cluster (not from the spec); printer columns of -o wide. */
+  versions?: {
+    /** Image tag of the postgres workload in the cluster. */
+    postgres?: string;
+    /** Image tag of the pgbouncer workload in the cluster. */
+    pgbouncer?: string;
+    /** Image tag of the redis workload in the cluster. */
+    redis?: string;
+    /** Image tag of the rabbitmq workload in the cluster. */
+    rabbitmq?: string;
+    /** Image tag of the api workload in the cluster. */
+    api?: string;
+    /** Image tag of the nginx workload in the cluster. */
+    nginx?: string;
+  };
+  /** Ready over desired replicas of the API Deployment in the cluster (what the HPA scaled it to), e.g. "8/10" (printer column of -o wide). */
+  apiReplicas?: string;
 }

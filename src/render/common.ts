@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { API_VERSION, FIELD_MANAGER, KIND, type ResolvedFlashSaleStack } from '../api/types.js';
+import type { KubernetesVersion } from '../kubernetes/version.js';
 
 /** A Kubernetes object as render emits it. Concrete shapes are validated against Kubernetes' schemas in tests. */
 export interface KubeObject {
@@ -36,6 +37,8 @@ export interface RenderInputs {
   prometheusOperatorAvailable: boolean;
   /** Namespace the operator runs in (NetworkPolicy lets its health probes in). */
   operatorNamespace: string;
+  /** The API server's Kubernetes version: render emits only fields a server of this version has. */
+  kubernetesVersion: KubernetesVersion;
 }
 
 export interface StackSecrets {
