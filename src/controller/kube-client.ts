@@ -399,6 +399,13 @@ export class KubeClient {
     return this.json<ApiObject>(res);
   }
 
+  /** Closes the connection pool (idle keep-alive connections would otherwise hold the process open). */
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    await d?.close();
+  }
+
   /** Deletes an object; a 404 counts as success (it is gone, which is what we wanted). */
   async delete(
     type: ResourceType,

@@ -408,6 +408,7 @@ export class Operator {
       this.server ? this.server.server.close(() => resolve()) : resolve(),
     );
     this.server?.server.closeAllConnections();
+    await this.client.close();
   }
 
   /** For tests: the resource types this operator can touch. */

@@ -104,8 +104,17 @@ describe('kubectl against the in-memory API server with the operator binary runn
     const get = kubectl(kubeconfig, 'get', 'fss');
     expect(get.status).toBe(0);
     const [header, row] = get.stdout.trim().split('\n');
-    expect(header).toMatch(/NAME\s+PHASE\s+READY\s+POSTGRES\s+API\s+AGE/);
-    expect(row).toMatch(/^shop\s+Ready\s+7\/7\s+18\s+2\s+/);
+    // The operator runs with --no-health: health is not measured, so it is Unknown (not "healthy").
+    expect(header).toMatch(/^NAME\s+PHASE\s+READY\s+HEALTH\s+LAST BACKUP\s+AGE$/);
+    // No backup has run yet: the LAST BACKUP cell is empty (a real server sends null, which kubectl prints as <none>).
+    expect(row).toMatch(/^shop\s+Ready\s+7\/7\s+Unknown\s+(<none>\s+)?\S+$/);
+
+    // -o wide adds what actually runs: image tags and the API's ready/desired replicas.
+    const wide = kubectl(kubeconfig, 'get', 'fss', '-o', 'wide');
+    expect(wide.status).toBe(0);
+    const [wideHeader, wideRow] = wide.stdout.trim().split('\n');
+    expect(wideHeader).toMatch(/AGE\s+POSTGRES\s+REDIS\s+RABBITMQ\s+API\s+API REPLICAS$/);
+    expect(wideRow).toMatch(/\s18\.\S+\s+7\.\S+\s+\S+\s+0\.1\.0\s+2\/2$/);
 
     const describe = kubectl(kubeconfig, 'describe', 'fss', 'shop');
     expect(describe.status).toBe(0);

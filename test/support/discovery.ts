@@ -10,11 +10,14 @@ import type { ResourceType } from './resources.js';
 
 const VERBS_COLLECTION = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-export function versionInfo(): Record<string, string> {
+/** The /version document; `version` ("1.28", "v1.27.3") is the Kubernetes version the server reports. */
+export function versionInfo(version = 'v1.32.0'): Record<string, string> {
+  const m = /^v?(\d+)\.(\d+)(\.\d+)?/.exec(version);
+  if (!m) throw new Error(`fake-apiserver: kubernetesVersion must look like 1.28 or v1.28.3, got ${version}`);
   return {
-    major: '1',
-    minor: '32',
-    gitVersion: 'v1.32.0-fake',
+    major: m[1]!,
+    minor: m[2]!,
+    gitVersion: `v${m[1]}.${m[2]}${m[3] ?? '.0'}-fake`,
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2026-01-01T00:00:00Z',

@@ -88,6 +88,8 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Delay before a garbage-collection pass after a deletion (default 10 ms). */
   gcDelayMs?: number;
+  /** The Kubernetes version /version reports, e.g. "1.27" or "v1.28.3" (default v1.32.0). */
+  kubernetesVersion?: string;
 }
 
 export interface FaultControls {
@@ -168,6 +170,19 @@ function parseResourcePath(
     });
   return { route: { t, namespace, name: rest[1], subresource: rest[2] } };
 }
+
+/** The Status reason the real API server gives with each HTTP code an injected fault may use. */
+const FAULT_REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  422: 'Invalid',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -320,7 +335,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     });
     faults.record(record);
     try {
-      if (path === '/version') return send(res, 200, versionInfo());
+      if (path === '/version') return send(res, 200, versionInfo(options.kubernetesVersion));
       if (path === '/healthz' || path === '/readyz' || path === '/livez') return send(res, 200, 'ok');
       if (path === '/api') return send(res, 200, apiVersions());
       if (path === '/apis') return send(res, 200, apiGroupList(reg.types()));
@@ -381,16 +396,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       const fail = faults.take({ verb, resource: record.resource, namespace: r.namespace, name: r.name });
       if (fail) {
         const code = fail.code ?? 500;
-        const reason =
-          code === 429
-            ? 'TooManyRequests'
-            : code === 409
-              ? 'Conflict'
-              : code === 503
-                ? 'ServiceUnavailable'
-                : code === 504
-                  ? 'Timeout'
-                  : 'InternalError';
+        const reason = FAULT_REASONS[code] ?? 'InternalError';
         const msg =
           fail.message ??
           (code === 429
