@@ -24,11 +24,13 @@ import { applyDesired, normalizeForApply, type ApplyDecision, type ApplyOutcome 
 import type { ConditionInput } from './conditions.js';
 import { findCondition } from './conditions.js';
 import type { EventRecorder, EventType } from './events.js';
+import { objectRef } from './dependencies.js';
 import { keepsExistingJob } from './jobs.js';
 import type { ApiObject, KubeClient } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-client.js';
 import type { Logger } from './logger.js';
 import { prepareAutoscaledWorkload } from './replicas-handover.js';
+import { postgresVolumeSize, prepareVolumes } from './volumes.js';
 import { resourceTypeByKind, resourceTypeFor } from './resources.js';
 import {
   decodeSecretData,
@@ -197,7 +199,10 @@ export class Reconciler {
       await this.settle(obj, stack, waiting, counter);
       return { writes: counter.writes, requeueAfterMs: 30_000 };
     }
-    const inputs = this.renderInputs(secretsResult.secrets);
+    const inputs: RenderInputs = {
+      ...this.renderInputs(secretsResult.secrets),
+      postgresVolumeSize: postgresVolumeSize(this.deps.cache, resolved),
+    };
 
     const rendered = this.deps.render(resolved, inputs);
     const desired = [...rendered.objects];
@@ -206,7 +211,20 @@ export class Reconciler {
       desired.push(this.deps.renderBackupNowJob(resolved, inputs, backupNow));
     }
 
-    const outcome = await this.apply(desired, secretsResult.secrets, log);
+    const volumes = await prepareVolumes(resolved, desired, {
+      client: this.deps.client,
+      cache: this.deps.cache,
+      log,
+      record: (type, reason, message) => this.deps.events.record(obj, type, reason, message),
+    });
+    counter.writes += volumes.writes;
+    if (volumes.refused) {
+      const { reason, problems: refusals } = volumes.refused;
+      await this.settle(obj, stack, refusedStatus(stack, reason, refusals, this.deps.now()), counter);
+      return { writes: counter.writes };
+    }
+
+    const outcome = await this.apply(desired, secretsResult.secrets, volumes.hold, log);
     counter.writes += outcome.writes;
     this.configChanged(resolved, secretsResult.secrets, obj, desired, outcome);
     const pruned = await this.prune(stack, desired, log, counter);
@@ -221,7 +239,8 @@ export class Reconciler {
       notices: rendered.notices ?? [],
       failed: outcome.failed,
       heldBack: outcome.heldBack,
-      fullyApplied: true,
+      fullyApplied: volumes.hold.size === 0,
+      activity: volumes.activity,
       backup: this.backupResult(resolved, backupPods),
       health: this.healthView(key),
       now: this.deps.now(),
@@ -249,13 +268,18 @@ export class Reconciler {
 
   // --- apply ---------------------------------------------------------------------------------------------
 
-  private apply(desired: KubeObject[], secrets: StackSecrets, log: Logger): Promise<ApplyOutcome> {
+  private apply(
+    desired: KubeObject[],
+    secrets: StackSecrets,
+    hold: ReadonlySet<string>,
+    log: Logger,
+  ): Promise<ApplyOutcome> {
     return applyDesired(desired, {
       client: this.deps.client,
       cached: (kind, ns, name) => this.deps.cache.get(kind, ns, name),
       log,
       redact: secretRedactor(secrets),
-      beforeApply: (obj, cached) => this.beforeApply(desired, obj, cached, log),
+      beforeApply: (obj, cached) => this.beforeApply(desired, obj, cached, hold, log),
     });
   }
 
@@ -264,8 +288,10 @@ export class Reconciler {
     desired: readonly KubeObject[],
     obj: KubeObject,
     cached: ApiObject | undefined,
+    hold: ReadonlySet<string>,
     log: Logger,
   ): Promise<ApplyDecision> {
+    if (hold.has(objectRef(obj))) return { action: 'keep' };
     if (keepsExistingJob(obj, cached)) {
       log.debug('Job template changed; the existing Job is kept as the record of what ran', {
         name: obj.metadata.name,

@@ -39,6 +39,11 @@ export interface RenderInputs {
   operatorNamespace: string;
   /** The API server's Kubernetes version: render emits only fields a server of this version has. */
   kubernetesVersion: KubernetesVersion;
+  /**
+   * The capacity the PostgreSQL data volumes actually have (the smallest, once their claims exist). Config
+   * that follows the volume (max_wal_size) is sized from it, so it changes only after the volume grew.
+   */
+  postgresVolumeSize?: string;
 }
 
 export interface StackSecrets {

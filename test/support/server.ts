@@ -29,7 +29,9 @@
  * - watch-list (`sendInitialEvents`), list at an exact past resourceVersion, consistent pagination snapshots
  *   (continue tokens read the current state); Tables for every built-in kind use a few sensible columns, not
  *   the exact kube-apiserver printers;
- * - pods, ReplicaSets, endpoints and scheduling are not simulated (the kubelet only writes workload status);
+ * - pods, ReplicaSets, endpoints and scheduling are not simulated (the kubelet only writes workload status),
+ *   except, with `statefulSetController`, StatefulSet pods and claims (created, adopted; never restarted,
+ *   deleted or scaled down; no pod status);
  *   graceful pod termination; server-side apply on /scale; `kubectl exec/logs/port-forward`;
  * - server-side apply: conflicts are checked per field value; type-aware schema for built-ins is reduced
  *   to the common associative lists (containers, ports, env, volumes, volumeMounts, conditions, …);
@@ -62,6 +64,7 @@ import { prometheusOperatorCrds, type ResourceType } from './resources.js';
 import { Registry, type DeleteOptions, type WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector, type Selector } from './selectors.js';
 import { toScale, writeScale } from './scale.js';
+import { StatefulSetController } from './statefulsets.js';
 import { toTable } from './table.js';
 import { clone, isObj, sleep, type KObj } from './util.js';
 import { ActiveWatch, startWatch } from './watch.js';
@@ -90,6 +93,11 @@ export interface FakeApiServerOptions {
   gcDelayMs?: number;
   /** The Kubernetes version /version reports, e.g. "1.27" or "v1.28.3" (default v1.32.0). */
   kubernetesVersion?: string;
+  /**
+   * Run the StatefulSet controller's pod and claim bookkeeping (test/support/statefulsets.ts): pods owned by
+   * each StatefulSet, orphans adopted, PersistentVolumeClaims from volumeClaimTemplates. Default false.
+   */
+  statefulSetController?: boolean;
 }
 
 export interface FaultControls {
@@ -243,6 +251,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     Boolean(kubeletOpt),
     (typeof kubeletOpt === 'object' ? kubeletOpt.delayMs : undefined) ?? 200,
   );
+  const statefulSets = options.statefulSetController ? new StatefulSetController(reg) : undefined;
   const faults = new Faults();
   const watches = new Set<ActiveWatch>();
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 5000;
@@ -768,6 +777,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     stop: async () => {
       stopped = true;
       kubelet.stop();
+      statefulSets?.stop();
       gc.stop();
       await closeAll();
     },

@@ -65,6 +65,7 @@
   resources:
     - deployments
   verbs:
+    - get
     - list
     - watch
     - patch
@@ -77,6 +78,13 @@
     - list
     - watch
     - patch
+    - delete
+- apiGroups:
+    - storage.k8s.io
+  resources:
+    - storageclasses
+  verbs:
+    - get
 - apiGroups:
     - batch
   resources:

@@ -130,17 +130,21 @@ export function pausedStatus(stack: FlashSaleStack, now: Date): FlashSaleStackSt
   };
 }
 
-/** The spec, or a change of it, is refused before anything is applied (ConfigValid=False, phase Failed). */
+/**
+ * The spec, or a change of it, is refused before anything is applied (ConfigValid=False, phase Failed);
+ * observedGeneration stays at the last spec that was applied.
+ */
 export function refusedStatus(
   stack: FlashSaleStack,
   reason: string,
   problems: readonly Problem[],
   now: Date,
 ): FlashSaleStackStatus {
+  const generation = observedGeneration(stack, false);
   return {
     ...stack.status,
     phase: 'Failed',
-    observedGeneration: stack.metadata.generation,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
     conditions: merged(
       stack,
       [
