@@ -35,37 +35,39 @@ function podSpecOf(obj: KubeObject): Json | undefined {
   return template && isObj(template.spec) ? template.spec : undefined;
 }
 
+/** `Kind/<holder[holderKey][nameKey]>` when that name is set. */
+function named(kind: string, holder: Json, holderKey: string, nameKey: string): string[] {
+  const inner = holder[holderKey];
+  const name = isObj(inner) ? str(inner[nameKey]) : undefined;
+  return name ? [`${kind}/${name}`] : [];
+}
+
 function podSpecReferences(pod: Json): string[] {
-  const refs: string[] = [];
   const sa = str(pod.serviceAccountName);
-  if (sa) refs.push(`ServiceAccount/${sa}`);
+  const refs: string[] = sa ? [`ServiceAccount/${sa}`] : [];
   for (const v of list(pod.volumes)) {
-    const cm = isObj(v.configMap) ? str(v.configMap.name) : undefined;
-    if (cm) refs.push(`ConfigMap/${cm}`);
-    const secret = isObj(v.secret) ? str(v.secret.secretName) : undefined;
-    if (secret) refs.push(`Secret/${secret}`);
-    const claim = isObj(v.persistentVolumeClaim) ? str(v.persistentVolumeClaim.claimName) : undefined;
-    if (claim) refs.push(`PersistentVolumeClaim/${claim}`);
+    refs.push(
+      ...named('ConfigMap', v, 'configMap', 'name'),
+      ...named('Secret', v, 'secret', 'secretName'),
+      ...named('PersistentVolumeClaim', v, 'persistentVolumeClaim', 'claimName'),
+    );
     for (const source of list(isObj(v.projected) ? v.projected.sources : undefined)) {
-      const pcm = isObj(source.configMap) ? str(source.configMap.name) : undefined;
-      if (pcm) refs.push(`ConfigMap/${pcm}`);
-      const ps = isObj(source.secret) ? str(source.secret.name) : undefined;
-      if (ps) refs.push(`Secret/${ps}`);
+      refs.push(
+        ...named('ConfigMap', source, 'configMap', 'name'),
+        ...named('Secret', source, 'secret', 'name'),
+      );
     }
   }
   for (const c of [...list(pod.initContainers), ...list(pod.containers)]) {
     for (const e of list(c.env)) {
-      const from = isObj(e.valueFrom) ? e.valueFrom : undefined;
-      const sk = from && isObj(from.secretKeyRef) ? str(from.secretKeyRef.name) : undefined;
-      if (sk) refs.push(`Secret/${sk}`);
-      const ck = from && isObj(from.configMapKeyRef) ? str(from.configMapKeyRef.name) : undefined;
-      if (ck) refs.push(`ConfigMap/${ck}`);
+      const from = isObj(e.valueFrom) ? e.valueFrom : {};
+      refs.push(
+        ...named('Secret', from, 'secretKeyRef', 'name'),
+        ...named('ConfigMap', from, 'configMapKeyRef', 'name'),
+      );
     }
     for (const e of list(c.envFrom)) {
-      const s = isObj(e.secretRef) ? str(e.secretRef.name) : undefined;
-      if (s) refs.push(`Secret/${s}`);
-      const cm = isObj(e.configMapRef) ? str(e.configMapRef.name) : undefined;
-      if (cm) refs.push(`ConfigMap/${cm}`);
+      refs.push(...named('Secret', e, 'secretRef', 'name'), ...named('ConfigMap', e, 'configMapRef', 'name'));
     }
   }
   return refs;

@@ -46,37 +46,51 @@ async function eventsOf(
 describe('an object the API server refuses', () => {
   const env = useOperatorTestEnv({ operator: false });
 
-  it('is ApplyFailed in status with the server message, one Event, the rest applied, observedGeneration kept', async () => {
-    const lines: string[] = [];
-    const op = await startOperator(
+  /** An operator whose log lines the test reads (stopped by the test). */
+  function loggedOperator(lines: string[]) {
+    return startOperator(
       env.kc,
       {},
       testParts(),
       createLogger('info', (l) => lines.push(l)),
     );
+  }
+
+  /** From now on the API server refuses every patch of StatefulSet/shop-redis with `message`. */
+  function refuseRedisStatefulSet(message: string): void {
+    env.srv.faults.failNext({
+      verb: 'patch',
+      resource: 'statefulsets',
+      name: 'shop-redis',
+      code: 422,
+      count: 1_000,
+      message,
+    });
+  }
+
+  function waitApplyFailed(): Promise<ApiObject> {
+    return eventually(async () => {
+      const s = await getStack(env.c, 'shop');
+      return condition(s, 'Progressing')?.reason === 'ApplyFailed' ? s : undefined;
+    }, 'Progressing=ApplyFailed');
+  }
+
+  it('is ApplyFailed in status with the server message, one Event, the rest applied, observedGeneration kept', async () => {
+    const lines: string[] = [];
+    const op = await loggedOperator(lines);
     try {
       await env.c.create(loadExample('minimal.yaml'));
       const ready = await waitReady(env.c);
       await op.waitIdle();
       const generation = ready.metadata.generation!;
 
-      env.srv.faults.failNext({
-        verb: 'patch',
-        resource: 'statefulsets',
-        name: 'shop-redis',
-        code: 422,
-        count: 1_000,
-        message: STATEFULSET_FORBIDDEN,
-      });
+      refuseRedisStatefulSet(STATEFULSET_FORBIDDEN);
       // One edit that changes Redis (refused) and Nginx (independent of Redis).
       await env.c.mergePatch(STACKS, 'default', 'shop', {
         spec: { redis: { appendonly: false }, nginx: { replicas: 3 } },
       });
 
-      const failed = await eventually(async () => {
-        const s = await getStack(env.c, 'shop');
-        return condition(s, 'Progressing')?.reason === 'ApplyFailed' ? s : undefined;
-      }, 'Progressing=ApplyFailed');
+      const failed = await waitApplyFailed();
       const progressing = condition(failed, 'Progressing')!;
       expect(progressing.status).toBe('False');
       expect(progressing.message).toContain('StatefulSet/shop-redis');
@@ -132,10 +146,7 @@ describe('an object the API server refuses', () => {
     await env.c.mergePatch(STACKS, 'default', 'shop', {
       spec: { redis: { appendonly: false }, nginx: { replicas: 4 } },
     });
-    const failed = await eventually(async () => {
-      const s = await getStack(env.c, 'shop');
-      return condition(s, 'Progressing')?.reason === 'ApplyFailed' ? s : undefined;
-    }, 'Progressing=ApplyFailed');
+    const failed = await waitApplyFailed();
     const message = condition(failed, 'Progressing')!.message;
     // The whole RBAC message, not cut after "is forbidden: ".
     expect(message).toContain(CONFIGMAP_FORBIDDEN);
@@ -152,31 +163,18 @@ describe('an object the API server refuses', () => {
 
   it('never puts a secret value the server echoes into status, Events or logs', async () => {
     const lines: string[] = [];
-    const op = await startOperator(
-      env.kc,
-      {},
-      testParts(),
-      createLogger('info', (l) => lines.push(l)),
-    );
+    const op = await loggedOperator(lines);
     try {
       await env.c.create(loadExample('minimal.yaml'));
       await waitReady(env.c);
       await op.waitIdle();
       const generated = decodeSecretData((await env.c.get(SECRETS, 'default', 'shop-operator-secrets')).data);
       const password = generated.redisPassword!;
-      env.srv.faults.failNext({
-        verb: 'patch',
-        resource: 'statefulsets',
-        name: 'shop-redis',
-        code: 422,
-        count: 1_000,
-        message: `StatefulSet.apps "shop-redis" is invalid: spec.template.spec.containers[0].args[1]: Invalid value: "--requirepass ${password}": too long`,
-      });
+      refuseRedisStatefulSet(
+        `StatefulSet.apps "shop-redis" is invalid: spec.template.spec.containers[0].args[1]: Invalid value: "--requirepass ${password}": too long`,
+      );
       await env.c.mergePatch(STACKS, 'default', 'shop', { spec: { redis: { appendonly: false } } });
-      const failed = await eventually(async () => {
-        const s = await getStack(env.c, 'shop');
-        return condition(s, 'Progressing')?.reason === 'ApplyFailed' ? s : undefined;
-      }, 'Progressing=ApplyFailed');
+      const failed = await waitApplyFailed();
       await eventually(
         async () => (await eventsOf(env, 'ApplyFailed')).length === 1,
         'the ApplyFailed Event',

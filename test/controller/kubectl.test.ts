@@ -7,11 +7,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlBinary } from '../support/tools.js';
+import { operatorRunArgs, ROOT } from './operator-process.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = process.execPath;
 
 function waitForLine(proc: ChildProcess, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<string> {
@@ -65,19 +64,7 @@ describe('kubectl against the in-memory API server with the operator binary runn
       },
     );
     await waitForLine(apiserver, /listening on http:\/\/\S+/, 'fake-apiserver');
-    operator = spawn(
-      NODE,
-      [
-        'dist/src/cli/main.js',
-        'run',
-        '--kubeconfig',
-        kubeconfig,
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--no-health',
-      ],
-      { cwd: ROOT },
-    );
+    operator = spawn(NODE, operatorRunArgs(kubeconfig), { cwd: ROOT });
     operator.stderr?.on('data', (d: Buffer) => (operatorLog += d.toString()));
     await waitForLine(operator, /"msg":"operator running"/, 'operator start');
   });

@@ -3,32 +3,18 @@
  * naming the range and the server's version; a supported server's version reaches render.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MIN_SUPPORTED, supportedRangeText, type KubernetesVersion } from '../../src/kubernetes/version.js';
 import { checkServerVersion } from '../../src/controller/server-version.js';
 import { loadExample, startServer, testParts, useOperatorTestEnv, waitReady } from './harness.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { operatorRunArgs, ROOT } from './operator-process.js';
 
 function runOperator(
   kubeconfig: string,
   deadlineMs: number,
 ): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        'dist/src/cli/main.js',
-        'run',
-        '--kubeconfig',
-        kubeconfig,
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--no-health',
-      ],
-      { cwd: ROOT },
-    );
+    const child = spawn(process.execPath, operatorRunArgs(kubeconfig), { cwd: ROOT });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {

@@ -2,7 +2,7 @@
  * Events on the FlashSaleStack, derived from how its status changed: emitted on transitions only (never every
  * reconcile or every retry), so `kubectl describe fss` tells the story without noise.
  */
-import type { FlashSaleStackStatus } from '../../api/types.js';
+import type { Condition, FlashSaleStackStatus } from '../../api/types.js';
 import { findCondition } from '../conditions.js';
 import type { EventType } from '../events.js';
 
@@ -21,10 +21,7 @@ export function statusEvents(
   const now = (t: string) => findCondition(after.conditions, t);
 
   const config = now('ConfigValid');
-  if (
-    config?.status === 'False' &&
-    (was('ConfigValid')?.status !== 'False' || was('ConfigValid')?.message !== config.message)
-  ) {
+  if (config && becameOrChanged(was('ConfigValid'), config, 'False', 'message')) {
     out.push({ type: 'Warning', reason: config.reason, message: config.message });
   }
   if (config?.status === 'True' && was('ConfigValid')?.status === 'False') {
@@ -50,24 +47,28 @@ export function statusEvents(
     out.push({ type: 'Normal', reason: 'Ready', message: now('Ready')!.message });
   }
   const degraded = now('Degraded');
-  if (
-    degraded?.status === 'True' &&
-    (was('Degraded')?.status !== 'True' || was('Degraded')?.message !== degraded.message)
-  ) {
+  if (degraded && becameOrChanged(was('Degraded'), degraded, 'True', 'message')) {
     out.push({ type: 'Warning', reason: 'Degraded', message: degraded.message });
   }
   if (degraded?.status === 'False' && was('Degraded')?.status === 'True') {
     out.push({ type: 'Normal', reason: 'Recovered', message: degraded.message });
   }
   const backup = now('BackupHealthy');
-  if (
-    backup?.status === 'False' &&
-    (was('BackupHealthy')?.status !== 'False' || was('BackupHealthy')?.reason !== backup.reason)
-  ) {
+  if (backup && becameOrChanged(was('BackupHealthy'), backup, 'False', 'reason')) {
     out.push({ type: 'Warning', reason: backup.reason, message: backup.message });
   }
   if (backup?.status === 'True' && was('BackupHealthy')?.status === 'False') {
     out.push({ type: 'Normal', reason: 'BackupHealthy', message: backup.message });
   }
   return out;
+}
+
+/** `now` has `status`, and either `was` had not or `was` said something else (its `field` differs). */
+function becameOrChanged(
+  was: Condition | undefined,
+  now: Condition,
+  status: Condition['status'],
+  field: 'message' | 'reason',
+): boolean {
+  return now.status === status && (was?.status !== status || was[field] !== now[field]);
 }
