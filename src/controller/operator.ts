@@ -361,7 +361,11 @@ export class Operator {
         'the cluster no longer serves monitoring.coreos.com/v1: monitoring objects are not managed',
       );
     }
-    this.prometheusOperator = served;
+    // Only once every monitoring informer has synced: a cache miss would mean a create on every reconcile.
+    this.prometheusOperator =
+      served &&
+      MONITORING_KINDS.every((k) => (this.informers.get(k) ?? []).some(Boolean)) &&
+      MONITORING_KINDS.flatMap((k) => this.informers.get(k) ?? []).every((i) => i.hasSynced());
   }
 
   private async resync(): Promise<void> {
