@@ -18,6 +18,7 @@ import type {
 import { API_VERSION, KIND } from '../api/types.js';
 import type { KubernetesVersion } from '../kubernetes/version.js';
 import type { KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
+import type { RenderResult } from '../render/index.js';
 import { STACK_LABEL } from '../render/common.js';
 import { POSTGRES_USERNAME } from '../render/resources.js';
 import { applyDesired, normalizeForApply, type ApplyDecision, type ApplyOutcome } from './apply.js';
@@ -80,13 +81,6 @@ export interface HealthSnapshot {
   conditions: ConditionInput[];
 }
 
-export interface RenderResultLike {
-  objects: KubeObject[];
-  warnings: Problem[];
-  /** Facts about the cluster worth knowing that are not problems of the spec (no Prometheus Operator...). */
-  notices?: Problem[];
-}
-
 export interface ReconcilerDeps {
   client: KubeClient;
   cache: ObjectCache;
@@ -94,7 +88,7 @@ export interface ReconcilerDeps {
   log: Logger;
   validate(doc: unknown): Problem[];
   applyDefaults(stack: FlashSaleStack): ResolvedFlashSaleStack;
-  render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): RenderResultLike;
+  render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): RenderResult;
   /** The on-demand backup Job for a `flashsale.dev/backup-now` value (and the final backup on delete). */
   renderBackupNowJob?(stack: ResolvedFlashSaleStack, inputs: RenderInputs, value: string): KubeObject;
   /** Backup status from the stack's backup Jobs and, for finished ones, their pods' termination messages. */
@@ -236,7 +230,7 @@ export class Reconciler {
       resolved,
       live: this.liveWorkloads(resolved),
       warnings: rendered.warnings,
-      notices: rendered.notices ?? [],
+      notices: rendered.notices,
       failed: outcome.failed,
       heldBack: outcome.heldBack,
       fullyApplied: volumes.hold.size === 0,
