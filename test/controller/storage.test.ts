@@ -195,6 +195,19 @@ describe('storage changes', () => {
     expect(request(await env.c.get(PVCS, 'default', 'shop-backup'))).toBe('20Gi');
   });
 
+  it('the backup claim grows through the normal apply when its class allows it', async () => {
+    await readyStack(
+      { size: '20Gi', storageClassName: 'expandable' },
+      { backup: { storage: { size: '20Gi', storageClassName: 'expandable' } } },
+    );
+    await env.c.mergePatch(STACKS, 'default', 'shop', { spec: { backup: { storage: { size: '30Gi' } } } });
+    await eventually(
+      async () => request(await env.c.get(PVCS, 'default', 'shop-backup')) === '30Gi',
+      'the backup claim at 30Gi',
+    );
+    expect(condition(await waitReady(env.c), 'ConfigValid')?.status).toBe('True');
+  });
+
   it('a Job whose template changed is not re-applied: the existing one stays as the record', async () => {
     await readyStack({ size: '20Gi', storageClassName: 'expandable' });
     await env.c.mergePatch(STACKS, 'default', 'shop', {
