@@ -49,7 +49,7 @@ describe('an object the API server refuses', () => {
   /** An operator whose log lines the test reads (stopped by the test). */
   function loggedOperator(lines: string[]) {
     return startOperator(
-      env.kc,
+      env.operatorKc,
       {},
       testParts(),
       createLogger('info', (l) => lines.push(l)),

@@ -7,6 +7,7 @@ import { FIELD_MANAGER } from '../../src/api/types.js';
 import type { ApiObject } from '../../src/controller/kube-client.js';
 import { HANDOVER_FIELD_MANAGER, weOwnReplicas } from '../../src/controller/replicas-handover.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
+import { http } from '../fake-apiserver/helpers.js';
 import { eventually, loadExample, STACKS, useOperatorTestEnv, waitReady } from './harness.js';
 
 const DEPLOYMENTS = resourceTypeByKind('Deployment');
@@ -82,13 +83,12 @@ describe('autoscaling hand-over', () => {
     expect(replicas(await env.c.get(DEPLOYMENTS, 'default', 'shop-api'))).toBe(3);
 
     // The HPA scales through the scale subresource, as the horizontal-pod-autoscaler controller does.
-    const res = await fetch(
-      `${env.srv.url}/apis/apps/v1/namespaces/default/deployments/shop-api/scale?fieldManager=horizontal-pod-autoscaler`,
-      {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/merge-patch+json' },
-        body: JSON.stringify({ spec: { replicas: 9 } }),
-      },
+    const res = await http(
+      env.srv,
+      'PATCH',
+      '/apis/apps/v1/namespaces/default/deployments/shop-api/scale?fieldManager=horizontal-pod-autoscaler',
+      { spec: { replicas: 9 } },
+      'application/merge-patch+json',
     );
     expect(res.status).toBe(200);
     // A change that rewrites the API Deployment (a new image) must not touch replicas.

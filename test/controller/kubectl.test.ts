@@ -63,7 +63,7 @@ describe('kubectl against the in-memory API server with the operator binary runn
         cwd: ROOT,
       },
     );
-    await waitForLine(apiserver, /listening on http:\/\/\S+/, 'fake-apiserver');
+    await waitForLine(apiserver, /listening on https:\/\/\S+/, 'fake-apiserver');
     operator = spawn(NODE, operatorRunArgs(kubeconfig), { cwd: ROOT });
     operator.stderr?.on('data', (d: Buffer) => (operatorLog += d.toString()));
     await waitForLine(operator, /"msg":"operator running"/, 'operator start');

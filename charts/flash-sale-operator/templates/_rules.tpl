@@ -17,6 +17,12 @@
   verbs:
     - patch
 - apiGroups:
+    - flashsale.dev
+  resources:
+    - flashsalestacks/finalizers
+  verbs:
+    - update
+- apiGroups:
     - ""
   resources:
     - configmaps
@@ -25,6 +31,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -46,6 +53,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -68,6 +76,7 @@
     - get
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -77,6 +86,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -92,6 +102,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -102,6 +113,7 @@
     - get
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -111,6 +123,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -120,6 +133,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -129,6 +143,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -139,6 +154,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -149,6 +165,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
