@@ -31,7 +31,7 @@ import type { ApiObject, KubeClient } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-client.js';
 import type { Logger } from './logger.js';
 import { prepareAutoscaledWorkload } from './replicas-handover.js';
-import { postgresVolumeSize, prepareVolumes } from './volumes.js';
+import { postgresVolumeSize, prepareVolumes, type VolumeMemory } from './volumes.js';
 import { resourceTypeByKind, resourceTypeFor } from './resources.js';
 import {
   decodeSecretData,
@@ -142,6 +142,8 @@ export class Reconciler {
    * message carries the dump's file name and size) are read once, not on every reconcile.
    */
   private readonly finishedJobPods = new Map<string, ApiObject[]>();
+  /** Volume growth steps already taken (see VolumeMemory), shared by every reconcile of this operator. */
+  private readonly volumeMemory: VolumeMemory = { deletedSets: new Set(), requestedClaims: new Map() };
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -208,6 +210,7 @@ export class Reconciler {
     const volumes = await prepareVolumes(resolved, desired, {
       client: this.deps.client,
       cache: this.deps.cache,
+      memory: this.volumeMemory,
       log,
       record: (type, reason, message) => this.deps.events.record(obj, type, reason, message),
     });

@@ -32,9 +32,21 @@ import type { Activity } from './status/progressing.js';
 /** The claim template name of every data volume render emits (src/render/resources.ts). */
 const DATA_TEMPLATE = 'data';
 
+/**
+ * What this operator already did, by object uid, so a reconcile that runs before the informer cache caught up
+ * does not repeat it (a second orphan delete, a second claim patch).
+ */
+export interface VolumeMemory {
+  /** uids of StatefulSets deleted for replacement. */
+  deletedSets: Set<string>;
+  /** Claim uid → the size requested for it. */
+  requestedClaims: Map<string, string>;
+}
+
 export interface VolumeDeps {
   client: KubeClient;
   cache: ObjectCache;
+  memory: VolumeMemory;
   log: Logger;
   record(type: EventType, reason: string, message: string): Promise<void>;
 }
@@ -113,8 +125,16 @@ interface VolumeChange {
   growing: boolean;
 }
 
+function beingReplaced(live: ApiObject | undefined, memory: VolumeMemory): boolean {
+  return (
+    live !== undefined &&
+    (!!live.metadata.deletionTimestamp || memory.deletedSets.has(live.metadata.uid ?? ''))
+  );
+}
+
 function statefulSetChange(
   cache: ObjectCache,
+  memory: VolumeMemory,
   stack: ResolvedFlashSaleStack,
   desired: KubeObject,
 ): VolumeChange | undefined {
@@ -128,9 +148,13 @@ function statefulSetChange(
   if (!liveTemplate && claims.length === 0) return undefined;
   const wanted: WantedVolume = { size, storageClassName: claimSpec(wantedTemplate).storageClassName };
   const existingSize = largest([requested(liveTemplate), ...claims.map((c) => requested(c))]) ?? size;
-  const smallClaims = claims.filter((c) => grows({ size: requested(c) ?? size }, wanted));
+  const smallClaims = claims.filter(
+    (c) =>
+      grows({ size: requested(c) ?? size }, wanted) &&
+      memory.requestedClaims.get(c.metadata.uid ?? '') !== size,
+  );
   const replace =
-    live && !live.metadata.deletionTimestamp && grows({ size: requested(liveTemplate) ?? size }, wanted)
+    live && !beingReplaced(live, memory) && grows({ size: requested(liveTemplate) ?? size }, wanted)
       ? live
       : undefined;
   return {
@@ -211,7 +235,7 @@ export async function prepareVolumes(
   for (const obj of desired) {
     if (obj.kind === 'StatefulSet') {
       const live = deps.cache.get('StatefulSet', stack.metadata.namespace, obj.metadata.name);
-      if (live?.metadata.deletionTimestamp) {
+      if (beingReplaced(live, deps.memory)) {
         outcome.hold.add(objectRef(obj));
         outcome.activity = {
           reason: 'ReplacingStatefulSet',
@@ -221,7 +245,7 @@ export async function prepareVolumes(
     }
     const change =
       obj.kind === 'StatefulSet'
-        ? statefulSetChange(deps.cache, stack, obj)
+        ? statefulSetChange(deps.cache, deps.memory, stack, obj)
         : obj.kind === 'PersistentVolumeClaim'
           ? claimChange(deps.cache, stack, obj)
           : undefined;
@@ -248,6 +272,7 @@ export async function prepareVolumes(
         await deps.client.mergePatch(pvcs, claim.metadata.namespace, claim.metadata.name, {
           spec: { resources: { requests: { storage: c.wanted.size } } },
         });
+        deps.memory.requestedClaims.set(claim.metadata.uid ?? '', c.wanted.size);
         outcome.writes++;
       }
       await deps.record(
@@ -265,6 +290,7 @@ export async function prepareVolumes(
         'Orphan',
         c.replace.metadata.uid,
       );
+      deps.memory.deletedSets.add(c.replace.metadata.uid ?? '');
       outcome.writes++;
       outcome.hold.add(`StatefulSet/${name}`);
       outcome.activity = {
