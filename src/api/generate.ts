@@ -244,7 +244,17 @@ export function generateDocs(): string {
     '# FlashSaleStack API reference (flashsale.dev/v1alpha1)',
     '',
     `\`kind: ${KIND}\`, plural \`${PLURAL}\`, short name \`${SHORT_NAME}\`, namespaced. Status is a subresource.`,
-    '`kubectl get fss` shows ' + printerColumns.map((c) => c.name).join(', ') + '.',
+    '`kubectl get fss` shows ' +
+      printerColumns
+        .filter((c) => !c.priority)
+        .map((c) => c.name)
+        .join(', ') +
+      '; `-o wide` adds ' +
+      printerColumns
+        .filter((c) => c.priority)
+        .map((c) => c.name)
+        .join(', ') +
+      '.',
     '',
     rootSchema.description,
     '',

@@ -136,16 +136,69 @@ const resources = (what: string): SchemaNode =>
     },
   );
 
-const storage = (what: string, size: string): SchemaNode =>
+/**
+ * CEL (as of Kubernetes 1.28, so no quantity library): the bytes of a size written as a plain decimal number
+ * with a binary or decimal SI suffix. Other spellings (exponents, milli) are left to the operator's check.
+ */
+const CEL_SIMPLE_SIZE = '^[0-9]+([.][0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$';
+const CEL_SIZE_UNITS: [string, string][] = [
+  ['Ki', '1024.0'],
+  ['Mi', '1048576.0'],
+  ['Gi', '1073741824.0'],
+  ['Ti', '1099511627776.0'],
+  ['Pi', '1125899906842624.0'],
+  ['Ei', '1152921504606846976.0'],
+  ['k', '1000.0'],
+  ['M', '1000000.0'],
+  ['G', '1000000000.0'],
+  ['T', '1000000000000.0'],
+  ['P', '1000000000000000.0'],
+  ['E', '1000000000000000000.0'],
+];
+function celSizeBytes(v: string): string {
+  const unit = CEL_SIZE_UNITS.reduceRight(
+    (rest, [suffix, n]) => `(${v}.endsWith('${suffix}') ? ${n} : ${rest})`,
+    '1.0',
+  );
+  return `double(${v}.find('^[0-9]+([.][0-9]+)?')) * ${unit}`;
+}
+
+/**
+ * Immutable storage fields, refused at admission (transition rules, evaluated on update only): a volume's
+ * storage class cannot change and it cannot shrink. The operator checks the same against the live objects
+ * (src/api/storage-transition.ts) and grows volumes that may grow.
+ */
+function storageTransitionRules(path: string): CelRule[] {
+  return [
+    {
+      rule:
+        'has(self.storageClassName) == has(oldSelf.storageClassName) && ' +
+        '(!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)',
+      message: `${path}.storageClassName cannot be set, changed or removed once the stack exists (a PersistentVolumeClaim's storage class is immutable): keep the old value, or create a new stack and restore a backup into it`,
+    },
+    {
+      rule:
+        `!has(self.size) || !has(oldSelf.size) || !self.size.matches('${CEL_SIMPLE_SIZE}') || ` +
+        `!oldSelf.size.matches('${CEL_SIMPLE_SIZE}') || ${celSizeBytes('self.size')} >= ${celSizeBytes('oldSelf.size')}`,
+      message: `${path}.size cannot shrink (a volume can only grow): keep at least the old size`,
+    },
+  ];
+}
+
+const storage = (path: string, what: string, size: string): SchemaNode =>
   obj(
-    `Persistent volume for ${what}.`,
+    `Persistent volume for ${what}. The size may only grow (when the StorageClass allows volume expansion); the storage class cannot change.`,
     {
       size: quantity('Requested volume size, a Kubernetes quantity such as 20Gi.', { default: size }),
       storageClassName: str('StorageClass of the volume claim; the cluster default when absent.', {
         maxLength: 253,
       }),
     },
-    { $tsName: 'StorageSpec', $tsDoc: 'A persistent volume claim the operator creates.' },
+    {
+      $tsName: 'StorageSpec',
+      $tsDoc: 'A persistent volume claim the operator creates.',
+      'x-kubernetes-validations': storageTransitionRules(path),
+    },
   );
 
 const replicas = (what: string, def: number, min = 0, max = 100): SchemaNode =>
@@ -164,6 +217,7 @@ const postgres = obj(
     ),
     image: image('PostgreSQL container image.', 'the pinned image of `version` (src/api/images.ts)'),
     storage: storage(
+      'spec.postgres.storage',
       'the PostgreSQL data directory and its WAL (max_wal_size is kept to a quarter of it, at most 8GB)',
       '20Gi',
     ),
@@ -264,7 +318,7 @@ const redis = obj(
   'Redis holding stock counters and purchase markers (role inventory) or disposable cache data (role cache).',
   {
     image: image('Redis container image.', 'DEFAULT_IMAGES.redis'),
-    storage: storage('the Redis append-only file', '5Gi'),
+    storage: storage('spec.redis.storage', 'the Redis append-only file', '5Gi'),
     resources: resources('the Redis container'),
     maxmemory: str(
       "Redis maxmemory. A Kubernetes quantity (3Gi) or Redis' own notation (3gb, 3000mb, bytes) — the latter is accepted for this field only. Derived from the memory limit when absent.",
@@ -312,7 +366,7 @@ const rabbitmq = obj(
   {
     image: image('RabbitMQ container image.', 'DEFAULT_IMAGES.rabbitmq'),
     replicas: int('Number of RabbitMQ nodes: 1, or 3 for a quorum cluster.', { enum: [1, 3], default: 1 }),
-    storage: storage('the RabbitMQ message store', '5Gi'),
+    storage: storage('spec.rabbitmq.storage', 'the RabbitMQ message store', '5Gi'),
     resources: resources('each RabbitMQ node'),
     queues: arr(
       'Durable queues declared at startup.',
@@ -458,7 +512,11 @@ const backup = obj(
       minimum: 1,
       maximum: 1000,
     }),
-    storage: storage('backups (a PVC the operator creates); mutually exclusive with existingClaim', '20Gi'),
+    storage: storage(
+      'spec.backup.storage',
+      'backups (a PVC the operator creates); mutually exclusive with existingClaim',
+      '20Gi',
+    ),
     existingClaim: str('Existing PersistentVolumeClaim to write backups to, instead of storage.', {
       pattern: DNS_SUBDOMAIN_PATTERN,
       maxLength: 253,
@@ -606,6 +664,8 @@ const componentHealth = obj(
 );
 
 const COMPONENTS = ['postgres', 'pgbouncer', 'redis', 'rabbitmq', 'api', 'consumer', 'nginx'] as const;
+/** Components whose running version status.versions reports (the consumer runs the API image). */
+const RUNNING_COMPONENTS = ['postgres', 'pgbouncer', 'redis', 'rabbitmq', 'api', 'nginx'] as const;
 
 const backupRecord = obj(
   'One backup run.',
@@ -654,6 +714,19 @@ export const statusSchema: SchemaNode = obj(
       https: str('HTTPS URL when TLS is configured.'),
     }),
     readyComponents: str('Ready components over all components, e.g. "6/7" (printer column).'),
+    healthSummary: str(
+      'Healthy, Degraded, or Unknown when health is not measured (probes disabled or not run yet); the Degraded condition says why (printer column).',
+      { enum: ['Healthy', 'Degraded', 'Unknown'], $tsName: 'HealthSummary' },
+    ),
+    versions: obj(
+      "Image tag each component's live workload runs, read from the cluster (not from the spec); printer columns of -o wide.",
+      Object.fromEntries(
+        RUNNING_COMPONENTS.map((c) => [c, str(`Image tag of the ${c} workload in the cluster.`)]),
+      ),
+    ),
+    apiReplicas: str(
+      'Ready over desired replicas of the API Deployment in the cluster (what the HPA scaled it to), e.g. "8/10" (printer column of -o wide).',
+    ),
   },
   { $tsName: 'FlashSaleStackStatus' },
 );
@@ -684,11 +757,51 @@ export const printerColumns = [
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary of the stack state.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.readyComponents', description: 'Ready components.' },
   {
-    name: 'Postgres',
-    type: 'integer',
-    jsonPath: '.spec.postgres.version',
-    description: 'PostgreSQL major version.',
+    name: 'Health',
+    type: 'string',
+    jsonPath: '.status.healthSummary',
+    description: 'Healthy, Degraded, or Unknown when not measured.',
   },
-  { name: 'API', type: 'integer', jsonPath: '.spec.api.replicas', description: 'API replicas.' },
+  {
+    name: 'Last Backup',
+    type: 'date',
+    jsonPath: '.status.lastSuccessfulBackup.completedAt',
+    description: 'When the last successful backup finished.',
+  },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  {
+    name: 'Postgres',
+    type: 'string',
+    jsonPath: '.status.versions.postgres',
+    description: 'PostgreSQL image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'Redis',
+    type: 'string',
+    jsonPath: '.status.versions.redis',
+    description: 'Redis image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'RabbitMQ',
+    type: 'string',
+    jsonPath: '.status.versions.rabbitmq',
+    description: 'RabbitMQ image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'API',
+    type: 'string',
+    jsonPath: '.status.versions.api',
+    description: 'API image tag running in the cluster.',
+    priority: 1,
+  },
+  {
+    name: 'API Replicas',
+    type: 'string',
+    jsonPath: '.status.apiReplicas',
+    description: 'Ready/desired API replicas in the cluster (as the HPA scaled them).',
+    priority: 1,
+  },
 ];

@@ -36,7 +36,7 @@ export interface PostgresSpec {
   version?: PostgresMajorVersion;
   /** PostgreSQL container image. A pinned image reference (registry/name:tag or @sha256:digest); :latest is refused. */
   image?: string;
-  /** Persistent volume for the PostgreSQL data directory and its WAL (max_wal_size is kept to a quarter of it, at most 8GB). */
+  /** Persistent volume for the PostgreSQL data directory and its WAL (max_wal_size is kept to a quarter of it, at most 8GB). The size may only grow (when the StorageClass allows volume expansion); the storage class cannot change. */
   storage?: StorageSpec;
   /** Compute resources of the PostgreSQL container. Keys left out get the operator's per-component defaults (docs/api.md); a request is never above its limit. */
   resources?: ResourceRequirements;
@@ -104,7 +104,7 @@ export type RedisRole = 'inventory' | 'cache';
 export interface RedisSpec {
   /** Redis container image. A pinned image reference (registry/name:tag or @sha256:digest); :latest is refused. */
   image?: string;
-  /** Persistent volume for the Redis append-only file. */
+  /** Persistent volume for the Redis append-only file. The size may only grow (when the StorageClass allows volume expansion); the storage class cannot change. */
   storage?: StorageSpec;
   /** Compute resources of the Redis container. Keys left out get the operator's per-component defaults (docs/api.md); a request is never above its limit. */
   resources?: ResourceRequirements;
@@ -124,7 +124,7 @@ export interface RabbitMQSpec {
   image?: string;
   /** Number of RabbitMQ nodes: 1, or 3 for a quorum cluster. */
   replicas?: 1 | 3;
-  /** Persistent volume for the RabbitMQ message store. */
+  /** Persistent volume for the RabbitMQ message store. The size may only grow (when the StorageClass allows volume expansion); the storage class cannot change. */
   storage?: StorageSpec;
   /** Compute resources of each RabbitMQ node. Keys left out get the operator's per-component defaults (docs/api.md); a request is never above its limit. */
   resources?: ResourceRequirements;
@@ -233,7 +233,7 @@ export interface BackupSpec {
   retentionDays?: number;
   /** Newest verified dumps always kept, however old. */
   minKeep?: number;
-  /** Persistent volume for backups (a PVC the operator creates); mutually exclusive with existingClaim. */
+  /** Persistent volume for backups (a PVC the operator creates); mutually exclusive with existingClaim. The size may only grow (when the StorageClass allows volume expansion); the storage class cannot change. */
   storage?: StorageSpec;
   /** Existing PersistentVolumeClaim to write backups to, instead of storage. */
   existingClaim?: string;
@@ -381,6 +381,9 @@ export interface BackupRecord {
   succeeded?: boolean;
 }
 
+/** Healthy, Degraded, or Unknown when health is not measured (probes disabled or not run yet); the Degraded condition says why (printer column). */
+export type HealthSummary = 'Healthy' | 'Degraded' | 'Unknown';
+
 /** Observed state, written by the operator. Never contains secrets. */
 export interface FlashSaleStackStatus {
   /** Summary for kubectl get. */
@@ -436,4 +439,23 @@ export interface FlashSaleStackStatus {
   };
   /** Ready components over all components, e.g. "6/7" (printer column). */
   readyComponents?: string;
+  /** Healthy, Degraded, or Unknown when health is not measured (probes disabled or not run yet); the Degraded condition says why (printer column). */
+  healthSummary?: HealthSummary;
+  /** Image tag each component's live workload runs, read from the cluster (not from the spec); printer columns of -o wide. */
+  versions?: {
+    /** Image tag of the postgres workload in the cluster. */
+    postgres?: string;
+    /** Image tag of the pgbouncer workload in the cluster. */
+    pgbouncer?: string;
+    /** Image tag of the redis workload in the cluster. */
+    redis?: string;
+    /** Image tag of the rabbitmq workload in the cluster. */
+    rabbitmq?: string;
+    /** Image tag of the api workload in the cluster. */
+    api?: string;
+    /** Image tag of the nginx workload in the cluster. */
+    nginx?: string;
+  };
+  /** Ready over desired replicas of the API Deployment in the cluster (what the HPA scaled it to), e.g. "8/10" (printer column of -o wide). */
+  apiReplicas?: string;
 }

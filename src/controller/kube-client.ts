@@ -36,24 +36,72 @@ export interface WatchEvent {
   object: ApiObject | StatusObject;
 }
 
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
 export interface StatusObject {
   kind: 'Status';
   code?: number;
   reason?: string;
   message?: string;
+  details?: { name?: string; group?: string; kind?: string; causes?: StatusCause[] };
 }
 
-/** A Kubernetes API error (`kind: Status`), or a transport failure (code 0). */
+/**
+ * A Kubernetes API error (`kind: Status`), or a transport failure (code 0). `message` is
+ * "<verb> <resource>: <the server's Status.message, whole>"; `serverMessage` is the server's text alone.
+ */
 export class KubeApiError extends Error {
   constructor(
     readonly code: number,
     readonly reason: string,
     message: string,
     readonly retryAfterSeconds?: number,
+    readonly serverMessage: string = message,
+    readonly causes: readonly StatusCause[] = [],
   ) {
     super(message);
     this.name = 'KubeApiError';
   }
+}
+
+/** Longest non-Status error body kept (a proxy's HTML error page is not worth more). */
+const MAX_RAW_ERROR_BODY = 4096;
+
+/**
+ * The error an API server answer carries. A `kind: Status` body gives reason, message and causes whole; any
+ * other body (a proxy, a webhook gone wrong) is kept as text, collapsed to one line.
+ */
+export function decodeErrorBody(
+  code: number,
+  statusText: string,
+  body: string,
+): { reason: string; message: string; causes: StatusCause[] } {
+  let status: Partial<StatusObject> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) status = parsed as StatusObject;
+  } catch {
+    status = undefined;
+  }
+  const causes = Array.isArray(status?.details?.causes) ? status.details.causes : [];
+  if (typeof status?.message === 'string' && status.message !== '') {
+    return { reason: status.reason || statusText || String(code), message: status.message, causes };
+  }
+  const causeText = causes
+    .map((c) => [c.field, c.message].filter(Boolean).join(': '))
+    .filter(Boolean)
+    .join('; ');
+  const text = body.replace(/\s+/g, ' ').trim();
+  const raw = text.length > MAX_RAW_ERROR_BODY ? `${text.slice(0, MAX_RAW_ERROR_BODY)}...` : text;
+  return {
+    reason: status?.reason || statusText || String(code),
+    message: causeText || raw || `HTTP ${code} ${statusText}`.trim(),
+    causes,
+  };
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -109,7 +157,8 @@ export class KubeClient {
 
   private async send(
     verb: string,
-    type: ResourceType,
+    /** The resource (plural) or path the request is about, for metrics and error messages. */
+    resource: string,
     method: HttpMethod,
     path: string,
     query: Record<string, string | number | boolean | undefined>,
@@ -137,26 +186,22 @@ export class KubeClient {
         signal: signal ?? AbortSignal.timeout(this.requestTimeoutMs),
       });
     } catch (err) {
-      this.observer?.(verb, type.plural, 0);
+      this.observer?.(verb, resource, 0);
       const cause =
         err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      throw new KubeApiError(0, 'ConnectionFailed', `${verb} ${type.plural}: ${cause}`);
+      throw new KubeApiError(0, 'ConnectionFailed', `${verb} ${resource}: ${cause}`, undefined, cause);
     }
-    this.observer?.(verb, type.plural, response.status);
+    this.observer?.(verb, resource, response.status);
     if (response.status >= 400) {
-      const text = await response.text();
-      let status: StatusObject | undefined;
-      try {
-        status = JSON.parse(text) as StatusObject;
-      } catch {
-        status = undefined;
-      }
+      const decoded = decodeErrorBody(response.status, response.statusText, await response.text());
       const retryAfter = Number(response.headers.get('retry-after'));
       throw new KubeApiError(
         response.status,
-        status?.reason ?? response.statusText,
-        `${verb} ${type.plural}: ${status?.message ?? text.slice(0, 200)}`,
+        decoded.reason,
+        `${verb} ${resource}: ${decoded.message}`,
         Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+        decoded.message,
+        decoded.causes,
       );
     }
     return response;
@@ -166,8 +211,14 @@ export class KubeClient {
     return (await response.json()) as T;
   }
 
+  /** The server's `/version` document (gitVersion, major, minor, ...). */
+  async version(): Promise<{ major?: string; minor?: string; gitVersion?: string }> {
+    const res = await this.send('get', '/version', HttpMethod.GET, '/version', {});
+    return this.json(res);
+  }
+
   async get(type: ResourceType, namespace: string | undefined, name: string): Promise<ApiObject> {
-    const res = await this.send('get', type, HttpMethod.GET, resourcePath(type, namespace, name), {});
+    const res = await this.send('get', type.plural, HttpMethod.GET, resourcePath(type, namespace, name), {});
     return this.json<ApiObject>(res);
   }
 
@@ -189,7 +240,7 @@ export class KubeClient {
     let cont: string | undefined;
     let resourceVersion: string | undefined;
     do {
-      const res = await this.send('list', type, HttpMethod.GET, resourcePath(type, namespace), {
+      const res = await this.send('list', type.plural, HttpMethod.GET, resourcePath(type, namespace), {
         labelSelector: opts.labelSelector,
         fieldSelector: opts.fieldSelector,
         limit: opts.limit ?? 500,
@@ -233,7 +284,7 @@ export class KubeClient {
       touch();
       const res = await this.send(
         'watch',
-        type,
+        type.plural,
         HttpMethod.GET,
         resourcePath(type, namespace),
         {
@@ -270,15 +321,18 @@ export class KubeClient {
     }
   }
 
-  /** Server-side apply with our field manager. `force` takes ownership of conflicting fields. */
-  async apply(obj: ApiObject, force = true): Promise<ApiObject> {
+  /**
+   * Server-side apply, by default as our field manager. `force` takes ownership of conflicting fields; another
+   * `fieldManager` applies as a separate owner (used to hand a field over without resetting it).
+   */
+  async apply(obj: ApiObject, force = true, fieldManager = FIELD_MANAGER): Promise<ApiObject> {
     const type = resourceTypeFor(obj.apiVersion, obj.kind);
     const res = await this.send(
       'patch',
-      type,
+      type.plural,
       HttpMethod.PATCH,
       resourcePath(type, obj.metadata.namespace, obj.metadata.name),
-      { fieldManager: FIELD_MANAGER, force },
+      { fieldManager, force },
       { contentType: 'application/apply-patch+yaml', data: obj },
     );
     return this.json<ApiObject>(res);
@@ -293,7 +347,7 @@ export class KubeClient {
   ): Promise<ApiObject> {
     const res = await this.send(
       'patch',
-      type,
+      type.plural,
       HttpMethod.PATCH,
       resourcePath(type, namespace, name, subresource),
       { fieldManager: FIELD_MANAGER },
@@ -310,7 +364,7 @@ export class KubeClient {
   ): Promise<ApiObject> {
     const res = await this.send(
       'patch',
-      type,
+      type.plural,
       HttpMethod.PATCH,
       resourcePath(type, namespace, name),
       { fieldManager: FIELD_MANAGER },
@@ -323,7 +377,7 @@ export class KubeClient {
     const type = resourceTypeFor(obj.apiVersion, obj.kind);
     const res = await this.send(
       'create',
-      type,
+      type.plural,
       HttpMethod.POST,
       resourcePath(type, obj.metadata.namespace),
       { fieldManager: FIELD_MANAGER },
@@ -336,7 +390,7 @@ export class KubeClient {
     const type = resourceTypeFor(obj.apiVersion, obj.kind);
     const res = await this.send(
       'update',
-      type,
+      type.plural,
       HttpMethod.PUT,
       resourcePath(type, obj.metadata.namespace, obj.metadata.name),
       { fieldManager: FIELD_MANAGER },
@@ -345,23 +399,37 @@ export class KubeClient {
     return this.json<ApiObject>(res);
   }
 
+  /** Closes the connection pool (idle keep-alive connections would otherwise hold the process open). */
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    await d?.close();
+  }
+
   /** Deletes an object; a 404 counts as success (it is gone, which is what we wanted). */
   async delete(
     type: ResourceType,
     namespace: string | undefined,
     name: string,
     propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
+    /** Delete only this incarnation of the object (a re-created one with another uid is left alone). */
+    uid?: string,
   ): Promise<void> {
     try {
       const res = await this.send(
         'delete',
-        type,
+        type.plural,
         HttpMethod.DELETE,
         resourcePath(type, namespace, name),
         {},
         {
           contentType: 'application/json',
-          data: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy },
+          data: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            propagationPolicy,
+            ...(uid ? { preconditions: { uid } } : {}),
+          },
         },
       );
       await res.text(); // drain, so the connection goes back to the pool

@@ -12,6 +12,8 @@ import { comparable } from './cache-shape.js';
 import { KubeEventRecorder } from './events.js';
 import { Informer, objectKey, sleep } from './informer.js';
 import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
+import { MIN_SUPPORTED, type KubernetesVersion } from '../kubernetes/version.js';
+import { readServerVersion } from './server-version.js';
 import { LeaderElector } from './leader.js';
 import type { Logger } from './logger.js';
 import { OperatorMetrics, serveMetrics } from './metrics.js';
@@ -75,7 +77,10 @@ export class Operator {
   private readonly elector: LeaderElector | undefined;
   private readonly stopping = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
+  /** True once the cluster serves the monitoring kinds and their informers have synced. */
   private prometheusOperator = false;
+  /** Set by preflight from the server's /version. */
+  private kubernetesVersion: KubernetesVersion = MIN_SUPPORTED;
   private started = false;
   private workersDone: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -116,7 +121,9 @@ export class Operator {
       health: parts.health?.snapshot,
       trackHealth: parts.health?.track,
       untrackHealth: parts.health?.untrack,
+      healthProbes: parts.health !== undefined,
       prometheusOperatorAvailable: () => this.prometheusOperator,
+      kubernetesVersion: () => this.kubernetesVersion,
       operatorNamespace: opts.operatorNamespace,
       now: () => new Date(),
     });
@@ -145,6 +152,7 @@ export class Operator {
   async preflight(): Promise<void> {
     const stackType = resourceTypeByKind(KIND);
     try {
+      this.kubernetesVersion = await readServerVersion(this.client);
       await this.client.list(stackType, this.opts.namespaces[0], { limit: 1 });
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) {
@@ -191,11 +199,11 @@ export class Operator {
   }
 
   private async startControllers(): Promise<void> {
-    this.prometheusOperator = await this.detectPrometheusOperator();
     this.parts.health?.start((key) => this.queue.add(key), this.metrics.registry);
-    const kinds: string[] = [KIND, ...OWNED_KINDS, ...(this.prometheusOperator ? MONITORING_KINDS : [])];
+    const kinds: string[] = [KIND, ...OWNED_KINDS];
     for (const kind of kinds) this.startInformers(resourceTypeByKind(kind));
     await Promise.all([...this.informers.values()].flat().map((i) => i.waitForSync()));
+    await this.followMonitoringKinds();
     this.started = true;
     for (let i = 0; i < this.opts.concurrency; i++) this.workersDone.push(this.worker());
     this.resyncTimer = setInterval(() => void this.resync(), this.opts.resyncMs);
@@ -282,6 +290,17 @@ export class Operator {
       this.writes += result.writes;
       this.recordBackupMetrics(ns, name, result.status);
       this.metrics.objectWrites.inc(result.writes);
+      if (result.failed !== undefined) {
+        this.metrics.reconcileTotal.inc({ result: 'error' });
+        this.metrics.reconcileErrors.inc();
+        const delay = this.queue.addRateLimited(key);
+        this.log.warn('the API server refused part of the stack; retrying with backoff', {
+          stack: key,
+          error: result.failed,
+          retryInMs: delay,
+        });
+        return;
+      }
       this.queue.forget(key);
       if (result.requeueAfterMs !== undefined) {
         this.metrics.reconcileTotal.inc({ result: 'requeue' });
@@ -317,8 +336,41 @@ export class Operator {
       this.metrics.backupLastFailure.set(labels, at(last));
   }
 
+  /**
+   * Starts informers for ServiceMonitor/PrometheusRule when the cluster begins to serve them (the Prometheus
+   * Operator installed after we started) and stops them when it no longer does. Render emits those kinds only
+   * once their informers have synced, so an object we applied is always found in the cache next time.
+   */
+  private async followMonitoringKinds(): Promise<void> {
+    const served = await this.detectPrometheusOperator();
+    const running = MONITORING_KINDS.every((k) => this.informers.has(k));
+    if (served && !running) {
+      for (const kind of MONITORING_KINDS) this.startInformers(resourceTypeByKind(kind));
+      await Promise.all(
+        MONITORING_KINDS.flatMap((k) => this.informers.get(k) ?? []).map((i) => i.waitForSync()),
+      );
+      this.log.info(
+        'the cluster serves monitoring.coreos.com/v1: ServiceMonitors and PrometheusRules are managed',
+      );
+    } else if (!served && running) {
+      this.prometheusOperator = false;
+      const stopping = MONITORING_KINDS.flatMap((k) => this.informers.get(k) ?? []);
+      for (const kind of MONITORING_KINDS) this.informers.delete(kind);
+      await Promise.all(stopping.map((i) => i.stop()));
+      this.log.info(
+        'the cluster no longer serves monitoring.coreos.com/v1: monitoring objects are not managed',
+      );
+    }
+    // Only once every monitoring informer has synced: a cache miss would mean a create on every reconcile.
+    this.prometheusOperator =
+      served &&
+      MONITORING_KINDS.every((k) => (this.informers.get(k) ?? []).some(Boolean)) &&
+      MONITORING_KINDS.flatMap((k) => this.informers.get(k) ?? []).every((i) => i.hasSynced());
+  }
+
   private async resync(): Promise<void> {
-    this.prometheusOperator = await this.detectPrometheusOperator();
+    if (this.stopping.signal.aborted) return;
+    await this.followMonitoringKinds();
     for (const informer of this.informers.get(KIND) ?? []) {
       for (const obj of informer.list()) this.queue.add(objectKey(obj));
     }
@@ -360,6 +412,7 @@ export class Operator {
       this.server ? this.server.server.close(() => resolve()) : resolve(),
     );
     this.server?.server.closeAllConnections();
+    await this.client.close();
   }
 
   /** For tests: the resource types this operator can touch. */

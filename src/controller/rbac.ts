@@ -38,9 +38,16 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // Pods of finished backup Jobs: their termination message names the dump file and its size.
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
-  // No delete: a stack always has its PostgreSQL, Redis and RabbitMQ; garbage collection removes them.
-  { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch', 'create', 'patch'] },
+  // get: the live managedFields decide whether spec.replicas must be handed over to the HPA first.
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  },
+  // delete: growing a volume replaces the StatefulSet (propagationPolicy Orphan, so its pods keep running).
+  { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  // Whether a claim's StorageClass allows volume expansion (cluster-scoped: ClusterRole installs only).
+  { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   {

@@ -1,45 +1,63 @@
 /**
- * One reconcile of one FlashSaleStack: validate → render → apply (server-side apply, skipping objects whose
- * cached copy already matches) → prune → read child status → write `.status` once → Events on transitions.
+ * One reconcile of one FlashSaleStack: validate → render → apply (src/controller/apply.ts) → prune → judge
+ * status (src/controller/status/) → write `.status` once → Events on transitions.
  *
- * Everything the reconcile needs from the rest of the operator comes in through `ReconcilerDeps`, so the
- * pure parts (validation, render, backup and health status) stay where they are and this file stays IO glue.
+ * This file applies; it does not judge. Everything the reconcile needs from the rest of the operator comes in
+ * through `ReconcilerDeps`, so the pure parts (validation, render, backup and health status) stay where they
+ * are and this file stays IO glue.
  */
 import type { Problem } from '../api/problems.js';
-import { formatProblem } from '../api/problems.js';
 import type {
   BackupRecord,
   ComponentHealth,
   ComponentName,
-  ComponentStatus,
-  Condition,
   FlashSaleStack,
   FlashSaleStackStatus,
-  Phase,
   ResolvedFlashSaleStack,
 } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
+import type { KubernetesVersion } from '../kubernetes/version.js';
 import type { KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
-import { canonicalJson, sha256, STACK_LABEL } from '../render/common.js';
+import type { RenderResult } from '../render/index.js';
+import { STACK_LABEL } from '../render/common.js';
 import { POSTGRES_USERNAME } from '../render/resources.js';
+import { applyDesired, normalizeForApply, type ApplyDecision, type ApplyOutcome } from './apply.js';
 import type { ConditionInput } from './conditions.js';
-import { conditionsEqual, findCondition, mergeConditions } from './conditions.js';
+import { findCondition } from './conditions.js';
 import type { EventRecorder, EventType } from './events.js';
+import { objectRef } from './dependencies.js';
+import { keepsExistingJob } from './jobs.js';
 import type { ApiObject, KubeClient } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-client.js';
-import { comparable } from './cache-shape.js';
 import type { Logger } from './logger.js';
+import { prepareAutoscaledWorkload } from './replicas-handover.js';
+import { postgresVolumeSize, prepareVolumes, type VolumeMemory } from './volumes.js';
 import { resourceTypeByKind, resourceTypeFor } from './resources.js';
 import {
   decodeSecretData,
   encodeSecretData,
   generatedSecretName,
   generateStackSecrets,
+  secretRedactor,
   stackSecretsFrom,
 } from './secrets.js';
+import { stackComponents } from './status/components.js';
+import { statusEvents } from './status/events.js';
+import {
+  pausedStatus,
+  refusedStatus,
+  stackStatus,
+  waitingStatus,
+  type HealthView,
+  type LiveWorkloads,
+} from './status/index.js';
+import { mergePatchBetween, statusEqual } from './status/patch.js';
+import { failureLine } from './status/progressing.js';
+
+export { APPLIED_HASH_ANNOTATION, isSubset, normalizeForApply } from './apply.js';
+export { mergePatchBetween } from './status/patch.js';
 
 export const FINALIZER = 'flashsale.dev/finalizer';
-export const APPLIED_HASH_ANNOTATION = 'flashsale.dev/applied-hash';
 export const BACKUP_NOW_ANNOTATION = 'flashsale.dev/backup-now';
 export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=flash-sale-operator';
 
@@ -70,7 +88,7 @@ export interface ReconcilerDeps {
   log: Logger;
   validate(doc: unknown): Problem[];
   applyDefaults(stack: FlashSaleStack): ResolvedFlashSaleStack;
-  render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): { objects: KubeObject[]; warnings: Problem[] };
+  render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): RenderResult;
   /** The on-demand backup Job for a `flashsale.dev/backup-now` value (and the final backup on delete). */
   renderBackupNowJob?(stack: ResolvedFlashSaleStack, inputs: RenderInputs, value: string): KubeObject;
   /** Backup status from the stack's backup Jobs and, for finished ones, their pods' termination messages. */
@@ -97,7 +115,11 @@ export interface ReconcilerDeps {
   /** Tell the probe loop about the stack (start/refresh probing) or that it is gone. */
   trackHealth?(stack: ResolvedFlashSaleStack, secrets: StackSecrets): void;
   untrackHealth?(key: string): void;
+  /** Whether probes run at all (false with --no-health): without them health is Unknown, not healthy. */
+  healthProbes: boolean;
   prometheusOperatorAvailable(): boolean;
+  /** The API server's version, read at start (render emits only fields this server has). */
+  kubernetesVersion(): KubernetesVersion;
   operatorNamespace: string;
   now(): Date;
 }
@@ -105,30 +127,14 @@ export interface ReconcilerDeps {
 export interface ReconcileResult {
   /** Re-run after this many ms even without events (waiting on a Job, a missing Secret...). */
   requeueAfterMs?: number;
+  /** Set when the API server refused part of the spec: the stack is retried with exponential backoff. */
+  failed?: string;
   writes: number;
   /** The status this reconcile settled on (for metrics). */
   status?: FlashSaleStackStatus;
 }
 
-const WORKLOAD_COMPONENTS: readonly { component: ComponentName; kind: 'Deployment' | 'StatefulSet' }[] = [
-  { component: 'postgres', kind: 'StatefulSet' },
-  { component: 'pgbouncer', kind: 'Deployment' },
-  { component: 'redis', kind: 'StatefulSet' },
-  { component: 'rabbitmq', kind: 'StatefulSet' },
-  { component: 'api', kind: 'Deployment' },
-  { component: 'consumer', kind: 'Deployment' },
-  { component: 'nginx', kind: 'Deployment' },
-];
-
-const COMPONENT_CONDITION: Record<ComponentName, string> = {
-  postgres: 'PostgresReady',
-  pgbouncer: 'PgBouncerReady',
-  redis: 'RedisReady',
-  rabbitmq: 'RabbitMQReady',
-  api: 'ApiReady',
-  consumer: 'ConsumerReady',
-  nginx: 'NginxReady',
-};
+type NamedStack = FlashSaleStack & { metadata: { name: string; namespace: string } };
 
 export class Reconciler {
   /**
@@ -136,12 +142,12 @@ export class Reconciler {
    * message carries the dump's file name and size) are read once, not on every reconcile.
    */
   private readonly finishedJobPods = new Map<string, ApiObject[]>();
+  /** Volume growth steps already taken (see VolumeMemory), shared by every reconcile of this operator. */
+  private readonly volumeMemory: VolumeMemory = { deletedSets: new Set(), requestedClaims: new Map() };
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  async reconcile(
-    stack: FlashSaleStack & { metadata: { name: string; namespace: string } },
-  ): Promise<ReconcileResult> {
+  async reconcile(stack: NamedStack): Promise<ReconcileResult> {
     const key = `${stack.metadata.namespace}/${stack.metadata.name}`;
     const log = this.deps.log.child({ stack: key });
     const counter = { writes: 0 };
@@ -153,13 +159,13 @@ export class Reconciler {
 
     const problems = this.deps.validate(stack);
     if (problems.length > 0) {
-      await this.writeInvalid(stack, obj, problems, counter);
+      await this.settle(obj, stack, refusedStatus(stack, 'InvalidSpec', problems, this.deps.now()), counter);
       return { writes: counter.writes };
     }
     const resolved = this.deps.applyDefaults(stack);
 
     if (resolved.spec.paused) {
-      await this.writeStatus(obj, stack, this.pausedStatus(stack), counter);
+      await this.settle(obj, stack, pausedStatus(stack, this.deps.now()), counter);
       return { writes: counter.writes };
     }
 
@@ -180,25 +186,18 @@ export class Reconciler {
 
     const secretsResult = await this.stackSecrets(resolved, counter);
     if ('missing' in secretsResult) {
-      await this.writeStatus(
-        obj,
+      const waiting = waitingStatus(
         stack,
-        this.progressStatus(stack, [
-          {
-            type: 'Progressing',
-            status: 'False',
-            reason: 'CredentialsSecretMissing',
-            message: secretsResult.missing,
-          },
-        ]),
-        counter,
+        'CredentialsSecretMissing',
+        secretsResult.missing,
+        this.deps.now(),
       );
+      await this.settle(obj, stack, waiting, counter);
       return { writes: counter.writes, requeueAfterMs: 30_000 };
     }
     const inputs: RenderInputs = {
-      secrets: secretsResult.secrets,
-      prometheusOperatorAvailable: this.deps.prometheusOperatorAvailable(),
-      operatorNamespace: this.deps.operatorNamespace,
+      ...this.renderInputs(secretsResult.secrets),
+      postgresVolumeSize: postgresVolumeSize(this.deps.cache, resolved),
     };
 
     const rendered = this.deps.render(resolved, inputs);
@@ -208,30 +207,114 @@ export class Reconciler {
       desired.push(this.deps.renderBackupNowJob(resolved, inputs, backupNow));
     }
 
-    const { created, updated, previous } = await this.applyAll(desired, log, counter);
-    const pgConfigName = `${resolved.metadata.name}-postgres`;
-    const pgBefore = previous.get(`ConfigMap/${pgConfigName}`);
-    const pgAfter = desired.find((o) => o.kind === 'ConfigMap' && o.metadata.name === pgConfigName);
-    if (pgBefore && pgAfter && this.deps.postgresConfigChanged) {
-      this.deps.postgresConfigChanged(
-        resolved,
-        secretsResult.secrets,
-        pgBefore,
-        pgAfter,
-        (type, reason, message) => this.deps.events.record(obj, type, reason, message),
-      );
+    const volumes = await prepareVolumes(resolved, desired, {
+      client: this.deps.client,
+      cache: this.deps.cache,
+      memory: this.volumeMemory,
+      log,
+      record: (type, reason, message) => this.deps.events.record(obj, type, reason, message),
+    });
+    counter.writes += volumes.writes;
+    if (volumes.refused) {
+      const { reason, problems: refusals } = volumes.refused;
+      await this.settle(obj, stack, refusedStatus(stack, reason, refusals, this.deps.now()), counter);
+      return { writes: counter.writes };
     }
+
+    const outcome = await this.apply(desired, secretsResult.secrets, volumes.hold, log);
+    counter.writes += outcome.writes;
+    this.configChanged(resolved, secretsResult.secrets, obj, desired, outcome);
     const pruned = await this.prune(stack, desired, log, counter);
     this.deps.trackHealth?.(resolved, secretsResult.secrets);
 
     const backupPods = await this.backupJobPods(resolved);
-    const status = this.computeStatus(stack, resolved, rendered.warnings, backupPods);
-    const before = stack.status;
-    await this.writeStatus(obj, stack, status, counter);
-    await this.emitTransitionEvents(obj, before, status, created, updated, pruned);
+    const status = stackStatus({
+      stack,
+      resolved,
+      live: this.liveWorkloads(resolved),
+      warnings: rendered.warnings,
+      notices: rendered.notices,
+      failed: outcome.failed,
+      heldBack: outcome.heldBack,
+      fullyApplied: volumes.hold.size === 0,
+      activity: volumes.activity,
+      backup: this.backupResult(resolved, backupPods),
+      health: this.healthView(key),
+      now: this.deps.now(),
+    });
+    await this.recordChanges(obj, outcome, pruned);
+    await this.settle(obj, stack, status, counter);
 
     const ready = findCondition(status.conditions, 'Ready')?.status === 'True';
-    return { writes: counter.writes, requeueAfterMs: ready ? undefined : 15_000, status };
+    return {
+      writes: counter.writes,
+      requeueAfterMs: ready ? undefined : 15_000,
+      status,
+      ...(outcome.failed.length > 0 ? { failed: outcome.failed.map(failureLine).join('; ') } : {}),
+    };
+  }
+
+  private renderInputs(secrets: StackSecrets): RenderInputs {
+    return {
+      secrets,
+      prometheusOperatorAvailable: this.deps.prometheusOperatorAvailable(),
+      operatorNamespace: this.deps.operatorNamespace,
+      kubernetesVersion: this.deps.kubernetesVersion(),
+    };
+  }
+
+  // --- apply ---------------------------------------------------------------------------------------------
+
+  private apply(
+    desired: KubeObject[],
+    secrets: StackSecrets,
+    hold: ReadonlySet<string>,
+    log: Logger,
+  ): Promise<ApplyOutcome> {
+    return applyDesired(desired, {
+      client: this.deps.client,
+      cached: (kind, ns, name) => this.deps.cache.get(kind, ns, name),
+      log,
+      redact: secretRedactor(secrets),
+      beforeApply: (obj, cached) => this.beforeApply(desired, obj, cached, hold, log),
+    });
+  }
+
+  /** The per-kind rules an object goes through right before it is applied. */
+  private async beforeApply(
+    desired: readonly KubeObject[],
+    obj: KubeObject,
+    cached: ApiObject | undefined,
+    hold: ReadonlySet<string>,
+    log: Logger,
+  ): Promise<ApplyDecision> {
+    if (hold.has(objectRef(obj))) return { action: 'keep' };
+    if (keepsExistingJob(obj, cached)) {
+      log.debug('Job template changed; the existing Job is kept as the record of what ran', {
+        name: obj.metadata.name,
+      });
+      return { action: 'keep' };
+    }
+    if (obj.kind === 'Deployment') return prepareAutoscaledWorkload(this.deps.client, desired, obj, cached);
+    return { action: 'apply', object: obj };
+  }
+
+  /** Hands a changed PostgreSQL ConfigMap to the live-reload logic (reload vs restart). */
+  private configChanged(
+    resolved: ResolvedFlashSaleStack,
+    secrets: StackSecrets,
+    obj: ApiObject,
+    desired: readonly KubeObject[],
+    outcome: ApplyOutcome,
+  ): void {
+    const pgConfigName = `${resolved.metadata.name}-postgres`;
+    const pgBefore = outcome.previous.get(`ConfigMap/${pgConfigName}`);
+    const pgAfter = desired.find((o) => o.kind === 'ConfigMap' && o.metadata.name === pgConfigName);
+    if (pgBefore && pgAfter && this.deps.postgresConfigChanged) {
+      this.deps.postgresConfigChanged(resolved, secrets, pgBefore, pgAfter, (type, reason, message) =>
+        this.deps.events.record(obj, type, reason, message),
+      );
+    }
   }
 
   // --- secrets -------------------------------------------------------------------------------------------
@@ -314,41 +397,10 @@ export class Reconciler {
     return { secrets };
   }
 
-  // --- apply and prune -----------------------------------------------------------------------------------
-
-  private async applyAll(
-    desired: KubeObject[],
-    log: Logger,
-    counter: { writes: number },
-  ): Promise<{ created: string[]; updated: string[]; previous: Map<string, ApiObject> }> {
-    const created: string[] = [];
-    const updated: string[] = [];
-    /** The cached copy of every object this round changed, keyed `Kind/name`. */
-    const previous = new Map<string, ApiObject>();
-    for (const raw of desired) {
-      const obj = normalizeForApply(raw);
-      const hash = sha256(canonicalJson(obj));
-      const ns = obj.metadata.namespace ?? '';
-      const cached = this.deps.cache.get(obj.kind, ns, obj.metadata.name);
-      if (
-        cached &&
-        cached.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === hash &&
-        isSubset(comparable(obj as ApiObject), cached)
-      ) {
-        continue;
-      }
-      obj.metadata.annotations = { ...obj.metadata.annotations, [APPLIED_HASH_ANNOTATION]: hash };
-      await this.deps.client.apply(obj as ApiObject, true);
-      counter.writes++;
-      (cached ? updated : created).push(`${obj.kind}/${obj.metadata.name}`);
-      if (cached) previous.set(`${obj.kind}/${obj.metadata.name}`, cached);
-      log.debug(cached ? 'updated object' : 'created object', { kind: obj.kind, name: obj.metadata.name });
-    }
-    return { created, updated, previous };
-  }
+  // --- prune ---------------------------------------------------------------------------------------------
 
   private async prune(
-    stack: FlashSaleStack & { metadata: { name: string; namespace: string } },
+    stack: NamedStack,
     desired: KubeObject[],
     log: Logger,
     counter: { writes: number },
@@ -376,45 +428,26 @@ export class Reconciler {
 
   // --- status --------------------------------------------------------------------------------------------
 
-  private componentStatuses(
-    stack: ResolvedFlashSaleStack,
-  ): Partial<Record<ComponentName, ComponentStatus>> & Record<string, ComponentStatus> {
-    const out: Record<string, ComponentStatus> = {};
-    const ns = stack.metadata.namespace;
-    for (const { component, kind } of WORKLOAD_COMPONENTS) {
-      if (component === 'pgbouncer' && !stack.spec.pgbouncer.enabled) continue;
-      const workloads = this.deps.cache
-        .listForStack(kind, ns, stack.metadata.name)
-        .filter((w) => w.metadata.labels?.['app.kubernetes.io/component'] === component);
-      const w = workloads[0];
-      if (!w) {
-        out[component] = { ready: false, replicas: 0, readyReplicas: 0, message: `${kind} not created yet` };
-        continue;
-      }
-      const spec = (w.spec ?? {}) as { replicas?: number };
-      const st = (w.status ?? {}) as {
-        replicas?: number;
-        readyReplicas?: number;
-        observedGeneration?: number;
-      };
-      const desiredReplicas = spec.replicas ?? st.replicas ?? 1;
-      const readyReplicas = st.readyReplicas ?? 0;
-      const current = (st.observedGeneration ?? 0) >= (w.metadata.generation ?? 0);
-      const ready = current && readyReplicas >= desiredReplicas && desiredReplicas > 0;
-      const service = `${stack.metadata.name}-${component === 'consumer' ? 'api' : component}`;
-      out[component] = {
-        ready,
-        replicas: desiredReplicas,
-        readyReplicas,
-        ...(component === 'consumer' ? {} : { endpoint: `${service}.${ns}.svc` }),
-        ...(ready
-          ? {}
-          : {
-              message: current ? `${readyReplicas}/${desiredReplicas} replicas ready` : 'rollout in progress',
-            }),
-      };
+  private liveWorkloads(stack: ResolvedFlashSaleStack): LiveWorkloads {
+    const out: LiveWorkloads = {};
+    for (const { component, kind } of stackComponents(stack)) {
+      const w = this.deps.cache
+        .listForStack(kind, stack.metadata.namespace, stack.metadata.name)
+        .find((o) => o.metadata.labels?.['app.kubernetes.io/component'] === component);
+      if (w) out[component] = w;
     }
     return out;
+  }
+
+  private healthView(key: string): HealthView {
+    if (!this.deps.healthProbes) return { state: 'disabled' };
+    const snapshot = this.deps.health?.(key);
+    return snapshot ? { state: 'measured', snapshot } : { state: 'pending' };
+  }
+
+  private backupResult(stack: ResolvedFlashSaleStack, pods: ApiObject[]): BackupStatusResult | undefined {
+    if (!stack.spec.backup.enabled || !this.deps.backupStatus) return undefined;
+    return this.deps.backupStatus(this.backupJobs(stack), stack, this.deps.now(), pods);
   }
 
   private backupJobs(stack: ResolvedFlashSaleStack): ApiObject[] {
@@ -450,180 +483,8 @@ export class Reconciler {
     return pods;
   }
 
-  private computeStatus(
-    stack: FlashSaleStack,
-    resolved: ResolvedFlashSaleStack,
-    warnings: Problem[],
-    backupPods: ApiObject[],
-  ): FlashSaleStackStatus {
-    const components = this.componentStatuses(resolved);
-    const names = Object.keys(components) as ComponentName[];
-    const readyCount = names.filter((n) => components[n]?.ready).length;
-    const allReady = readyCount === names.length;
-    const conds: ConditionInput[] = [
-      {
-        type: 'ConfigValid',
-        status: 'True',
-        reason: warnings.length > 0 ? 'ValidWithWarnings' : 'Valid',
-        message:
-          warnings.length > 0
-            ? `Spec is valid; budget warnings: ${warnings.map(formatProblem).join('; ')}`
-            : 'Spec is valid.',
-      },
-    ];
-    for (const n of names) {
-      const c = components[n]!;
-      conds.push({
-        type: COMPONENT_CONDITION[n],
-        status: c.ready ? 'True' : 'False',
-        reason: c.ready ? 'Available' : 'NotReady',
-        message: c.ready ? `${c.readyReplicas}/${c.replicas} replicas ready` : (c.message ?? 'not ready'),
-      });
-    }
-    const notReady = names.filter((n) => !components[n]?.ready);
-    conds.push({
-      type: 'Progressing',
-      status: allReady ? 'False' : 'True',
-      reason: allReady ? 'Converged' : 'RollingOut',
-      message: allReady ? 'All components are at the desired state.' : `Waiting for: ${notReady.join(', ')}.`,
-    });
-
-    let lastBackup: BackupRecord | undefined;
-    let lastSuccessfulBackup: BackupRecord | undefined;
-    if (resolved.spec.backup.enabled && this.deps.backupStatus) {
-      const b = this.deps.backupStatus(this.backupJobs(resolved), resolved, this.deps.now(), backupPods);
-      lastBackup = b.lastBackup;
-      lastSuccessfulBackup = b.lastSuccessfulBackup;
-      conds.push(b.condition);
-    }
-
-    const key = `${resolved.metadata.namespace}/${resolved.metadata.name}`;
-    const health = this.deps.health?.(key);
-    let degradedReasons: string[] = [];
-    if (health) {
-      conds.push(...health.conditions.filter((c) => c.type !== 'Degraded'));
-    }
-    // While workloads roll out, probes failing is expected: Degraded speaks about a stack that is up.
-    if (health && allReady) {
-      degradedReasons = health.conditions
-        .filter((c) => c.type.endsWith('Healthy') && c.status === 'False')
-        .map((c) => `${c.type}: ${c.reason}`);
-    }
-    const backupBad = conds.find((c) => c.type === 'BackupHealthy' && c.status === 'False');
-    if (backupBad) degradedReasons.push(`BackupHealthy: ${backupBad.reason}`);
-    conds.push({
-      type: 'Degraded',
-      status: degradedReasons.length > 0 ? 'True' : 'False',
-      reason: degradedReasons.length > 0 ? 'ComponentsUnhealthy' : 'AllHealthy',
-      message:
-        degradedReasons.length > 0 ? degradedReasons.join('; ') : 'No component reports a health problem.',
-    });
-    const degraded = degradedReasons.length > 0;
-    conds.unshift({
-      type: 'Ready',
-      status: allReady ? 'True' : 'False',
-      reason: allReady ? (degraded ? 'ReadyButDegraded' : 'AllComponentsReady') : 'ComponentsNotReady',
-      message: allReady
-        ? `All ${names.length} components are ready${degraded ? ' (see Degraded)' : ''}.`
-        : `${readyCount}/${names.length} components ready; waiting for ${notReady.join(', ')}.`,
-    });
-
-    const phase: Phase = !allReady ? 'Progressing' : degraded ? 'Degraded' : 'Ready';
-    const nginx = components.nginx;
-    return {
-      phase,
-      observedGeneration: stack.metadata.generation,
-      conditions: mergeConditions(
-        stack.status?.conditions?.filter((c) => conds.some((n) => n.type === c.type)),
-        conds,
-        stack.metadata.generation,
-        this.deps.now().toISOString(),
-      ),
-      components,
-      ...(health ? { health: health.health } : {}),
-      ...(lastBackup ? { lastBackup } : {}),
-      ...(lastSuccessfulBackup ? { lastSuccessfulBackup } : {}),
-      ...(nginx?.endpoint
-        ? {
-            endpoints: {
-              http: `http://${nginx.endpoint}`,
-              ...(resolved.spec.nginx.tls ? { https: `https://${nginx.endpoint}` } : {}),
-            },
-          }
-        : {}),
-      readyComponents: `${readyCount}/${names.length}`,
-    };
-  }
-
-  private pausedStatus(stack: FlashSaleStack): FlashSaleStackStatus {
-    return {
-      ...stack.status,
-      phase: 'Paused',
-      observedGeneration: stack.metadata.generation,
-      conditions: mergeConditions(
-        stack.status?.conditions,
-        [
-          {
-            type: 'Progressing',
-            status: 'False',
-            reason: 'Paused',
-            message: 'spec.paused is true: the operator changes nothing until it is set to false.',
-          },
-        ],
-        stack.metadata.generation,
-        this.deps.now().toISOString(),
-      ),
-    };
-  }
-
-  private progressStatus(stack: FlashSaleStack, conds: ConditionInput[]): FlashSaleStackStatus {
-    return {
-      ...stack.status,
-      phase: 'Progressing',
-      observedGeneration: stack.metadata.generation,
-      conditions: mergeConditions(
-        stack.status?.conditions,
-        conds,
-        stack.metadata.generation,
-        this.deps.now().toISOString(),
-      ),
-    };
-  }
-
-  private async writeInvalid(
-    stack: FlashSaleStack,
-    obj: ApiObject,
-    problems: Problem[],
-    counter: { writes: number },
-  ): Promise<void> {
-    const message = problems.map(formatProblem).join('; ');
-    const before = findCondition(stack.status?.conditions, 'ConfigValid');
-    const status: FlashSaleStackStatus = {
-      ...stack.status,
-      phase: 'Failed',
-      observedGeneration: stack.metadata.generation,
-      conditions: mergeConditions(
-        stack.status?.conditions,
-        [
-          { type: 'ConfigValid', status: 'False', reason: 'InvalidSpec', message },
-          {
-            type: 'Ready',
-            status: 'False',
-            reason: 'InvalidSpec',
-            message: 'The spec is invalid; nothing was changed. See ConfigValid.',
-          },
-        ],
-        stack.metadata.generation,
-        this.deps.now().toISOString(),
-      ),
-    };
-    await this.writeStatus(obj, stack, status, counter);
-    if (before?.status !== 'False' || before.message !== message) {
-      await this.deps.events.record(obj, 'Warning', 'InvalidSpec', message);
-    }
-  }
-
-  private async writeStatus(
+  /** Writes `status` (when it changed) and the Events its transitions call for. */
+  private async settle(
     obj: ApiObject,
     stack: FlashSaleStack,
     status: FlashSaleStackStatus,
@@ -631,63 +492,32 @@ export class Reconciler {
   ): Promise<void> {
     const old = stack.status ?? {};
     if (statusEqual(old, status)) return;
-    const patch = mergePatchBetween(old, status);
     await this.deps.client.mergePatch(
       resourceTypeByKind(KIND),
       obj.metadata.namespace,
       obj.metadata.name,
-      { status: patch },
+      { status: mergePatchBetween(old, status) },
       'status',
     );
     counter.writes++;
+    for (const e of statusEvents(stack.status, status)) {
+      await this.deps.events.record(obj, e.type, e.reason, e.message);
+    }
   }
 
-  private async emitTransitionEvents(
-    obj: ApiObject,
-    before: FlashSaleStackStatus | undefined,
-    after: FlashSaleStackStatus,
-    created: string[],
-    updated: string[],
-    pruned: string[],
-  ): Promise<void> {
+  private async recordChanges(obj: ApiObject, outcome: ApplyOutcome, pruned: string[]): Promise<void> {
     const ev = this.deps.events;
-    if (created.length > 0) await ev.record(obj, 'Normal', 'Created', summarize('Created', created));
-    if (updated.length > 0) await ev.record(obj, 'Normal', 'Updated', summarize('Updated', updated));
+    if (outcome.created.length > 0)
+      await ev.record(obj, 'Normal', 'Created', summarize('Created', outcome.created));
+    if (outcome.updated.length > 0)
+      await ev.record(obj, 'Normal', 'Updated', summarize('Updated', outcome.updated));
     if (pruned.length > 0) await ev.record(obj, 'Normal', 'Pruned', summarize('Deleted', pruned));
-    const was = (t: string) => findCondition(before?.conditions, t);
-    const now = (t: string) => findCondition(after.conditions, t);
-    if (now('Ready')?.status === 'True' && was('Ready')?.status !== 'True') {
-      await ev.record(obj, 'Normal', 'Ready', now('Ready')!.message);
-    }
-    if (now('ConfigValid')?.status === 'True' && was('ConfigValid')?.status === 'False') {
-      await ev.record(obj, 'Normal', 'SpecValid', 'The spec is valid again; reconciling.');
-    }
-    const degraded = now('Degraded');
-    if (
-      degraded?.status === 'True' &&
-      (was('Degraded')?.status !== 'True' || was('Degraded')?.message !== degraded.message)
-    ) {
-      await ev.record(obj, 'Warning', 'Degraded', degraded.message);
-    }
-    if (degraded?.status === 'False' && was('Degraded')?.status === 'True') {
-      await ev.record(obj, 'Normal', 'Recovered', degraded.message);
-    }
-    const backup = now('BackupHealthy');
-    if (
-      backup?.status === 'False' &&
-      (was('BackupHealthy')?.status !== 'False' || was('BackupHealthy')?.reason !== backup.reason)
-    ) {
-      await ev.record(obj, 'Warning', backup.reason, backup.message);
-    }
-    if (backup?.status === 'True' && was('BackupHealthy')?.status === 'False') {
-      await ev.record(obj, 'Normal', 'BackupHealthy', backup.message);
-    }
   }
 
   // --- deletion ------------------------------------------------------------------------------------------
 
   private async finalize(
-    stack: FlashSaleStack & { metadata: { name: string; namespace: string } },
+    stack: NamedStack,
     obj: ApiObject,
     log: Logger,
     counter: { writes: number },
@@ -708,9 +538,8 @@ export class Reconciler {
       const secrets = await this.stackSecrets(resolved, counter);
       if ('secrets' in secrets) {
         const inputs: RenderInputs = {
-          secrets: secrets.secrets,
+          ...this.renderInputs(secrets.secrets),
           prometheusOperatorAvailable: false,
-          operatorNamespace: this.deps.operatorNamespace,
         };
         const job = normalizeForApply(
           this.deps.renderBackupNowJob(resolved, inputs, `final-${stack.metadata.uid}`),
@@ -786,68 +615,4 @@ function pickRv(live: ApiObject): { resourceVersion?: string } {
 function summarize(verb: string, items: string[]): string {
   const shown = items.slice(0, 12).join(', ');
   return `${verb} ${items.length} object${items.length === 1 ? '' : 's'}: ${shown}${items.length > 12 ? ', ...' : ''}`;
-}
-
-/** A deep copy ready to apply: Secrets carry base64 `data` (the API server stores no `stringData`). */
-export function normalizeForApply(obj: KubeObject): KubeObject {
-  const copy = structuredClone(obj);
-  if (copy.kind === 'Secret' && copy.stringData && typeof copy.stringData === 'object') {
-    copy.data = {
-      ...(copy.data as Record<string, string> | undefined),
-      ...encodeSecretData(copy.stringData as Record<string, string>),
-    };
-    delete copy.stringData;
-  }
-  return copy;
-}
-
-/**
- * Whether every field we would apply already has that value in the live object. Extra live fields
- * (server defaults, fields other managers own) are fine; a changed or missing field of ours is drift.
- */
-export function isSubset(want: unknown, have: unknown): boolean {
-  if (want === have) return true;
-  if (Array.isArray(want)) {
-    if (!Array.isArray(have) || have.length !== want.length) return false;
-    return want.every((w, i) => isSubset(w, have[i]));
-  }
-  if (want !== null && typeof want === 'object') {
-    if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
-    return Object.entries(want as Record<string, unknown>).every(([k, v]) =>
-      v === undefined ? true : isSubset(v, (have as Record<string, unknown>)[k]),
-    );
-  }
-  // Numbers and strings the API server may render differently (e.g. port 8080 vs "8080") are not ours to
-  // second-guess: compare strictly.
-  return false;
-}
-
-/**
- * An RFC 7386 merge patch turning `from` into `to`: removed keys (at any depth) become null, so fields that
- * disappear from status (a component's message once it is ready) really disappear. Arrays are replaced whole.
- */
-export function mergePatchBetween(from: unknown, to: unknown): unknown {
-  const isObj = (v: unknown): v is Record<string, unknown> =>
-    v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (!isObj(from) || !isObj(to)) return to;
-  const patch: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(to)) {
-    if (v === undefined) continue;
-    patch[k] = k in from ? mergePatchBetween(from[k], v) : v;
-  }
-  for (const k of Object.keys(from)) if (!(k in to) || to[k] === undefined) patch[k] = null;
-  return patch;
-}
-
-function statusEqual(a: FlashSaleStackStatus, b: FlashSaleStackStatus): boolean {
-  const { conditions: ca, ...ra } = a;
-  const { conditions: cb, ...rb } = b;
-  return canonicalJson(ra) === canonicalJson(rb) && conditionsEqual(ca, cb) && sameTransitions(ca, cb);
-}
-
-function sameTransitions(a: Condition[] | undefined, b: Condition[] | undefined): boolean {
-  return (
-    canonicalJson((a ?? []).map((c) => c.lastTransitionTime)) ===
-    canonicalJson((b ?? []).map((c) => c.lastTransitionTime))
-  );
 }

@@ -44,3 +44,16 @@ export function stackSecretsFrom(data: Record<string, string>): StackSecrets | u
   for (const key of STACK_SECRET_KEYS) if (!data[key]) return undefined;
   return Object.fromEntries(STACK_SECRET_KEYS.map((k) => [k, data[k]])) as unknown as StackSecrets;
 }
+
+/**
+ * A function that blanks every generated secret value (as text and as base64) in a message, for messages that
+ * come from elsewhere (the API server echoes values in some errors) before they reach status, Events or logs.
+ */
+export function secretRedactor(secrets: StackSecrets | undefined): (message: string) => string {
+  const values = secrets
+    ? STACK_SECRET_KEYS.map((k) => secrets[k])
+        .filter((v) => v.length >= 4)
+        .flatMap((v) => [v, Buffer.from(v, 'utf8').toString('base64')])
+    : [];
+  return (message) => values.reduce((m, v) => m.split(v).join('[redacted]'), message);
+}

@@ -81,8 +81,11 @@ export function postgresMaxConnections(stack: ResolvedFlashSaleStack): number {
   return applicationServerConnections(stack) + POSTGRES_CONNECTION_RESERVE;
 }
 
-/** What tunePostgres gets for this stack (render and budgets use the same). */
-export function postgresTuneInput(stack: ResolvedFlashSaleStack): TunePostgresInput {
+/**
+ * What tunePostgres gets for this stack (render and budgets use the same). `volumeSize` is the size the data
+ * volume actually has, when known (see RenderInputs.postgresVolumeSize); the spec's size otherwise.
+ */
+export function postgresTuneInput(stack: ResolvedFlashSaleStack, volumeSize?: string): TunePostgresInput {
   const pg = stack.spec.postgres;
   return {
     version: pg.version,
@@ -90,7 +93,7 @@ export function postgresTuneInput(stack: ResolvedFlashSaleStack): TunePostgresIn
     cpuLimit: cpuLimitCores(pg.resources, 'spec.postgres'),
     maxConnections: postgresMaxConnections(stack),
     monitoring: stack.spec.monitoring.enabled,
-    storageBytes: parseQuantity(pg.storage.size),
+    storageBytes: parseQuantity(volumeSize ?? pg.storage.size),
     userParameters: pg.parameters,
   };
 }

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { API_VERSION, FIELD_MANAGER, KIND, type ResolvedFlashSaleStack } from '../api/types.js';
+import type { KubernetesVersion } from '../kubernetes/version.js';
 
 /** A Kubernetes object as render emits it. Concrete shapes are validated against Kubernetes' schemas in tests. */
 export interface KubeObject {
@@ -36,6 +37,13 @@ export interface RenderInputs {
   prometheusOperatorAvailable: boolean;
   /** Namespace the operator runs in (NetworkPolicy lets its health probes in). */
   operatorNamespace: string;
+  /** The API server's Kubernetes version: render emits only fields a server of this version has. */
+  kubernetesVersion: KubernetesVersion;
+  /**
+   * The capacity the PostgreSQL data volumes actually have (the smallest, once their claims exist). Config
+   * that follows the volume (max_wal_size) is sized from it, so it changes only after the volume grew.
+   */
+  postgresVolumeSize?: string;
 }
 
 export interface StackSecrets {

@@ -66,8 +66,15 @@ export function sortObjects(objects: KubeObject[]): KubeObject[] {
 
 export interface RenderResult {
   objects: KubeObject[];
+  /** Budget warnings: the spec works but risks trouble (the user should change it). */
   warnings: Problem[];
+  /** Facts about the target cluster that change what is rendered (nothing is wrong with the spec). */
+  notices: Problem[];
 }
+
+/** The notice when the alert rules cannot be a PrometheusRule; callers add how to change it in their context. */
+export const NO_PROMETHEUS_OPERATOR_NOTICE =
+  'the cluster does not serve monitoring.coreos.com/v1 (Prometheus Operator), so no PrometheusRule was created; load manifests/monitoring/alert-rules.yaml into your Prometheus, or set spec.monitoring.prometheusRule: false';
 
 export function render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): RenderResult {
   const budgets = checkBudgets(stack);
@@ -88,12 +95,9 @@ export function render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): Ren
     ...renderNetworkPolicies(stack, inputs),
   ];
 
+  const notices: Problem[] = [];
   if (s.monitoring.enabled && s.monitoring.prometheusRule && !prometheusRuleEnabled(stack, inputs)) {
-    warnings.push({
-      path: 'spec.monitoring.prometheusRule',
-      message:
-        'the cluster does not serve monitoring.coreos.com/v1 (Prometheus Operator), so no PrometheusRule was created; install the Prometheus Operator, or load manifests/monitoring/alert-rules.yaml into your Prometheus',
-    });
+    notices.push({ path: 'spec.monitoring.prometheusRule', message: NO_PROMETHEUS_OPERATOR_NOTICE });
   }
 
   const seen = new Set<string>();
@@ -102,5 +106,5 @@ export function render(stack: ResolvedFlashSaleStack, inputs: RenderInputs): Ren
     if (seen.has(key)) throw new Error(`render produced ${key} twice (a bug in the render layer)`);
     seen.add(key);
   }
-  return { objects: sortObjects(objects), warnings };
+  return { objects: sortObjects(objects), warnings, notices };
 }

@@ -142,8 +142,8 @@ export interface PostgresConfig {
  * The full postgresql.conf: tuned parameters (throws InvalidPostgresParametersError for invalid user
  * parameters: validate first) with the operator-owned settings on top.
  */
-export function postgresConfig(stack: ResolvedFlashSaleStack): PostgresConfig {
-  const tuned = tunePostgres(postgresTuneInput(stack));
+export function postgresConfig(stack: ResolvedFlashSaleStack, volumeSize?: string): PostgresConfig {
+  const tuned = tunePostgres(postgresTuneInput(stack, volumeSize));
   const warnings = [...tuned.warnings];
   const owned = operatorOwnedPostgresSettings();
   for (const [name, value] of Object.entries(owned)) {
@@ -168,7 +168,7 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
   const monitoring = stack.spec.monitoring.enabled;
   const paths = postgresDataPaths(pg.version);
 
-  const config = postgresConfig(stack);
+  const config = postgresConfig(stack, inputs.postgresVolumeSize);
   const configData: Record<string, string> = {
     'postgresql.conf': config['postgresql.conf'],
     'pg_hba.conf': PG_HBA_CONF,

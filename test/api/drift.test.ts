@@ -27,12 +27,18 @@ describe('the CRD', () => {
     expect(crd.spec.scope).toBe('Namespaced');
     const v = crd.spec.versions[0];
     expect(v).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
-    expect(v.additionalPrinterColumns.map((c: any) => [c.name, c.jsonPath])).toEqual([
-      ['Phase', '.status.phase'],
-      ['Ready', '.status.readyComponents'],
-      ['Postgres', '.spec.postgres.version'],
-      ['API', '.spec.api.replicas'],
-      ['Age', '.metadata.creationTimestamp'],
+    // What on-call reads: state, health and backups by default; what runs (not what the spec asks) with -o wide.
+    expect(v.additionalPrinterColumns.map((c: any) => [c.name, c.jsonPath, c.priority ?? 0])).toEqual([
+      ['Phase', '.status.phase', 0],
+      ['Ready', '.status.readyComponents', 0],
+      ['Health', '.status.healthSummary', 0],
+      ['Last Backup', '.status.lastSuccessfulBackup.completedAt', 0],
+      ['Age', '.metadata.creationTimestamp', 0],
+      ['Postgres', '.status.versions.postgres', 1],
+      ['Redis', '.status.versions.redis', 1],
+      ['RabbitMQ', '.status.versions.rabbitmq', 1],
+      ['API', '.status.versions.api', 1],
+      ['API Replicas', '.status.apiReplicas', 1],
     ]);
   });
 

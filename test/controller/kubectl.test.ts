@@ -7,11 +7,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlBinary } from '../support/tools.js';
+import { operatorRunArgs, ROOT } from './operator-process.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = process.execPath;
 
 function waitForLine(proc: ChildProcess, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<string> {
@@ -65,19 +64,7 @@ describe('kubectl against the in-memory API server with the operator binary runn
       },
     );
     await waitForLine(apiserver, /listening on https:\/\/\S+/, 'fake-apiserver');
-    operator = spawn(
-      NODE,
-      [
-        'dist/src/cli/main.js',
-        'run',
-        '--kubeconfig',
-        kubeconfig,
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--no-health',
-      ],
-      { cwd: ROOT },
-    );
+    operator = spawn(NODE, operatorRunArgs(kubeconfig), { cwd: ROOT });
     operator.stderr?.on('data', (d: Buffer) => (operatorLog += d.toString()));
     await waitForLine(operator, /"msg":"operator running"/, 'operator start');
   });
@@ -104,8 +91,17 @@ describe('kubectl against the in-memory API server with the operator binary runn
     const get = kubectl(kubeconfig, 'get', 'fss');
     expect(get.status).toBe(0);
     const [header, row] = get.stdout.trim().split('\n');
-    expect(header).toMatch(/NAME\s+PHASE\s+READY\s+POSTGRES\s+API\s+AGE/);
-    expect(row).toMatch(/^shop\s+Ready\s+7\/7\s+18\s+2\s+/);
+    // The operator runs with --no-health: health is not measured, so it is Unknown (not "healthy").
+    expect(header).toMatch(/^NAME\s+PHASE\s+READY\s+HEALTH\s+LAST BACKUP\s+AGE$/);
+    // No backup has run yet: the LAST BACKUP cell is empty (a real server sends null, which kubectl prints as <none>).
+    expect(row).toMatch(/^shop\s+Ready\s+7\/7\s+Unknown\s+(<none>\s+)?\S+$/);
+
+    // -o wide adds what actually runs: image tags and the API's ready/desired replicas.
+    const wide = kubectl(kubeconfig, 'get', 'fss', '-o', 'wide');
+    expect(wide.status).toBe(0);
+    const [wideHeader, wideRow] = wide.stdout.trim().split('\n');
+    expect(wideHeader).toMatch(/AGE\s+POSTGRES\s+REDIS\s+RABBITMQ\s+API\s+API REPLICAS$/);
+    expect(wideRow).toMatch(/\s18\.\S+\s+7\.\S+\s+\S+\s+0\.1\.0\s+2\/2$/);
 
     const describe = kubectl(kubeconfig, 'describe', 'fss', 'shop');
     expect(describe.status).toBe(0);

@@ -76,9 +76,17 @@ describe('RBAC grants exactly what the controller calls', () => {
       },
       stringData: { redisPassword: 'kept' },
     });
+    await c.create({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'expandable' },
+      provisioner: 'csi.example.com',
+      allowVolumeExpansion: true,
+    });
     const stack = loadExample('minimal.yaml');
     stack.spec = {
       postgres: {
+        storage: { size: '20Gi', storageClassName: 'expandable' },
         credentialsSecret: 'shop-db',
         bootstrap: { fromBackup: { claimName: 'old-backups', file: 'latest' } },
         maintenance: { schedule: '30 3 * * *' },
@@ -98,6 +106,16 @@ describe('RBAC grants exactly what the controller calls', () => {
       async () => ((await getStack(c, 'shop')).status as any)?.lastBackup?.job !== undefined,
       'the backup-now Job to finish',
     );
+    // Grow the data volume (StorageClass check, StatefulSet replaced) and change the autoscaled API
+    // Deployment (replicas handed over to the HPA).
+    await c.mergePatch(STACKS, 'default', 'shop', {
+      spec: { postgres: { storage: { size: '30Gi' } }, api: { env: [{ name: 'RBAC_TEST', value: '1' }] } },
+    });
+    await eventually(async () => {
+      const sts = await c.getOrNull(resourceTypeByKind('StatefulSet'), 'default', 'shop-postgres');
+      return (sts?.spec as any)?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage === '30Gi';
+    }, 'the StatefulSet replaced with the grown volume');
+    await waitReady(c);
     // Switch features off: their objects are pruned.
     await c.mergePatch(STACKS, 'default', 'shop', {
       spec: {
@@ -134,7 +152,8 @@ describe('RBAC grants exactly what the controller calls', () => {
 
     const triple = (group: string, resource: string, verb: string) =>
       `${group || 'core'}/${resource}:${verb}`;
-    const requests = srv.requests().filter((r) => r.user === OPERATOR_USER);
+    // Non-resource URLs (/version) are open to every authenticated user (system:discovery), not in our rules.
+    const requests = srv.requests().filter((r) => r.user === OPERATOR_USER && r.resource !== '');
     const checks = srv.authorizations().filter((a) => a.user === OPERATOR_USER && a.during === 'admission');
     used = new Set([
       ...requests.map((r) => triple(r.group, r.resource, r.verb)),

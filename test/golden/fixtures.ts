@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { applyDefaults } from '../../src/api/defaults.js';
 import type { FlashSaleStack, ResolvedFlashSaleStack } from '../../src/api/types.js';
 import type { KubeObject, RenderInputs } from '../../src/render/common.js';
+import { MIN_SUPPORTED } from '../../src/kubernetes/version.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const EXAMPLES_DIR = join(ROOT, 'examples');
@@ -26,6 +27,7 @@ export function inputs(overrides: Partial<RenderInputs> = {}): RenderInputs {
     secrets: { ...SECRETS },
     prometheusOperatorAvailable: true,
     operatorNamespace: 'flash-sale-operator',
+    kubernetesVersion: MIN_SUPPORTED,
     ...overrides,
   };
 }

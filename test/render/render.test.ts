@@ -60,10 +60,11 @@ describe('render()', () => {
     expect(objects.some((o) => o.metadata.name === 'shop-monitoring-dashboard')).toBe(false);
   });
 
-  it('warns when a PrometheusRule is wanted but the Prometheus Operator is absent', () => {
-    const { objects, warnings } = render(stackOf(), inputs({ prometheusOperatorAvailable: false }));
+  it('gives a notice, not a budget warning, when a PrometheusRule is wanted but the Prometheus Operator is absent', () => {
+    const { objects, warnings, notices } = render(stackOf(), inputs({ prometheusOperatorAvailable: false }));
     expect(objects.some((o) => o.kind === 'PrometheusRule' || o.kind === 'ServiceMonitor')).toBe(false);
-    expect(warnings.map((w) => w.path)).toContain('spec.monitoring.prometheusRule');
+    expect(notices.map((w) => w.path)).toEqual(['spec.monitoring.prometheusRule']);
+    expect(warnings.map((w) => w.path)).not.toContain('spec.monitoring.prometheusRule');
   });
 
   it('is deterministic', () => {

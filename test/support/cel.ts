@@ -2,7 +2,7 @@
  * A small, honest evaluator for the subset of CEL used in CRD `x-kubernetes-validations` rules:
  * literals, `self` (and `oldSelf` for transition rules), field access, indexing, `has()`, `!`, unary `-`,
  * arithmetic, comparisons, `in`, `&&`/`||` (with CEL's error absorption), `?:`, list literals, and the
- * functions/methods size, startsWith, endsWith, contains, matches, lowerAscii, upperAscii, int, string,
+ * functions/methods size, startsWith, endsWith, contains, matches, find, lowerAscii, upperAscii, int, string,
  * double, duration, and the macros all/exists/exists_one. A rule using anything else fails to compile;
  * the server then skips that rule and says so on stderr (it never pretends to have evaluated it).
  */
@@ -26,6 +26,7 @@ const FUNCS = new Set([
   'endsWith',
   'contains',
   'matches',
+  'find',
   'lowerAscii',
   'upperAscii',
   'int',
@@ -379,6 +380,9 @@ export function evalCel(n: Node, env: Record<string, unknown>): unknown {
           return str(subject).includes(str(a[0]));
         case 'matches':
           return new RegExp(str(a[0])).test(str(subject));
+        case 'find':
+          // Kubernetes' regex library: the first match, or '' when there is none.
+          return new RegExp(str(a[0])).exec(str(subject))?.[0] ?? '';
         case 'lowerAscii':
           return str(subject).toLowerCase();
         case 'upperAscii':

@@ -78,8 +78,9 @@
  *   (continue tokens read the current state); Tables for every built-in kind use a few sensible columns, not
  *   the exact kube-apiserver printers;
  * - pods, ReplicaSets, endpoints, PersistentVolumes and scheduling are not simulated (the kubelet only writes
- *   workload status and binds claims); graceful pod termination; server-side apply on /scale;
- *   `kubectl exec/logs/port-forward`;
+ *   workload status and binds claims), except, with `statefulSetController`, StatefulSet pods and claims
+ *   (created, adopted; never restarted, deleted or scaled down; no pod status); graceful pod termination;
+ *   server-side apply on /scale; `kubectl exec/logs/port-forward`;
  * - server-side apply: conflicts are checked per field value; type-aware schema for built-ins is reduced
  *   to the common associative lists (containers, ports, env, volumes, volumeMounts, conditions, …);
  *   managedFields of non-apply writes are approximations of the real "Update" bookkeeping;
@@ -120,6 +121,7 @@ import { prometheusOperatorCrds, type ResourceType } from './resources.js';
 import { Registry, type DeleteOptions, type WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector, type Selector } from './selectors.js';
 import { toScale, writeScale } from './scale.js';
+import { StatefulSetController } from './statefulsets.js';
 import { toTable } from './table.js';
 import { TLS } from './tls.js';
 import { clone, isObj, sleep, type KObj } from './util.js';
@@ -160,6 +162,11 @@ export interface FakeApiServerOptions {
   storageClass?: { name?: string; allowVolumeExpansion?: boolean } | false;
   /** Requests without a bearer token are `system:anonymous` (kube-apiserver's default) instead of 401. */
   anonymous?: boolean;
+  /**
+   * Run the StatefulSet controller's pod and claim bookkeeping (test/support/statefulsets.ts): pods owned by
+   * each StatefulSet, orphans adopted, PersistentVolumeClaims from volumeClaimTemplates. Default false.
+   */
+  statefulSetController?: boolean;
 }
 
 export interface FaultControls {
@@ -356,6 +363,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     Boolean(kubeletOpt),
     (typeof kubeletOpt === 'object' ? kubeletOpt.delayMs : undefined) ?? 200,
   );
+  const statefulSets = options.statefulSetController ? new StatefulSetController(reg) : undefined;
   const faults = new Faults();
   const watches = new Set<ActiveWatch>();
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 5000;
@@ -934,6 +942,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     stop: async () => {
       stopped = true;
       kubelet.stop();
+      statefulSets?.stop();
       gc.stop();
       await closeAll();
     },

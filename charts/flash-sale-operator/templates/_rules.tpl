@@ -73,6 +73,7 @@
   resources:
     - deployments
   verbs:
+    - get
     - list
     - watch
     - create
@@ -87,6 +88,13 @@
     - watch
     - create
     - patch
+    - delete
+- apiGroups:
+    - storage.k8s.io
+  resources:
+    - storageclasses
+  verbs:
+    - get
 - apiGroups:
     - batch
   resources:

@@ -7,6 +7,7 @@ import { STACK_SECRET_KEYS, type KubeObject, type StackSecrets } from '../../ren
 import { BudgetError, render } from '../../render/index.js';
 import { parseOptions, UsageError, type Command } from '../command.js';
 import { readStackFiles } from '../stack-files.js';
+import { MIN_SUPPORTED } from '../../kubernetes/version.js';
 
 export const DEFAULT_OPERATOR_NAMESPACE = 'flash-sale-system';
 
@@ -134,6 +135,7 @@ export const renderCommand: Command = {
           secrets: derivedSecrets(args.includeSecrets ? args.secretsSeed : undefined, namespace, name),
           prometheusOperatorAvailable: args.prometheusOperator,
           operatorNamespace: args.operatorNamespace,
+          kubernetesVersion: MIN_SUPPORTED,
         });
       } catch (err) {
         if (!(err instanceof BudgetError)) throw err;
@@ -142,6 +144,10 @@ export const renderCommand: Command = {
       }
       warnings.push(
         ...result.warnings.map((w: Problem) => `${file}: warning: ${w.path}: ${w.message}${where}`),
+        ...result.notices.map(
+          (n: Problem) =>
+            `${file}: notice: ${n.path}: ${n.message}${where}; pass --prometheus-operator to render for a cluster that serves it`,
+        ),
       );
       let objects = result.objects;
       const secrets = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);

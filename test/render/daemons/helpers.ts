@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import type { FlashSaleStackSpec, ResolvedFlashSaleStack } from '../../../src/api/types.js';
 import type { KubeObject, RenderInputs } from '../../../src/render/common.js';
+import { MIN_SUPPORTED } from '../../../src/kubernetes/version.js';
 
 export function stack(spec: FlashSaleStackSpec = {}, name = 'shop'): ResolvedFlashSaleStack {
   return applyDefaults({
@@ -26,6 +27,7 @@ export function inputs(overrides: Partial<RenderInputs['secrets']> = {}): Render
     },
     prometheusOperatorAvailable: false,
     operatorNamespace: 'flash-sale-system',
+    kubernetesVersion: MIN_SUPPORTED,
   };
 }
 
