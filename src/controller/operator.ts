@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
 import { KIND } from '../api/types.js';
+import { MIN_SUPPORTED, type KubernetesVersion } from '../kubernetes/version.js';
 import { STACK_LABEL } from '../render/common.js';
 import { KIND_ORDER } from '../render/index.js';
 import { comparable } from './cache-shape.js';
@@ -28,6 +29,8 @@ export interface OperatorOptions {
   concurrency: number;
   resyncMs: number;
   operatorNamespace: string;
+  /** The API server's version (from `/version` at start); the lowest supported when not given. */
+  kubernetesVersion?: KubernetesVersion;
   identity?: string;
   leaseName?: string;
   leaseDurationMs?: number;
@@ -118,6 +121,7 @@ export class Operator {
       untrackHealth: parts.health?.untrack,
       prometheusOperatorAvailable: () => this.prometheusOperator,
       operatorNamespace: opts.operatorNamespace,
+      kubernetesVersion: opts.kubernetesVersion ?? MIN_SUPPORTED,
       now: () => new Date(),
     });
     this.elector = opts.leaderElect

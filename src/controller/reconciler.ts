@@ -19,6 +19,7 @@ import type {
   ResolvedFlashSaleStack,
 } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
+import type { KubernetesVersion } from '../kubernetes/version.js';
 import type { KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
 import { canonicalJson, sha256, STACK_LABEL } from '../render/common.js';
 import { POSTGRES_USERNAME } from '../render/resources.js';
@@ -99,6 +100,8 @@ export interface ReconcilerDeps {
   untrackHealth?(key: string): void;
   prometheusOperatorAvailable(): boolean;
   operatorNamespace: string;
+  /** The API server's version; render emits only fields it serves. */
+  kubernetesVersion: KubernetesVersion;
   now(): Date;
 }
 
@@ -199,6 +202,7 @@ export class Reconciler {
       secrets: secretsResult.secrets,
       prometheusOperatorAvailable: this.deps.prometheusOperatorAvailable(),
       operatorNamespace: this.deps.operatorNamespace,
+      kubernetesVersion: this.deps.kubernetesVersion,
     };
 
     const rendered = this.deps.render(resolved, inputs);
@@ -711,6 +715,7 @@ export class Reconciler {
           secrets: secrets.secrets,
           prometheusOperatorAvailable: false,
           operatorNamespace: this.deps.operatorNamespace,
+          kubernetesVersion: this.deps.kubernetesVersion,
         };
         const job = normalizeForApply(
           this.deps.renderBackupNowJob(resolved, inputs, `final-${stack.metadata.uid}`),

@@ -16,6 +16,16 @@ export const MIN_SUPPORTED: KubernetesVersion = { major: 1, minor: 28 };
 /** The newest minor we test against (the emulated server versions in test/support). */
 export const MAX_TESTED: KubernetesVersion = { major: 1, minor: 33 };
 
+/**
+ * The first minor that serves a field render emits and stores it by default. A field still behind an alpha
+ * feature gate is in that minor's OpenAPI but the server drops it (disabled-field stripping), so the applied
+ * object would never match what is stored: render such fields only from the minor where the gate is on.
+ */
+export const FIELD_SINCE = {
+  /** `lifecycle.preStop.sleep` (PodLifecycleSleepAction: alpha in 1.29, beta and on by default in 1.30). */
+  preStopSleep: { major: 1, minor: 30 },
+} as const satisfies Record<string, KubernetesVersion>;
+
 /** "1.28" */
 export function formatVersion(v: KubernetesVersion): string {
   return `${v.major}.${v.minor}`;

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { API_VERSION, FIELD_MANAGER, KIND, type ResolvedFlashSaleStack } from '../api/types.js';
+import { atLeast, FIELD_SINCE, type KubernetesVersion } from '../kubernetes/version.js';
 
 /** A Kubernetes object as render emits it. Concrete shapes are validated against Kubernetes' schemas in tests. */
 export interface KubeObject {
@@ -36,6 +37,12 @@ export interface RenderInputs {
   prometheusOperatorAvailable: boolean;
   /** Namespace the operator runs in (NetworkPolicy lets its health probes in). */
   operatorNamespace: string;
+  /**
+   * Version of the API server the objects are for: render emits only fields that version serves and stores
+   * (src/kubernetes/version.ts FIELD_SINCE). The operator reads it from `/version`; `render` takes
+   * `--kubernetes-version` and defaults to the lowest supported minor.
+   */
+  kubernetesVersion: KubernetesVersion;
 }
 
 export interface StackSecrets {
@@ -166,4 +173,14 @@ export function restrictedContainerSecurityContext(readOnlyRootFilesystem = true
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   };
+}
+
+/**
+ * A preStop hook that holds a container for `seconds` before it gets SIGTERM (so the Service drops the pod
+ * first): the built-in sleep action where the server has it, otherwise `/bin/sleep` from the image.
+ */
+export function preStopDelay(seconds: number, inputs: RenderInputs): Record<string, unknown> {
+  return atLeast(inputs.kubernetesVersion, FIELD_SINCE.preStopSleep)
+    ? { preStop: { sleep: { seconds } } }
+    : { preStop: { exec: { command: ['/bin/sleep', String(seconds)] } } };
 }

@@ -22,6 +22,7 @@ import {
   configChecksum,
   labels,
   objectMeta,
+  preStopDelay,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   selectorLabels,
@@ -184,7 +185,7 @@ export function renderPgBouncer(stack: ResolvedFlashSaleStack, inputs: RenderInp
       },
       // Let in-flight transactions finish: the Service drops the pod first, then PgBouncer gets SIGTERM
       // (1.18: SIGTERM = immediate shutdown, so delay it; SIGINT would be a safe shutdown).
-      lifecycle: { preStop: { sleep: { seconds: 5 } } },
+      lifecycle: preStopDelay(5, inputs),
       volumeMounts: [
         { name: 'config', mountPath: PGBOUNCER_CONFIG_DIR, readOnly: true },
         { name: 'auth', mountPath: PGBOUNCER_AUTH_DIR, readOnly: true },

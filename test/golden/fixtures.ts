@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { applyDefaults } from '../../src/api/defaults.js';
 import type { FlashSaleStack, ResolvedFlashSaleStack } from '../../src/api/types.js';
+import { MIN_SUPPORTED } from '../../src/kubernetes/version.js';
 import type { KubeObject, RenderInputs } from '../../src/render/common.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,6 +27,7 @@ export function inputs(overrides: Partial<RenderInputs> = {}): RenderInputs {
     secrets: { ...SECRETS },
     prometheusOperatorAvailable: true,
     operatorNamespace: 'flash-sale-operator',
+    kubernetesVersion: MIN_SUPPORTED,
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import type { FlashSaleStackSpec, ResolvedFlashSaleStack } from '../../../src/api/types.js';
+import { MIN_SUPPORTED } from '../../../src/kubernetes/version.js';
 import type { KubeObject, RenderInputs } from '../../../src/render/common.js';
 
 export function stack(spec: FlashSaleStackSpec = {}, name = 'shop'): ResolvedFlashSaleStack {
@@ -26,6 +27,7 @@ export function inputs(overrides: Partial<RenderInputs['secrets']> = {}): Render
     },
     prometheusOperatorAvailable: false,
     operatorNamespace: 'flash-sale-system',
+    kubernetesVersion: MIN_SUPPORTED,
   };
 }
 
