@@ -28,7 +28,7 @@ import { conditionsEqual, findCondition, mergeConditions } from './conditions.js
 import type { EventRecorder, EventType } from './events.js';
 import type { ApiObject, KubeClient } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-client.js';
-import { comparable } from './cache-shape.js';
+import { upToDate } from './cache-shape.js';
 import type { Logger } from './logger.js';
 import { resourceTypeByKind, resourceTypeFor } from './resources.js';
 import {
@@ -337,7 +337,7 @@ export class Reconciler {
       if (
         cached &&
         cached.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === hash &&
-        isSubset(comparable(obj as ApiObject), cached)
+        upToDate(obj as ApiObject, cached)
       ) {
         continue;
       }
@@ -804,27 +804,6 @@ export function normalizeForApply(obj: KubeObject): KubeObject {
     delete copy.stringData;
   }
   return copy;
-}
-
-/**
- * Whether every field we would apply already has that value in the live object. Extra live fields
- * (server defaults, fields other managers own) are fine; a changed or missing field of ours is drift.
- */
-export function isSubset(want: unknown, have: unknown): boolean {
-  if (want === have) return true;
-  if (Array.isArray(want)) {
-    if (!Array.isArray(have) || have.length !== want.length) return false;
-    return want.every((w, i) => isSubset(w, have[i]));
-  }
-  if (want !== null && typeof want === 'object') {
-    if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
-    return Object.entries(want as Record<string, unknown>).every(([k, v]) =>
-      v === undefined ? true : isSubset(v, (have as Record<string, unknown>)[k]),
-    );
-  }
-  // Numbers and strings the API server may render differently (e.g. port 8080 vs "8080") are not ours to
-  // second-guess: compare strictly.
-  return false;
 }
 
 /**

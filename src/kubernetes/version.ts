@@ -66,6 +66,13 @@ export function atLeast(v: KubernetesVersion, min: KubernetesVersion): boolean {
   return compareVersions(v, min) >= 0;
 }
 
+/** Every minor from MIN_SUPPORTED to MAX_TESTED, oldest first (what tests render and validate for). */
+export function testedMinors(): KubernetesVersion[] {
+  const out: KubernetesVersion[] = [];
+  for (let minor = MIN_SUPPORTED.minor; minor <= MAX_TESTED.minor; minor++) out.push({ major: 1, minor });
+  return out;
+}
+
 export function isSupported(v: KubernetesVersion): boolean {
   return atLeast(v, MIN_SUPPORTED);
 }
