@@ -67,7 +67,8 @@ describe('the CustomResourceDefinition', () => {
   it.each(versions.map((version) => ({ version, label: formatVersion(version) })))(
     'uses only CRD features Kubernetes $label declares',
     async ({ version }) => {
-      expect(await decodeFailures(crdObject(), version)).toEqual([]);
+      const crd = crdObject() as { apiVersion: string; kind: string };
+      expect(await decodeFailures(crd, version)).toEqual([]);
     },
   );
 });
