@@ -277,7 +277,7 @@ export class Operator {
       this.parts.health?.untrack(key);
       this.metrics.backupLastSuccess.remove({ stack_namespace: ns, stack: name });
       this.metrics.backupLastFailure.remove({ stack_namespace: ns, stack: name });
-      this.queue.forget(key);
+      this.queue.remove(key);
       return;
     }
     const end = this.metrics.reconcileDuration.startTimer();
@@ -321,10 +321,16 @@ export class Operator {
       this.metrics.backupLastFailure.set(labels, at(last));
   }
 
+  /** Re-checks every stack not reconciled within the last period (all of them when the cluster changed). */
   private async resync(): Promise<void> {
+    const before = this.prometheusOperator;
     this.prometheusOperator = await this.detectPrometheusOperator();
+    const everyStack = before !== this.prometheusOperator;
     for (const informer of this.informers.get(KIND) ?? []) {
-      for (const obj of informer.list()) this.queue.add(objectKey(obj));
+      for (const obj of informer.list()) {
+        if (everyStack) this.queue.add(objectKey(obj));
+        else this.queue.addIfNotRecent(objectKey(obj), this.opts.resyncMs);
+      }
     }
   }
 

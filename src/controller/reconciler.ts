@@ -793,9 +793,13 @@ function summarize(verb: string, items: string[]): string {
   return `${verb} ${items.length} object${items.length === 1 ? '' : 's'}: ${shown}${items.length > 12 ? ', ...' : ''}`;
 }
 
-/** A deep copy ready to apply: Secrets carry base64 `data` (the API server stores no `stringData`). */
+/**
+ * A copy ready to apply: Secrets carry base64 `data` (the API server stores no `stringData`). Only the top
+ * level and `metadata` are copied (the reconciler sets annotations); the rest is shared with `obj`, so the
+ * result must not be changed below that.
+ */
 export function normalizeForApply(obj: KubeObject): KubeObject {
-  const copy = structuredClone(obj);
+  const copy: KubeObject = { ...obj, metadata: { ...obj.metadata } };
   if (copy.kind === 'Secret' && copy.stringData && typeof copy.stringData === 'object') {
     copy.data = {
       ...(copy.data as Record<string, string> | undefined),
