@@ -13,7 +13,9 @@
  * steady_writes=<z>` for the largest N.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -27,6 +29,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CRD = `${ROOT}crds/flashsale.dev_flashsalestacks.yaml`;
 const STACKS = resourceTypeByKind('FlashSaleStack');
 const RESYNC_S = 5;
+const OPERATOR_LOG = process.env.BENCH_OPERATOR_LOG ?? join(tmpdir(), `bench-operator-${process.pid}.log`);
 // The operator runs with the heap cap of its shipped Deployment, so RSS is measured as it would be deployed.
 const NODE_OPTIONS =
   process.env.BENCH_NODE_OPTIONS ??
@@ -171,7 +174,9 @@ async function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; 
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS } },
   );
-  // Keep reading stderr after the port is known, so the pipe never fills.
+  // The operator's log goes to a file (the pipe is read to the end, so it never fills); warnings are counted.
+  const log = createWriteStream(OPERATOR_LOG);
+  proc.stderr!.pipe(log);
   const port = await firstLine(proc, proc.stderr!, /"metricsPort":(\d+)/, 'operator');
   return { proc, metricsUrl: `http://127.0.0.1:${port}/metrics` };
 }
@@ -278,7 +283,9 @@ async function runSize(n: number): Promise<Row> {
       const list = await retrying('list stacks', () => client.list(STACKS, 'default'));
       const ready = list.items.filter(isReady).length;
       if (ready === n) break;
-      if (Date.now() - t0 > 600_000) throw new Error(`only ${ready}/${n} Ready after 600 s`);
+      if (Date.now() - t0 > 600_000) {
+        throw new Error(`only ${ready}/${n} Ready after 600 s; the operator's log is ${OPERATOR_LOG}`);
+      }
       // Each poll lists every stack with its status (MBs at 500 stacks): often enough for a 1 s resolution.
       await sleep(1_000);
     }
@@ -352,6 +359,8 @@ for (const r of rows) {
 const last = rows.at(-1)!;
 console.log('');
 console.log(`harness requests retried after a reset connection or a 5xx/429: ${last.retries}`);
+const warnings = readFileSync(OPERATOR_LOG, 'utf8').match(/"level":"(warn|error)"/g)?.length ?? 0;
+console.log(`operator warnings/errors logged in the last run: ${warnings} (${OPERATOR_LOG})`);
 console.log(
   `RESULT n=${last.n} ready_s=${fmt(last.readyS)} operator_cpu_s=${fmt(last.operatorCpuS)} standin_cpu_s=${fmt(last.standinCpuS)} rss_mb=${fmt(last.rssMb, 0)} steady_writes=${last.steadyWrites}`,
 );
