@@ -181,10 +181,10 @@ async function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; 
   return { proc, metricsUrl: `http://127.0.0.1:${port}/metrics` };
 }
 
-async function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+async function stop(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill(signal);
+  proc.kill('SIGTERM');
   await exited;
 }
 
@@ -333,8 +333,7 @@ async function runSize(n: number): Promise<Row> {
       retries,
     };
   } finally {
-    // SIGINT lets a --cpu-prof operator write its profile; it shuts down the same way.
-    if (operator) await stop(operator, process.env.BENCH_CPU_PROF ? 'SIGINT' : 'SIGTERM');
+    if (operator) await stop(operator);
     await stop(srv.proc);
   }
 }

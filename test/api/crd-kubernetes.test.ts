@@ -44,6 +44,8 @@ function celFailures(node: Node, value: unknown, path: string): string[] {
   for (const r of node['x-kubernetes-validations'] ?? []) {
     const compiled = compileRule(r);
     if ('error' in compiled) out.push(`${path}: ${r.rule}: ${compiled.error}`);
+    // Transition rules (oldSelf) only run on updates; a default is checked as on create.
+    else if (compiled.usesOldSelf) continue;
     else if (evalCel(compiled.ast, { self: value }) !== true) out.push(`${path}: ${r.message}`);
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
