@@ -7,8 +7,9 @@
  * operator RSS, the CPU each process used (from /proc/<pid>/stat: the operator's own apart from the API
  * server's), and writes during a steady-state resync of unchanged stacks.
  * A connection the API server resets is retried (and counted), never fatal; a stack that is not Ready in
- * time is. Profiles: BENCH_CPU_PROF=<dir> runs the operator with --cpu-prof into <dir>, BENCH_STANDIN_CPU_PROF
- * the API server.
+ * time is. BENCH_RESET_AT_S=<s>: the API server drops every connection (and refuses new ones) for 2 s that
+ * long into each run, to check that the harness and the operator ride it out. Profiles: BENCH_CPU_PROF=<dir>
+ * runs the operator with --cpu-prof into <dir>, BENCH_STANDIN_CPU_PROF the API server.
  * Prints a table and ends with `RESULT n=<N> ready_s=<x> operator_cpu_s=<c> standin_cpu_s=<d> rss_mb=<y>
  * steady_writes=<z>` for the largest N.
  */
@@ -78,14 +79,17 @@ function cpuSeconds(pid: number | undefined): number {
 
 let retries = 0;
 
-/** Errors worth retrying: the connection was reset/refused, or the server was briefly unhappy. */
+/**
+ * Errors worth retrying: the connection failed, was reset or refused (KubeClient reports those as code 0,
+ * plain fetch as "fetch failed" with the socket error as its cause), or the server was briefly unhappy.
+ */
 function transient(err: unknown): boolean {
   const e = err as { code?: number | string; cause?: { code?: string }; message?: string };
-  const code = e.cause?.code ?? (typeof e.code === 'string' ? e.code : undefined);
+  if (typeof e.code === 'number') return e.code === 0 || e.code === 429 || e.code >= 500;
+  const code = e.cause?.code ?? e.code;
   if (code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT'].includes(code))
     return true;
-  if (typeof e.code === 'number' && (e.code === 429 || e.code >= 500)) return true;
-  return /fetch failed|socket hang up|other side closed/.test(e.message ?? '');
+  return /fetch failed|socket hang up|other side closed|ECONNRESET|ECONNREFUSED/.test(e.message ?? '');
 }
 
 /** `fn`, retried with backoff while it fails transiently (counted in `retries`); other errors propagate. */
@@ -258,6 +262,13 @@ async function runSize(n: number): Promise<Row> {
     await resetRequests(srv);
     const cpu0 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
     const t0 = Date.now();
+    const resetAt = Number(process.env.BENCH_RESET_AT_S);
+    if (resetAt > 0) {
+      setTimeout(() => {
+        process.stderr.write(`bench:operator: the API server drops all connections for 2 s\n`);
+        void fetch(`${srv.url}/debug/down`, { method: 'POST', body: JSON.stringify({ seconds: 2 }) });
+      }, resetAt * 1000).unref();
+    }
     const names = Array.from({ length: n }, (_, i) => `shop-${i}`);
     for (let i = 0; i < names.length; i += 25) {
       await Promise.all(
