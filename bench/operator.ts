@@ -24,6 +24,7 @@ import { KubeClient, type ApiObject } from '../src/controller/kube-client.js';
 import { resourceTypeByKind } from '../src/controller/resources.js';
 import type { RequestRecord } from '../test/support/faults.js';
 import type { FakeApiServerOptions } from '../test/support/server.js';
+import { request } from '../test/support/tls.js';
 
 // Compiled to dist/bench/operator.js: the repository root is two levels up.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -136,7 +137,11 @@ function firstLine(
 interface StandIn {
   proc: ChildProcess;
   url: string;
+  /** The cluster admin's (the harness acts as it). */
   kubeconfigPath: string;
+  adminToken: string;
+  /** The operator's ServiceAccount, bound to the generated RBAC. */
+  operatorKubeconfigPath: string;
 }
 
 async function startStandIn(options: FakeApiServerOptions): Promise<StandIn> {
@@ -152,8 +157,7 @@ async function startStandIn(options: FakeApiServerOptions): Promise<StandIn> {
   );
   const line = await firstLine(proc, proc.stdout!, /^(\{.*\})$/, 'API server');
   proc.stdout!.resume();
-  const { url, kubeconfigPath } = JSON.parse(line) as { url: string; kubeconfigPath: string };
-  return { proc, url, kubeconfigPath };
+  return { proc, ...(JSON.parse(line) as Omit<StandIn, 'proc'>) };
 }
 
 async function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; metricsUrl: string }> {
@@ -222,19 +226,29 @@ function histogramQuantile(text: string, name: string, q: number): number {
   return prevLe;
 }
 
+/** A call to the API server's /debug endpoints (HTTPS with the test CA, as the cluster admin). */
+async function debug(srv: StandIn, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await request(`${srv.url}/debug/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${srv.adminToken}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (res.status !== 200) throw new Error(`${method} /debug/${path}: ${res.status} ${res.body.toString()}`);
+  return JSON.parse(res.body.toString('utf8')) as unknown;
+}
+
 /** The operator's requests in the API server's log since the last reset, and how many were writes. */
 async function operatorRequests(srv: StandIn): Promise<{ total: number; writes: number }> {
-  const { requests } = await retrying('read the request log', async () => {
-    const res = await fetch(`${srv.url}/debug/requests`);
-    return (await res.json()) as { requests: RequestRecord[] };
-  });
+  const { requests } = (await retrying('read the request log', () => debug(srv, 'GET', 'requests'))) as {
+    requests: RequestRecord[];
+  };
   const mine = requests.filter((r) => r.userAgent?.startsWith('flash-sale-operator'));
   const writes = mine.filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
   return { total: mine.length, writes };
 }
 
 async function resetRequests(srv: StandIn): Promise<void> {
-  await retrying('reset the request log', () => fetch(`${srv.url}/debug/requests`, { method: 'DELETE' }));
+  await retrying('reset the request log', () => debug(srv, 'DELETE', 'requests'));
 }
 
 const isReady = (s: ApiObject): boolean =>
@@ -256,7 +270,7 @@ async function runSize(n: number): Promise<Row> {
     const kc = new KubeConfig();
     kc.loadFromFile(srv.kubeconfigPath);
     const client = new KubeClient(kc, 60_000, 'bench');
-    const started = await startOperator(srv.kubeconfigPath);
+    const started = await startOperator(srv.operatorKubeconfigPath);
     operator = started.proc;
     const { metricsUrl } = started;
     await resetRequests(srv);
@@ -266,7 +280,7 @@ async function runSize(n: number): Promise<Row> {
     if (resetAt > 0) {
       setTimeout(() => {
         process.stderr.write(`bench:operator: the API server drops all connections for 2 s\n`);
-        void fetch(`${srv.url}/debug/down`, { method: 'POST', body: JSON.stringify({ seconds: 2 }) });
+        void debug(srv, 'POST', 'down', { seconds: 2 });
       }, resetAt * 1000).unref();
     }
     const names = Array.from({ length: n }, (_, i) => `shop-${i}`);

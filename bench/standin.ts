@@ -4,14 +4,20 @@
  *
  *   node dist/bench/standin.js '<FakeApiServerOptions as JSON>'
  *
- * Prints one JSON line `{"url": ..., "kubeconfigPath": ...}` on stdout once it listens; stops on SIGTERM.
- * The request log is read over HTTP (GET /debug/requests).
+ * It installs the operator's ServiceAccount with exactly the generated RBAC (test/support/operator-rbac.ts),
+ * so the operator runs with the permissions it ships with. Prints one JSON line `{"url", "kubeconfigPath"
+ * (the admin's), "adminToken", "operatorKubeconfigPath"}` on stdout once it listens; stops on SIGTERM. The request log is
+ * read over HTTP (GET /debug/requests).
  */
+import { installOperatorRbacKubeconfig } from '../test/support/operator-rbac.js';
 import { startFakeApiServer, type FakeApiServerOptions } from '../test/support/server.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as FakeApiServerOptions;
 const srv = await startFakeApiServer(options);
-process.stdout.write(`${JSON.stringify({ url: srv.url, kubeconfigPath: srv.kubeconfigPath })}\n`);
+const operatorKubeconfigPath = installOperatorRbacKubeconfig(srv);
+process.stdout.write(
+  `${JSON.stringify({ url: srv.url, kubeconfigPath: srv.kubeconfigPath, adminToken: srv.adminToken, operatorKubeconfigPath })}\n`,
+);
 process.once('SIGTERM', () => {
   void srv.stop().then(() => process.exit(0));
 });
