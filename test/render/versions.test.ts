@@ -9,7 +9,7 @@ import { crdObject } from '../../src/api/generate.js';
 import { formatVersion, MIN_SUPPORTED, testedMinors } from '../../src/kubernetes/version.js';
 import { render } from '../../src/render/index.js';
 import { inputs, renderCases } from '../golden/fixtures.js';
-import { decodeFailures, exactMinors } from '../support/kube-openapi.js';
+import { decodeFailures, exactMinors } from './openapi-fields.js';
 
 const versions = testedMinors();
 const v = (minor: number) => ({ major: 1, minor });

@@ -10,6 +10,10 @@
  * sources (no release was generated from it) gets the fields both neighbours declare: fields are added
  * over releases, not removed and re-added, so that is what it had at least — a conservative stand-in.
  *
+ * (Render's own copy, until the stand-in's per-version models land — test/support/kube-openapi.ts and
+ * kube-schemas.ts `schemaFailures(objects, { kubernetesVersion })` from `standin-schema`, the same source and
+ * more: required fields, exact models for more minors. Then versions.test.ts uses those and this file goes.)
+ *
  * Not checked here: value constraints (enums, patterns, required fields; kubernetes-models' validators do
  * those, at its one version) and fields still behind an alpha feature gate, which a minor declares but
  * drops (see src/kubernetes/version.ts FIELD_SINCE).
