@@ -309,7 +309,13 @@ async function runSize(n: number): Promise<Row> {
       const ready = list.items.filter(isReady).length;
       if (ready === n) break;
       if (Date.now() - t0 > 600_000) {
-        throw new Error(`only ${ready}/${n} Ready after 600 s; the operator's log is ${OPERATOR_LOG}`);
+        const stuck = list.items
+          .filter((st) => !isReady(st))
+          .slice(0, 5)
+          .map((st) => `${st.metadata.name}: ${JSON.stringify(st.status ?? {})}`);
+        throw new Error(
+          `only ${ready}/${n} Ready after 600 s; the operator's log is ${OPERATOR_LOG}; not ready:\n${stuck.join('\n')}`,
+        );
       }
       // Each poll lists every stack with its status (MBs at 500 stacks): often enough for a 1 s resolution.
       await sleep(1_000);
@@ -367,7 +373,10 @@ const sizes = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const rows: Row[] = [];
 for (const n of sizes) {
   process.stderr.write(`bench:operator n=${n}...\n`);
-  rows.push(await runSize(n));
+  const row = await runSize(n);
+  rows.push(row);
+  // Each size as soon as it is measured, so a later size that fails does not lose it.
+  process.stderr.write(`bench:operator ${JSON.stringify(row)}\n`);
 }
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 console.log('');
