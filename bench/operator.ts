@@ -1,25 +1,37 @@
 /**
  * npm run bench:operator — how the operator scales with the number of stacks.
  *
- * For N = 10, 100, 500 (override: BENCH_SIZES=10,50): start the in-memory API server with the simulated kubelet
- * in this process, start the built operator binary as its own process (so its RSS is its own), create N stacks,
- * and measure: time until every stack is Ready, API requests per stack to converge, reconcile p50/p99 (from the
- * operator's histogram), operator RSS, and writes per stack during a steady-state resync of unchanged stacks.
- * Prints a table and ends with `RESULT n=<N> ready_s=<x> rss_mb=<y> steady_writes=<z>` for the largest N.
+ * For N = 10, 100, 500 (override: BENCH_SIZES=10,50): start the in-memory API server (with the simulated
+ * kubelet) and the built operator binary, each as its own process, create N stacks, and measure: time until
+ * every stack is Ready, API requests per stack to converge, reconcile p50/p99 (from the operator's histogram),
+ * operator RSS, the CPU each process used (from /proc/<pid>/stat: the operator's own apart from the API
+ * server's), and writes during a steady-state resync of unchanged stacks.
+ * A connection the API server resets is retried (and counted), never fatal; a stack that is not Ready in
+ * time is. BENCH_RESET_AT_S=<s>: the API server drops every connection (and refuses new ones) for 2 s that
+ * long into each run, to check that the harness and the operator ride it out. Profiles: BENCH_CPU_PROF=<dir>
+ * runs the operator with --cpu-prof into <dir>, BENCH_STANDIN_CPU_PROF the API server.
+ * Prints a table and ends with `RESULT n=<N> ready_s=<x> operator_cpu_s=<c> standin_cpu_s=<d> rss_mb=<y>
+ * steady_writes=<z>` for the largest N.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, type ApiObject } from '../src/controller/kube-client.js';
 import { resourceTypeByKind } from '../src/controller/resources.js';
-import { startFakeApiServer, type FakeApiServer } from '../test/support/server.js';
+import type { RequestRecord } from '../test/support/faults.js';
+import type { FakeApiServerOptions } from '../test/support/server.js';
+import { request } from '../test/support/tls.js';
 
 // Compiled to dist/bench/operator.js: the repository root is two levels up.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CRD = `${ROOT}crds/flashsale.dev_flashsalestacks.yaml`;
 const STACKS = resourceTypeByKind('FlashSaleStack');
 const RESYNC_S = 5;
+const OPERATOR_LOG = process.env.BENCH_OPERATOR_LOG ?? join(tmpdir(), `bench-operator-${process.pid}.log`);
 // The operator runs with the heap cap of its shipped Deployment, so RSS is measured as it would be deployed.
 const NODE_OPTIONS =
   process.env.BENCH_NODE_OPTIONS ??
@@ -36,51 +48,156 @@ interface Row {
   p50Ms: number;
   p99Ms: number;
   rssMb: number;
+  /** CPU seconds until every stack was Ready: the operator process, the API server process. */
+  operatorCpuS: number;
+  standinCpuS: number;
+  /** CPU seconds during the steady-state resync. */
+  steadyOperatorCpuS: number;
+  steadyStandinCpuS: number;
   steadyWrites: number;
+  /** Reconciles until every stack was Ready, per stack. */
+  reconcilesPerStack: number;
+  /** Harness requests retried after a reset connection or a 5xx/429. */
+  retries: number;
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; metricsUrl: string }> {
+const TICK_S = 1 / 100; // USER_HZ is 100 on Linux
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; NaN off Linux. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_S;
+  } catch {
+    return NaN;
+  }
+}
+
+let retries = 0;
+
+/**
+ * Errors worth retrying: the connection failed, was reset or refused (KubeClient reports those as code 0,
+ * plain fetch as "fetch failed" with the socket error as its cause), or the server was briefly unhappy.
+ */
+function transient(err: unknown): boolean {
+  const e = err as { code?: number | string; cause?: { code?: string }; message?: string };
+  if (typeof e.code === 'number') return e.code === 0 || e.code === 429 || e.code >= 500;
+  const code = e.cause?.code ?? e.code;
+  if (code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'ETIMEDOUT'].includes(code))
+    return true;
+  return /fetch failed|socket hang up|other side closed|ECONNRESET|ECONNREFUSED/.test(e.message ?? '');
+}
+
+/** `fn`, retried with backoff while it fails transiently (counted in `retries`); other errors propagate. */
+async function retrying<T>(what: string, fn: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!transient(err) || attempt >= attempts) {
+        throw new Error(`${what} failed after ${attempt} attempt(s): ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      retries++;
+      process.stderr.write(`bench:operator: ${what}: ${(err as Error).message}; retrying\n`);
+      await sleep(Math.min(2000, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/** Waits for a child's first stdout line matching `re`; rejects if it exits first. */
+function firstLine(
+  proc: ChildProcess,
+  stream: NodeJS.ReadableStream,
+  re: RegExp,
+  what: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      [
-        `${ROOT}dist/src/cli/main.js`,
-        'run',
-        '--kubeconfig',
-        kubeconfig,
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--no-health',
-        '--concurrency',
-        '8',
-        '--resync',
-        `${RESYNC_S}s`,
-        '--log-level',
-        'info',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS } },
-    );
-    let buf = '';
-    let found = false;
-    proc.stderr!.on('data', (d: Buffer) => {
-      if (found) return; // keep reading (so the pipe never fills) but stop buffering
-      buf += d.toString();
-      const m = /"metricsPort":(\d+)/.exec(buf);
+    const lines = createInterface({ input: stream });
+    let seen = '';
+    const onExit = (code: number | null) => reject(new Error(`${what} exited with ${code}: ${seen}`));
+    lines.on('line', (line) => {
+      if (seen.length < 4000) seen += `${line}\n`;
+      const m = re.exec(line);
       if (m) {
-        found = true;
-        resolve({ proc, metricsUrl: `http://127.0.0.1:${m[1]}/metrics` });
+        proc.off('exit', onExit);
+        resolve(m[1] ?? line);
       }
     });
-    proc.once('exit', (code) => reject(new Error(`operator exited with ${code}: ${buf}`)));
+    proc.once('exit', onExit);
   });
 }
 
+interface StandIn {
+  proc: ChildProcess;
+  url: string;
+  /** The cluster admin's (the harness acts as it). */
+  kubeconfigPath: string;
+  adminToken: string;
+  /** The operator's ServiceAccount, bound to the generated RBAC. */
+  operatorKubeconfigPath: string;
+}
+
+async function startStandIn(options: FakeApiServerOptions): Promise<StandIn> {
+  const profile = process.env.BENCH_STANDIN_CPU_PROF;
+  const proc = spawn(
+    process.execPath,
+    [
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+      `${ROOT}dist/bench/standin.js`,
+      JSON.stringify(options),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = await firstLine(proc, proc.stdout!, /^(\{.*\})$/, 'API server');
+  proc.stdout!.resume();
+  return { proc, ...(JSON.parse(line) as Omit<StandIn, 'proc'>) };
+}
+
+async function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; metricsUrl: string }> {
+  const profile = process.env.BENCH_CPU_PROF;
+  const proc = spawn(
+    process.execPath,
+    [
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+      `${ROOT}dist/src/cli/main.js`,
+      'run',
+      '--kubeconfig',
+      kubeconfig,
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--no-health',
+      '--concurrency',
+      '8',
+      '--resync',
+      `${RESYNC_S}s`,
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS } },
+  );
+  // The operator's log goes to a file (the pipe is read to the end, so it never fills); warnings are counted.
+  const log = createWriteStream(OPERATOR_LOG);
+  proc.stderr!.pipe(log);
+  const port = await firstLine(proc, proc.stderr!, /"metricsPort":(\d+)/, 'operator');
+  return { proc, metricsUrl: `http://127.0.0.1:${port}/metrics` };
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
 async function metric(url: string): Promise<string> {
-  return (await fetch(url)).text();
+  return retrying('read operator metrics', async () => (await fetch(url)).text());
 }
 
 function value(text: string, name: string): number {
@@ -109,66 +226,126 @@ function histogramQuantile(text: string, name: string, q: number): number {
   return prevLe;
 }
 
-function operatorRequests(srv: FakeApiServer): { total: number; writes: number } {
-  const mine = srv.requests().filter((r) => r.userAgent?.startsWith('flash-sale-operator'));
+/** A call to the API server's /debug endpoints (HTTPS with the test CA, as the cluster admin). */
+async function debug(srv: StandIn, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await request(`${srv.url}/debug/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${srv.adminToken}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (res.status !== 200) throw new Error(`${method} /debug/${path}: ${res.status} ${res.body.toString()}`);
+  return JSON.parse(res.body.toString('utf8')) as unknown;
+}
+
+/** The operator's requests in the API server's log since the last reset, and how many were writes. */
+async function operatorRequests(srv: StandIn): Promise<{ total: number; writes: number }> {
+  const { requests } = (await retrying('read the request log', () => debug(srv, 'GET', 'requests'))) as {
+    requests: RequestRecord[];
+  };
+  const mine = requests.filter((r) => r.userAgent?.startsWith('flash-sale-operator'));
   const writes = mine.filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
   return { total: mine.length, writes };
 }
 
+async function resetRequests(srv: StandIn): Promise<void> {
+  await retrying('reset the request log', () => debug(srv, 'DELETE', 'requests'));
+}
+
+const isReady = (s: ApiObject): boolean =>
+  ((s.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
+
 async function runSize(n: number): Promise<Row> {
-  const srv = await startFakeApiServer({ crdFiles: [CRD], kubelet: { delayMs: 100 }, watchHistory: 200_000 });
-  const kc = new KubeConfig();
-  kc.loadFromFile(srv.kubeconfigPath);
-  const client = new KubeClient(kc, 60_000, 'bench');
-  const { proc, metricsUrl } = await startOperator(srv.kubeconfigPath);
+  // Nothing is deleted during a run, so the stand-in's owner-reference GC may run rarely (each pass scans
+  // every object; after every write, as by default, it would dominate the stand-in's CPU at 500 stacks).
+  const srv = await startStandIn({
+    crdFiles: [CRD],
+    kubelet: { delayMs: 100 },
+    watchHistory: 200_000,
+    gcDelayMs: 5_000,
+  });
+  let operator: ChildProcess | undefined;
   try {
-    srv.resetRequests();
+    const kc = new KubeConfig();
+    kc.loadFromFile(srv.kubeconfigPath);
+    const client = new KubeClient(kc, 60_000, 'bench');
+    const started = await startOperator(srv.operatorKubeconfigPath);
+    operator = started.proc;
+    const { metricsUrl } = started;
+    await resetRequests(srv);
+    const cpu0 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
     const t0 = Date.now();
+    const resetAt = Number(process.env.BENCH_RESET_AT_S);
+    if (resetAt > 0) {
+      setTimeout(() => {
+        process.stderr.write(`bench:operator: the API server drops all connections for 2 s\n`);
+        void debug(srv, 'POST', 'down', { seconds: 2 });
+      }, resetAt * 1000).unref();
+    }
     const names = Array.from({ length: n }, (_, i) => `shop-${i}`);
     for (let i = 0; i < names.length; i += 25) {
       await Promise.all(
         names.slice(i, i + 25).map((name) =>
-          client.create({
-            apiVersion: 'flashsale.dev/v1alpha1',
-            kind: 'FlashSaleStack',
-            metadata: { name, namespace: 'default' },
-            spec: {},
+          retrying(`create stack ${name}`, async () => {
+            try {
+              return await client.create({
+                apiVersion: 'flashsale.dev/v1alpha1',
+                kind: 'FlashSaleStack',
+                metadata: { name, namespace: 'default' },
+                spec: {},
+              });
+            } catch (err) {
+              // A create whose response was lost to a reset connection may have landed: that is fine.
+              if ((err as { code?: number }).code === 409) return undefined;
+              throw err;
+            }
           }),
         ),
       );
     }
-    let ready = 0;
     for (;;) {
-      const list = await client.list(STACKS, 'default');
-      ready = list.items.filter((s: ApiObject) =>
-        ((s.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some(
-          (c) => c.type === 'Ready' && c.status === 'True',
-        ),
-      ).length;
+      const list = await retrying('list stacks', () => client.list(STACKS, 'default'));
+      const ready = list.items.filter(isReady).length;
       if (ready === n) break;
-      if (Date.now() - t0 > 600_000) throw new Error(`only ${ready}/${n} Ready after 600 s`);
-      await sleep(250);
+      if (Date.now() - t0 > 600_000) {
+        const stuck = list.items
+          .filter((st) => !isReady(st))
+          .slice(0, 5)
+          .map((st) => `${st.metadata.name}: ${JSON.stringify(st.status ?? {})}`);
+        throw new Error(
+          `only ${ready}/${n} Ready after 600 s; the operator's log is ${OPERATOR_LOG}; not ready:\n${stuck.join('\n')}`,
+        );
+      }
+      // Each poll lists every stack with its status (MBs at 500 stacks): often enough for a 1 s resolution.
+      await sleep(1_000);
     }
     const readyS = (Date.now() - t0) / 1000;
+    const cpu1 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
     await sleep(1_000); // let the last status writes land
-    const converge = operatorRequests(srv);
+    const converge = await operatorRequests(srv);
     const text = await metric(metricsUrl);
+    const reconcilesAtReady = ['success', 'requeue', 'error']
+      .map((r) => value(text, `flashsale_operator_reconcile_total\\{result="${r}"\\}`))
+      .filter(Number.isFinite)
+      .reduce((a, b) => a + b, 0);
     const p50 = histogramQuantile(text, 'flashsale_operator_reconcile_duration_seconds', 0.5) * 1000;
     const p99 = histogramQuantile(text, 'flashsale_operator_reconcile_duration_seconds', 0.99) * 1000;
 
     // Steady state: unchanged stacks through at least one full resync of every stack.
-    srv.resetRequests();
-    const before = value(
-      await metric(metricsUrl),
-      'flashsale_operator_reconcile_total\\{result="success"\\}',
-    );
+    await resetRequests(srv);
+    const cpu2 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
+    const reconciles = async () =>
+      value(await metric(metricsUrl), 'flashsale_operator_reconcile_total\\{result="success"\\}');
+    const before = await reconciles();
     let after = before;
     const deadline = Date.now() + (RESYNC_S * 3 + 30) * 1000;
     while (after - before < n && Date.now() < deadline) {
       await sleep(500);
-      after = value(await metric(metricsUrl), 'flashsale_operator_reconcile_total\\{result="success"\\}');
+      after = await reconciles();
     }
-    const steady = operatorRequests(srv);
+    const cpu3 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
+    const steady = await operatorRequests(srv);
     const rssMb = value(await metric(metricsUrl), 'process_resident_memory_bytes') / 1024 / 1024;
     return {
       n,
@@ -178,12 +355,17 @@ async function runSize(n: number): Promise<Row> {
       p50Ms: p50,
       p99Ms: p99,
       rssMb,
+      operatorCpuS: cpu1.op - cpu0.op,
+      standinCpuS: cpu1.api - cpu0.api,
+      steadyOperatorCpuS: cpu3.op - cpu2.op,
+      steadyStandinCpuS: cpu3.api - cpu2.api,
       steadyWrites: steady.writes,
+      reconcilesPerStack: reconcilesAtReady / n,
+      retries,
     };
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-    await srv.stop();
+    if (operator) await stop(operator);
+    await stop(srv.proc);
   }
 }
 
@@ -191,21 +373,27 @@ const sizes = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const rows: Row[] = [];
 for (const n of sizes) {
   process.stderr.write(`bench:operator n=${n}...\n`);
-  rows.push(await runSize(n));
+  const row = await runSize(n);
+  rows.push(row);
+  // Each size as soon as it is measured, so a later size that fails does not lose it.
+  process.stderr.write(`bench:operator ${JSON.stringify(row)}\n`);
 }
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 console.log('');
 console.log(
-  '| stacks | ready (s) | requests/stack | writes/stack | reconcile p50 (ms) | p99 (ms) | operator RSS (MB) | steady-state writes |',
+  '| stacks | ready (s) | s/stack | reconciles/stack | requests/stack | writes/stack | reconcile p50 (ms) | p99 (ms) | operator CPU (s) | API server CPU (s) | operator RSS (MB) | steady-state writes | steady CPU operator / API server (s) |',
 );
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${fmt(r.readyS)} | ${fmt(r.requestsPerStack)} | ${fmt(r.writesPerStack)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.rssMb, 0)} | ${r.steadyWrites} |`,
+    `| ${r.n} | ${fmt(r.readyS)} | ${fmt(r.readyS / r.n, 3)} | ${fmt(r.reconcilesPerStack)} | ${fmt(r.requestsPerStack)} | ${fmt(r.writesPerStack)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.operatorCpuS)} | ${fmt(r.standinCpuS)} | ${fmt(r.rssMb, 0)} | ${r.steadyWrites} | ${fmt(r.steadyOperatorCpuS)} / ${fmt(r.steadyStandinCpuS)} |`,
   );
 }
 const last = rows.at(-1)!;
 console.log('');
+console.log(`harness requests retried after a reset connection or a 5xx/429: ${last.retries}`);
+const warnings = readFileSync(OPERATOR_LOG, 'utf8').match(/"level":"(warn|error)"/g)?.length ?? 0;
+console.log(`operator warnings/errors logged in the last run: ${warnings} (${OPERATOR_LOG})`);
 console.log(
-  `RESULT n=${last.n} ready_s=${fmt(last.readyS)} rss_mb=${fmt(last.rssMb, 0)} steady_writes=${last.steadyWrites}`,
+  `RESULT n=${last.n} ready_s=${fmt(last.readyS)} operator_cpu_s=${fmt(last.operatorCpuS)} standin_cpu_s=${fmt(last.standinCpuS)} rss_mb=${fmt(last.rssMb, 0)} steady_writes=${last.steadyWrites}`,
 );

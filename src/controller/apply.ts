@@ -6,7 +6,7 @@
  */
 import type { KubeObject } from '../render/common.js';
 import { canonicalJson, sha256 } from '../render/common.js';
-import { comparable } from './cache-shape.js';
+import { upToDate } from './cache-shape.js';
 import { dependenciesOf, objectRef } from './dependencies.js';
 import type { ApiObject, KubeClient } from './kube-client.js';
 import { KubeApiError } from './kube-client.js';
@@ -56,9 +56,13 @@ export interface ApplyContext {
   redact(message: string): string;
 }
 
-/** A deep copy ready to apply: Secrets carry base64 `data` (the API server stores no `stringData`). */
+/**
+ * A copy ready to apply: Secrets carry base64 `data` (the API server stores no `stringData`). Only the top
+ * level and `metadata` are copied (the reconciler sets annotations); the rest is shared with `obj`, so the
+ * result must not be changed below that (decisions build changed copies, see replicas-handover.ts).
+ */
 export function normalizeForApply(obj: KubeObject): KubeObject {
-  const copy = structuredClone(obj);
+  const copy: KubeObject = { ...obj, metadata: { ...obj.metadata } };
   if (copy.kind === 'Secret' && copy.stringData && typeof copy.stringData === 'object') {
     copy.data = {
       ...(copy.data as Record<string, string> | undefined),
@@ -67,27 +71,6 @@ export function normalizeForApply(obj: KubeObject): KubeObject {
     delete copy.stringData;
   }
   return copy;
-}
-
-/**
- * Whether every field we would apply already has that value in the live object. Extra live fields
- * (server defaults, fields other managers own) are fine; a changed or missing field of ours is drift.
- */
-export function isSubset(want: unknown, have: unknown): boolean {
-  if (want === have) return true;
-  if (Array.isArray(want)) {
-    if (!Array.isArray(have) || have.length !== want.length) return false;
-    return want.every((w, i) => isSubset(w, have[i]));
-  }
-  if (want !== null && typeof want === 'object') {
-    if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
-    return Object.entries(want as Record<string, unknown>).every(([k, v]) =>
-      v === undefined ? true : isSubset(v, (have as Record<string, unknown>)[k]),
-    );
-  }
-  // Numbers and strings the API server may render differently (e.g. port 8080 vs "8080") are not ours to
-  // second-guess: compare strictly.
-  return false;
 }
 
 /** The hash the applied-hash annotation carries for a desired object. */
@@ -99,7 +82,7 @@ function alreadyApplied(obj: KubeObject, hash: string, cached: ApiObject | undef
   return (
     cached !== undefined &&
     cached.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === hash &&
-    isSubset(comparable(obj as ApiObject), cached)
+    upToDate(obj as ApiObject, cached)
   );
 }
 

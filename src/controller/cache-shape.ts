@@ -8,7 +8,13 @@
  * `comparable()` before the "already applied?" check, so the comparison stays exact.
  * Kept whole: the generated-secrets Secret (the operator reads its values back) and the PostgreSQL ConfigMap
  * (its previous postgresql.conf is diffed to decide between a live reload and a restart).
+ *
+ * `upToDate` is the "already applied?" check. A real API server does not hand back exactly what was applied:
+ * it adds defaults, drops empty `omitempty` lists and strings, and stores quantities canonically. The check
+ * allows exactly those differences and nothing else, so an unchanged stack costs no writes and an edit made
+ * to a live object is still seen as drift.
  */
+import { canonicalQuantity } from '../api/quantity.js';
 import { sha256, STACK_LABEL } from '../render/common.js';
 import type { ApiObject } from './kube-client.js';
 import { generatedSecretName } from './secrets.js';
@@ -42,4 +48,53 @@ export function comparable(obj: ApiObject): ApiObject {
     out = { ...out, ...(data ? { data } : {}), ...(binaryData ? { binaryData } : {}) };
   }
   return out;
+}
+
+/** Quantity fields of the kinds render emits, by their last path segments (`*` matches any key). */
+const QUANTITY_PATHS: readonly (readonly string[])[] = [
+  ['resources', 'requests', '*'],
+  ['resources', 'limits', '*'],
+  ['emptyDir', 'sizeLimit'],
+  ['target', 'value'],
+  ['target', 'averageValue'],
+];
+
+function isQuantityPath(path: readonly string[]): boolean {
+  return QUANTITY_PATHS.some(
+    (tail) =>
+      path.length >= tail.length &&
+      tail.every((seg, i) => seg === '*' || seg === path[path.length - tail.length + i]),
+  );
+}
+
+/**
+ * Whether every field of `want` has that value in `have`, as a real API server stores it: extra fields in
+ * `have` (server defaults, other managers' fields) are fine; an empty list or string that `have` lacks was
+ * dropped by the server (omitempty); quantities compare in canonical form (`0.5` = `500m`). Empty objects
+ * are compared strictly: the server keeps them (`namespaceSelector: {}`, `emptyDir: {}` mean something).
+ */
+export function isAppliedIn(want: unknown, have: unknown, path: readonly string[] = []): boolean {
+  if (want === have || want === undefined) return true;
+  if (have === undefined && (want === '' || (Array.isArray(want) && want.length === 0))) return true;
+  if (Array.isArray(want)) {
+    if (!Array.isArray(have) || have.length !== want.length) return false;
+    return want.every((w, i) => isAppliedIn(w, have[i], path));
+  }
+  if (want !== null && typeof want === 'object') {
+    if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
+    return Object.entries(want as Record<string, unknown>).every(([k, v]) =>
+      isAppliedIn(v, (have as Record<string, unknown>)[k], [...path, k]),
+    );
+  }
+  if (typeof want === 'string' && typeof have === 'string' && isQuantityPath(path)) {
+    const canonical = canonicalQuantity(want);
+    return canonical !== undefined && canonical === canonicalQuantity(have);
+  }
+  // Numbers, booleans and other strings are stored as given (a port 8080 never comes back as "8080").
+  return false;
+}
+
+/** Whether applying `desired` would change nothing in `cached` (an informer-cached object, see comparable). */
+export function upToDate(desired: ApiObject, cached: ApiObject): boolean {
+  return isAppliedIn(comparable(desired), cached);
 }

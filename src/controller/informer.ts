@@ -17,7 +17,9 @@ export interface InformerOptions {
   transform?: (obj: ApiObject) => ApiObject;
   /**
    * Keep objects serialized (a compact JSON string each) and parse them on read. A cached object then costs
-   * about its JSON size instead of several times that as a live object graph; reads parse a few KB each.
+   * about its JSON size instead of several times that as a live object graph. The last DECODED_KEPT objects
+   * read or received stay decoded (a reconcile reads each of its stack's objects more than once, and the
+   * ones a watch just delivered are read next).
    */
   compact?: boolean;
   /** Secondary index: objects are also found by this key (e.g. "<namespace>/<stack>"), as client-go's Indexers. */
@@ -40,8 +42,22 @@ interface Entry {
   json?: string;
 }
 
+/** How many decoded objects a compact informer keeps (most recently used). */
+export const DECODED_KEPT = 512;
+
+/** Objects from the cache are shared between readers (as client-go's): frozen, so a change throws. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export class Informer {
   private readonly store = new Map<string, Entry>();
+  /** Compact caches: recently used objects, decoded, least recently used first. */
+  private readonly decoded = new Map<string, ApiObject>();
   private readonly index = new Map<string, Set<string>>();
   private readonly abort = new AbortController();
   private synced = false;
@@ -77,12 +93,13 @@ export class Informer {
   }
 
   get(namespace: string | undefined, name: string): ApiObject | undefined {
-    const e = this.store.get(namespace ? `${namespace}/${name}` : name);
-    return e ? this.read(e) : undefined;
+    const key = namespace ? `${namespace}/${name}` : name;
+    const e = this.store.get(key);
+    return e ? this.read(key, e) : undefined;
   }
 
   list(): ApiObject[] {
-    return [...this.store.values()].map((e) => this.read(e));
+    return [...this.store].map(([key, e]) => this.read(key, e));
   }
 
   get size(): number {
@@ -92,7 +109,7 @@ export class Informer {
   /** Objects whose `indexBy` key is `key` (empty without an index). */
   byIndex(key: string): ApiObject[] {
     const found = this.index.get(key);
-    return found ? [...found].map((k) => this.read(this.store.get(k)!)) : [];
+    return found ? [...found].map((k) => this.read(k, this.store.get(k)!)) : [];
   }
 
   private async loop(): Promise<void> {
@@ -172,7 +189,7 @@ export class Informer {
       }
     }
     for (const [key, old] of [...this.store]) {
-      if (!seen.has(key)) this.apply('DELETED', this.read(old));
+      if (!seen.has(key)) this.apply('DELETED', this.read(key, old));
     }
     if (!this.synced) {
       this.synced = true;
@@ -181,8 +198,22 @@ export class Informer {
     return list.metadata.resourceVersion;
   }
 
-  private read(e: Entry): ApiObject {
-    return e.obj ?? (JSON.parse(e.json!) as ApiObject);
+  private read(key: string, e: Entry): ApiObject {
+    if (e.obj) return e.obj;
+    const kept = this.decoded.get(key);
+    if (kept) {
+      this.decoded.delete(key); // move to the most recently used end
+      this.decoded.set(key, kept);
+      return kept;
+    }
+    return this.keepDecoded(key, JSON.parse(e.json!) as ApiObject);
+  }
+
+  private keepDecoded(key: string, obj: ApiObject): ApiObject {
+    this.decoded.delete(key);
+    this.decoded.set(key, deepFreeze(obj));
+    if (this.decoded.size > DECODED_KEPT) this.decoded.delete(this.decoded.keys().next().value!);
+    return obj;
   }
 
   private apply(type: InformerEvent, raw: ApiObject): void {
@@ -190,14 +221,17 @@ export class Informer {
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (old?.indexKey !== undefined) this.unindex(key, old.indexKey);
-    if (type === 'DELETED') this.store.delete(key);
-    else {
+    if (type === 'DELETED') {
+      this.store.delete(key);
+      this.decoded.delete(key);
+    } else {
       const indexKey = this.opts.indexBy?.(obj);
       this.store.set(key, {
         resourceVersion: obj.metadata.resourceVersion,
         indexKey,
         ...(this.opts.compact ? { json: JSON.stringify(obj) } : { obj }),
       });
+      if (this.opts.compact) this.keepDecoded(key, obj);
       if (indexKey !== undefined) {
         let bucket = this.index.get(indexKey);
         if (!bucket) this.index.set(indexKey, (bucket = new Set()));

@@ -4,7 +4,7 @@
  * stays as the record of what ran; deleting it makes the operator create it again from the current spec.
  */
 import type { KubeObject } from '../render/common.js';
-import { isSubset } from './apply.js';
+import { isAppliedIn } from './cache-shape.js';
 import type { ApiObject } from './kube-client.js';
 
 /** True when `desired` is a Job that exists with another pod template (the live one must be kept as is). */
@@ -12,5 +12,5 @@ export function keepsExistingJob(desired: KubeObject, cached: ApiObject | undefi
   if (desired.kind !== 'Job' || !cached) return false;
   const want = (desired.spec as { template?: unknown } | undefined)?.template;
   const have = (cached.spec as { template?: unknown } | undefined)?.template;
-  return !isSubset(want, have);
+  return !isAppliedIn(want, have);
 }

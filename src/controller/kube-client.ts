@@ -131,6 +131,9 @@ export interface WatchOptions {
   allowWatchBookmarks?: boolean;
 }
 
+/** How long derived authentication headers are reused (see KubeClient.auth). */
+const AUTH_REFRESH_MS = 10_000;
+
 export class KubeClient {
   /** Called after every request, for metrics. */
   observer: RequestObserver | undefined;
@@ -140,6 +143,12 @@ export class KubeClient {
    * Headers (tokens that may refresh) are still applied per request.
    */
   private dispatcher: Dispatcher | undefined;
+  /**
+   * Authentication headers, re-derived from the kubeconfig at most every AUTH_REFRESH_MS (and after a 401):
+   * deriving them builds a new undici Agent and may read token files, which per request was a large share of
+   * the operator's CPU and garbage at hundreds of stacks. Rotated tokens are still picked up within seconds.
+   */
+  private auth: { headers: Record<string, string>; until: number } | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -167,11 +176,8 @@ export class KubeClient {
   ): Promise<Response> {
     const url = new URL(this.server() + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method);
-    await this.kc.applySecurityAuthentication(ctx);
-    this.dispatcher ??= ctx.getDispatcher();
     const headers: Record<string, string> = {
-      ...ctx.getHeaders(),
+      ...(await this.authHeaders(url, method)),
       accept: 'application/json',
       'user-agent': this.userAgent,
     };
@@ -192,6 +198,7 @@ export class KubeClient {
       throw new KubeApiError(0, 'ConnectionFailed', `${verb} ${resource}: ${cause}`, undefined, cause);
     }
     this.observer?.(verb, resource, response.status);
+    if (response.status === 401) this.auth = undefined;
     if (response.status >= 400) {
       const decoded = decodeErrorBody(response.status, response.statusText, await response.text());
       const retryAfter = Number(response.headers.get('retry-after'));
@@ -205,6 +212,16 @@ export class KubeClient {
       );
     }
     return response;
+  }
+
+  private async authHeaders(url: URL, method: HttpMethod): Promise<Record<string, string>> {
+    const now = Date.now();
+    if (this.auth && now < this.auth.until) return this.auth.headers;
+    const ctx = new RequestContext(url.toString(), method);
+    await this.kc.applySecurityAuthentication(ctx);
+    this.dispatcher ??= ctx.getDispatcher();
+    this.auth = { headers: ctx.getHeaders(), until: now + AUTH_REFRESH_MS };
+    return this.auth.headers;
   }
 
   private async json<T>(response: Response): Promise<T> {

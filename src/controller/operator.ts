@@ -6,13 +6,13 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
 import { KIND } from '../api/types.js';
+import { MIN_SUPPORTED, type KubernetesVersion } from '../kubernetes/version.js';
 import { STACK_LABEL } from '../render/common.js';
 import { KIND_ORDER } from '../render/index.js';
 import { comparable } from './cache-shape.js';
 import { KubeEventRecorder } from './events.js';
 import { Informer, objectKey, sleep } from './informer.js';
 import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
-import { MIN_SUPPORTED, type KubernetesVersion } from '../kubernetes/version.js';
 import { readServerVersion } from './server-version.js';
 import { LeaderElector } from './leader.js';
 import type { Logger } from './logger.js';
@@ -30,6 +30,8 @@ export interface OperatorOptions {
   concurrency: number;
   resyncMs: number;
   operatorNamespace: string;
+  /** The API server's version (from `/version` at start); the lowest supported when not given. */
+  kubernetesVersion?: KubernetesVersion;
   identity?: string;
   leaseName?: string;
   leaseDurationMs?: number;
@@ -281,7 +283,7 @@ export class Operator {
       this.parts.health?.untrack(key);
       this.metrics.backupLastSuccess.remove({ stack_namespace: ns, stack: name });
       this.metrics.backupLastFailure.remove({ stack_namespace: ns, stack: name });
-      this.queue.forget(key);
+      this.queue.remove(key);
       return;
     }
     const end = this.metrics.reconcileDuration.startTimer();
@@ -368,11 +370,17 @@ export class Operator {
       MONITORING_KINDS.flatMap((k) => this.informers.get(k) ?? []).every((i) => i.hasSynced());
   }
 
+  /** Re-checks every stack not reconciled within the last period (all of them when the cluster changed). */
   private async resync(): Promise<void> {
     if (this.stopping.signal.aborted) return;
+    const before = this.prometheusOperator;
     await this.followMonitoringKinds();
+    const everyStack = before !== this.prometheusOperator;
     for (const informer of this.informers.get(KIND) ?? []) {
-      for (const obj of informer.list()) this.queue.add(objectKey(obj));
+      for (const obj of informer.list()) {
+        if (everyStack) this.queue.add(objectKey(obj));
+        else this.queue.addIfNotRecent(objectKey(obj), this.opts.resyncMs);
+      }
     }
   }
 

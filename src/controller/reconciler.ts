@@ -54,7 +54,7 @@ import {
 import { mergePatchBetween, statusEqual } from './status/patch.js';
 import { failureLine } from './status/progressing.js';
 
-export { APPLIED_HASH_ANNOTATION, isSubset, normalizeForApply } from './apply.js';
+export { APPLIED_HASH_ANNOTATION, normalizeForApply } from './apply.js';
 export { mergePatchBetween } from './status/patch.js';
 
 export const FINALIZER = 'flashsale.dev/finalizer';

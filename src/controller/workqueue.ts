@@ -4,10 +4,13 @@
  * - a key being processed is never handed to a second worker; an add during processing re-queues it once
  *   after `done`;
  * - failures back off exponentially per key (base × 2^failures, capped); `forget` resets on success.
+ * Beyond client-go: `addIfNotRecent` for periodic resyncs, which re-check only keys nobody looked at lately.
  */
 export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Clock for `addIfNotRecent` (ms); tests may pass their own. */
+  now?: () => number;
 }
 
 export class WorkQueue {
@@ -16,6 +19,9 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** When each key was last done (for addIfNotRecent). */
+  private readonly lastDone = new Map<string, number>();
+  private readonly now: () => number;
   private waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly baseDelayMs: number;
@@ -24,6 +30,7 @@ export class WorkQueue {
   constructor(opts: WorkQueueOptions = {}) {
     this.baseDelayMs = opts.baseDelayMs ?? 200;
     this.maxDelayMs = opts.maxDelayMs ?? 5 * 60_000;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   /** Keys waiting to be processed (for the queue-depth metric). */
@@ -47,6 +54,19 @@ export class WorkQueue {
     } else {
       this.queue.push(key);
     }
+  }
+
+  /**
+   * A periodic resync: adds `key` unless it is waiting, being processed, waiting out a delay, or was done less
+   * than `withinMs` ago. A resync that re-added every key would pile a full round of work onto a backlog
+   * each period (a queue that takes longer than one period to drain then never drains: work grows with the
+   * square of the number of keys); this one re-checks only what nothing else has checked lately.
+   */
+  addIfNotRecent(key: string, withinMs: number): void {
+    if (this.dirty.has(key) || this.processing.has(key) || this.timers.has(key)) return;
+    const done = this.lastDone.get(key);
+    if (done !== undefined && this.now() - done < withinMs) return;
+    this.add(key);
   }
 
   addAfter(key: string, delayMs: number): void {
@@ -79,6 +99,12 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
+  /** Drops everything kept about a key that is gone (its backoff and when it was last done). */
+  remove(key: string): void {
+    this.failures.delete(key);
+    this.lastDone.delete(key);
+  }
+
   /** Waits for the next key; undefined once the queue is shut down and empty. */
   get(): Promise<string | undefined> {
     const key = this.queue.shift();
@@ -93,6 +119,7 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
+    this.lastDone.set(key, this.now());
     if (this.dirty.has(key)) {
       this.dirty.delete(key);
       this.add(key);

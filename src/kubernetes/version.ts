@@ -19,6 +19,16 @@ export const MIN_SUPPORTED: KubernetesVersion = { major: 1, minor: 28 };
  */
 export const MAX_TESTED: KubernetesVersion = { major: 1, minor: 36 };
 
+/**
+ * The first minor that serves a field render emits and stores it by default. A field still behind an alpha
+ * feature gate is in that minor's OpenAPI but the server drops it (disabled-field stripping), so the applied
+ * object would never match what is stored: render such fields only from the minor where the gate is on.
+ */
+export const FIELD_SINCE = {
+  /** `lifecycle.preStop.sleep` (PodLifecycleSleepAction: alpha in 1.29, beta and on by default in 1.30). */
+  preStopSleep: { major: 1, minor: 30 },
+} as const satisfies Record<string, KubernetesVersion>;
+
 /** "1.28" */
 export function formatVersion(v: KubernetesVersion): string {
   return `${v.major}.${v.minor}`;
@@ -57,6 +67,13 @@ export function compareVersions(a: KubernetesVersion, b: KubernetesVersion): num
 /** Whether `v` is `min` or newer, e.g. `atLeast(server, { major: 1, minor: 30 })`. */
 export function atLeast(v: KubernetesVersion, min: KubernetesVersion): boolean {
   return compareVersions(v, min) >= 0;
+}
+
+/** Every minor from MIN_SUPPORTED to MAX_TESTED, oldest first (what tests render and validate for). */
+export function testedMinors(): KubernetesVersion[] {
+  const out: KubernetesVersion[] = [];
+  for (let minor = MIN_SUPPORTED.minor; minor <= MAX_TESTED.minor; minor++) out.push({ major: 1, minor });
+  return out;
 }
 
 export function isSupported(v: KubernetesVersion): boolean {

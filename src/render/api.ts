@@ -91,11 +91,14 @@ function secretEnvs(stack: ResolvedFlashSaleStack): Record<string, unknown>[] {
   return ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL'].map((k) => secretEnv(k, secret, k));
 }
 
-/** spec.api.env, minus names the operator sets itself (those would be silently shadowed otherwise). */
+/**
+ * spec.api.env, minus names the operator sets itself (those would be silently shadowed otherwise). An empty
+ * value is left out, as the API server stores it (EnvVar.value is omitempty): the variable is still set, to "".
+ */
 function userEnv(stack: ResolvedFlashSaleStack, reserved: Set<string>): Record<string, unknown>[] {
   return stack.spec.api.env
     .filter((e) => !reserved.has(e.name))
-    .map((e) => ({ name: e.name, value: e.value }));
+    .map((e) => (e.value === '' ? { name: e.name } : { name: e.name, value: e.value }));
 }
 
 function tmpVolume(): Record<string, unknown> {

@@ -30,6 +30,7 @@ import {
   type RenderInputs,
 } from './common.js';
 import { POSTGRES_UID, postgresSecretName, postgresServiceHost } from './postgres.js';
+import { claimSpec, containerResources } from './resources.js';
 import { serviceAccountName } from './serviceaccounts.js';
 
 export const BACKUP_NOW_ANNOTATION = 'flashsale.dev/backup-now';
@@ -172,7 +173,7 @@ function backupContainer(stack: ResolvedFlashSaleStack): Record<string, unknown>
       { name: 'MIN_KEEP', value: String(b.minKeep) },
       { name: 'VERIFY', value: b.verify ? '1' : '0' },
     ],
-    resources: JOB_RESOURCES,
+    resources: containerResources(JOB_RESOURCES),
     securityContext: restrictedContainerSecurityContext(),
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
@@ -231,11 +232,7 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: meta,
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: s.backup.storage.size } },
-        ...(s.backup.storage.storageClassName ? { storageClassName: s.backup.storage.storageClassName } : {}),
-      },
+      spec: claimSpec(s.backup.storage),
     });
   }
 
@@ -288,7 +285,7 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
                   imagePullPolicy: 'IfNotPresent',
                   command: ['bash', `${SCRIPTS_DIR}/maintenance.sh`],
                   env: [...connectionEnv(stack), { name: 'PGDATABASE', value: s.postgres.database }],
-                  resources: JOB_RESOURCES,
+                  resources: containerResources(JOB_RESOURCES),
                   securityContext: restrictedContainerSecurityContext(),
                   volumeMounts: baseMounts,
                 },
@@ -331,7 +328,7 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
               imagePullPolicy: 'IfNotPresent',
               command: ['bash', '-c', 'until pg_isready --timeout=5 >/dev/null 2>&1; do sleep 2; done'],
               env: env.filter((e) => ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE'].includes(e.name as string)),
-              resources: JOB_RESOURCES,
+              resources: containerResources(JOB_RESOURCES),
               securityContext: restrictedContainerSecurityContext(),
             },
           ],
@@ -342,7 +339,7 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
               imagePullPolicy: 'IfNotPresent',
               command: ['bash', `${SCRIPTS_DIR}/restore.sh`],
               env,
-              resources: JOB_RESOURCES,
+              resources: containerResources(JOB_RESOURCES),
               securityContext: restrictedContainerSecurityContext(),
               terminationMessagePath: '/dev/termination-log',
               terminationMessagePolicy: 'File',

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { API_VERSION, FIELD_MANAGER, KIND, type ResolvedFlashSaleStack } from '../api/types.js';
-import type { KubernetesVersion } from '../kubernetes/version.js';
+import { atLeast, FIELD_SINCE, type KubernetesVersion } from '../kubernetes/version.js';
 
 /** A Kubernetes object as render emits it. Concrete shapes are validated against Kubernetes' schemas in tests. */
 export interface KubeObject {
@@ -37,7 +37,11 @@ export interface RenderInputs {
   prometheusOperatorAvailable: boolean;
   /** Namespace the operator runs in (NetworkPolicy lets its health probes in). */
   operatorNamespace: string;
-  /** The API server's Kubernetes version: render emits only fields a server of this version has. */
+  /**
+   * Version of the API server the objects are for: render emits only fields that version serves and stores
+   * (src/kubernetes/version.ts FIELD_SINCE). The operator reads it from `/version`; `render` takes
+   * `--kubernetes-version` and defaults to the lowest supported minor.
+   */
   kubernetesVersion: KubernetesVersion;
   /**
    * The capacity the PostgreSQL data volumes actually have (the smallest, once their claims exist). Config
@@ -132,16 +136,26 @@ export function objectMeta(
   };
 }
 
-/** Stable JSON: object keys sorted, so a checksum depends on content only. */
+/**
+ * Stable JSON: object keys sorted, so a checksum depends on content only. (The operator hashes every
+ * desired object on every reconcile, so this builds one string without intermediate arrays.)
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + (canonicalJson(value[i]) ?? '');
+    return `${out}]`;
   }
-  return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  for (const k of keys) {
+    const v = record[k];
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
 
 export function sha256(text: string): string {
@@ -174,4 +188,14 @@ export function restrictedContainerSecurityContext(readOnlyRootFilesystem = true
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   };
+}
+
+/**
+ * A preStop hook that holds a container for `seconds` before it gets SIGTERM (so the Service drops the pod
+ * first): the built-in sleep action where the server has it, otherwise `/bin/sleep` from the image.
+ */
+export function preStopDelay(seconds: number, inputs: RenderInputs): Record<string, unknown> {
+  return atLeast(inputs.kubernetesVersion, FIELD_SINCE.preStopSleep)
+    ? { preStop: { sleep: { seconds } } }
+    : { preStop: { exec: { command: ['/bin/sleep', String(seconds)] } } };
 }

@@ -52,6 +52,9 @@ export function renderNetworkPolicies(
     spec: { ingress?: Record<string, unknown>[]; egress?: Record<string, unknown>[] },
   ): KubeObject => {
     const types = [...(spec.ingress ? ['Ingress'] : []), ...(spec.egress ? ['Egress'] : [])];
+    // A policy type with no rules denies that direction. Its empty list is left out: the API server does
+    // not store empty lists (omitempty), and an applied field that never comes back looks like drift.
+    const rules = Object.fromEntries(Object.entries(spec).filter(([, list]) => list.length > 0));
     return {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
@@ -62,9 +65,7 @@ export function renderNetworkPolicies(
             ? { matchLabels: { [STACK_LABEL]: stack.metadata.name } }
             : { matchLabels: selectorLabels(stack, target) },
         policyTypes: types,
-        // An empty rule list (deny all) is named by policyTypes only: the API server drops `ingress: []`
-        // (omitempty), and rendering it would never match the stored object.
-        ...Object.fromEntries(Object.entries(spec).filter(([, rules]) => rules.length > 0)),
+        ...rules,
       },
     };
   };

@@ -20,6 +20,7 @@ import {
   configChecksum,
   labels,
   objectMeta,
+  preStopDelay,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   selectorLabels,
@@ -195,7 +196,7 @@ export function nginxConf(stack: ResolvedFlashSaleStack, options: NginxConfOptio
   return L.join('\n');
 }
 
-export function renderNginx(stack: ResolvedFlashSaleStack, _inputs?: RenderInputs): KubeObject[] {
+export function renderNginx(stack: ResolvedFlashSaleStack, inputs: RenderInputs): KubeObject[] {
   const n = stack.spec.nginx;
   const name = childName(stack, 'nginx');
   const sel = selectorLabels(stack, 'nginx');
@@ -273,7 +274,7 @@ export function renderNginx(stack: ResolvedFlashSaleStack, _inputs?: RenderInput
                 timeoutSeconds: 2,
               },
               // Let the load balancer stop sending before nginx stops accepting.
-              lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
+              lifecycle: preStopDelay(5, inputs),
               volumeMounts: mounts,
             },
           ],

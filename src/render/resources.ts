@@ -3,7 +3,7 @@
  * resources to plain bytes / cores so configs (postgresql.conf, redis.conf, rabbitmq.conf) can be tuned
  * from the container's limits, plus small builders shared by those modules. Pure.
  */
-import { parseMaxmemory, parseQuantity } from '../api/quantity.js';
+import { canonicalQuantity, parseMaxmemory, parseQuantity } from '../api/quantity.js';
 import type { ResolvedFlashSaleStack, ResolvedResources } from '../api/types.js';
 import { childName } from './common.js';
 
@@ -49,11 +49,22 @@ export function maxmemoryBytes(value: string, path = 'spec.redis.maxmemory'): nu
   return b;
 }
 
+/**
+ * A quantity as the API server stores it (`0.5` → `500m`, `1024Mi` → `1Gi`). Every quantity render emits goes
+ * through this: one written any other way comes back changed and would be re-applied on every reconcile.
+ */
+export function storedQuantity(value: string): string {
+  return canonicalQuantity(value) ?? value;
+}
+
 /** Kubernetes container `resources` block from resolved resources (copied, never shared). */
 export function containerResources(resources: ResolvedResources): Record<string, unknown> {
   return {
-    requests: { cpu: resources.requests.cpu, memory: resources.requests.memory },
-    limits: { cpu: resources.limits.cpu, memory: resources.limits.memory },
+    requests: {
+      cpu: storedQuantity(resources.requests.cpu),
+      memory: storedQuantity(resources.requests.memory),
+    },
+    limits: { cpu: storedQuantity(resources.limits.cpu), memory: storedQuantity(resources.limits.memory) },
   };
 }
 
@@ -71,19 +82,21 @@ export function scrapeAnnotations(port: number, path = '/metrics'): Record<strin
   return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path };
 }
 
+/** The spec of a ReadWriteOnce claim from a resolved storage spec (`storageClassName: ""` kept: no class). */
+export function claimSpec(storage: { size: string; storageClassName?: string }): Record<string, unknown> {
+  return {
+    accessModes: ['ReadWriteOnce'],
+    ...(storage.storageClassName !== undefined ? { storageClassName: storage.storageClassName } : {}),
+    resources: { requests: { storage: storedQuantity(storage.size) } },
+  };
+}
+
 /** A StatefulSet volumeClaimTemplate named `data` from a resolved storage spec. */
 export function dataVolumeClaimTemplate(
   storage: { size: string; storageClassName?: string },
   labels: Record<string, string>,
 ): Record<string, unknown> {
-  return {
-    metadata: { name: 'data', labels },
-    spec: {
-      accessModes: ['ReadWriteOnce'],
-      ...(storage.storageClassName !== undefined ? { storageClassName: storage.storageClassName } : {}),
-      resources: { requests: { storage: storage.size } },
-    },
-  };
+  return { metadata: { name: 'data', labels }, spec: claimSpec(storage) };
 }
 
 /** StatefulSet PVC retention from spec.pvcRetentionPolicy (applies when the StatefulSet is deleted). */

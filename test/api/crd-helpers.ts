@@ -40,6 +40,11 @@ function strictify(node: any): any {
 }
 
 export function crdValidator(): ValidateFunction {
+  return schemaValidator(crdSchema());
+}
+
+/** A validator for one node of the CRD schema, as strict as pruning (see strictify). */
+export function schemaValidator(node: unknown): ValidateFunction {
   const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
   (addFormats as unknown as (a: Ajv) => void)(ajv);
   for (const kw of [
@@ -52,5 +57,5 @@ export function crdValidator(): ValidateFunction {
   ]) {
     ajv.addKeyword({ keyword: kw, schemaType: ['array', 'boolean', 'string'] });
   }
-  return ajv.compile(strictify(crdSchema()));
+  return ajv.compile(strictify(node));
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { comparable } from '../../src/controller/cache-shape.js';
+import { comparable, isAppliedIn } from '../../src/controller/cache-shape.js';
 import type { ApiObject } from '../../src/controller/kube-client.js';
-import { isSubset } from '../../src/controller/reconciler.js';
 
 const cm = (name: string, data: Record<string, string>): ApiObject => ({
   apiVersion: 'v1',
@@ -24,10 +23,12 @@ describe('the informer cache keeps digests of config payloads and still detects 
 
   it('an unchanged desired object matches its cached form; a changed value does not', () => {
     const live = comparable(cm('shop-nginx', { 'nginx.conf': 'worker_processes auto;' }));
-    expect(isSubset(comparable(cm('shop-nginx', { 'nginx.conf': 'worker_processes auto;' })), live)).toBe(
+    expect(isAppliedIn(comparable(cm('shop-nginx', { 'nginx.conf': 'worker_processes auto;' })), live)).toBe(
       true,
     );
-    expect(isSubset(comparable(cm('shop-nginx', { 'nginx.conf': 'worker_processes 1;' })), live)).toBe(false);
+    expect(isAppliedIn(comparable(cm('shop-nginx', { 'nginx.conf': 'worker_processes 1;' })), live)).toBe(
+      false,
+    );
   });
 
   it('keeps the generated secrets and the PostgreSQL config whole (the operator reads them back)', () => {

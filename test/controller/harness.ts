@@ -15,50 +15,20 @@ import { createLogger, silentLogger, type Logger } from '../../src/controller/lo
 import { Operator, type OperatorOptions, type OperatorParts } from '../../src/controller/operator.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import { createOperatorParts } from '../../src/controller/wiring.js';
+import { installOperatorRbac, OPERATOR_NAMESPACE } from '../support/operator-rbac.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from '../support/server.js';
-import type { KObj } from '../support/util.js';
 
 export const CRD_FILE = fileURLToPath(
   new URL('../../crds/flashsale.dev_flashsalestacks.yaml', import.meta.url),
 );
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
-const RBAC_DIR = fileURLToPath(new URL('../../manifests/rbac/', import.meta.url));
-
-/** Where manifests/ installs the operator (its ServiceAccount, leader-election Role and Lease). */
-export const OPERATOR_NAMESPACE = 'flash-sale-system';
-export const OPERATOR_SERVICE_ACCOUNT = 'flash-sale-operator';
-/** The user the operator's requests are made as. */
-export const OPERATOR_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_SERVICE_ACCOUNT}`;
-
-/** The objects of manifests/rbac/kustomization.yaml, in order. */
-function operatorRbacObjects(): ApiObject[] {
-  const kustomization = YAML.parse(readFileSync(`${RBAC_DIR}kustomization.yaml`, 'utf8')) as {
-    resources: string[];
-  };
-  return kustomization.resources.flatMap((f) =>
-    YAML.parseAllDocuments(readFileSync(`${RBAC_DIR}${f}`, 'utf8')).map((d) => d.toJSON() as ApiObject),
-  );
-}
-
-/** Installs the operator's namespace, ServiceAccount and generated RBAC; returns a kubeconfig of the ServiceAccount. */
-export function installOperatorRbac(srv: FakeApiServer): KubeConfig {
-  const objects = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } },
-    ...operatorRbacObjects(),
-  ];
-  for (const o of objects) {
-    const t = srv.registry.typeForKind(o.apiVersion, o.kind)!;
-    srv.registry.create(t, o.metadata.namespace, o as KObj, { fieldManager: 'kubectl' });
-  }
-  const kc = new KubeConfig();
-  kc.loadFromFile(
-    srv.writeKubeconfig({
-      serviceAccount: { namespace: OPERATOR_NAMESPACE, name: OPERATOR_SERVICE_ACCOUNT },
-    }),
-  );
-  return kc;
-}
+export {
+  installOperatorRbac,
+  OPERATOR_NAMESPACE,
+  OPERATOR_SERVICE_ACCOUNT,
+  OPERATOR_USER,
+} from '../support/operator-rbac.js';
 
 export function loadExample(name: string, namespace = 'default'): ApiObject {
   const doc = YAML.parse(readFileSync(`${EXAMPLES}${name}`, 'utf8')) as ApiObject;

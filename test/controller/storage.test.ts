@@ -155,12 +155,13 @@ describe('storage changes', () => {
   it('a shrink admission cannot judge is refused by the operator against the live volumes, and nothing changes', async () => {
     await readyStack({ size: '20Gi', storageClassName: 'expandable' });
     env.srv.resetRequests();
-    // 1e10 bytes (~9.3Gi) in exponent notation: the CEL rule leaves it to the operator.
+    // 1e10 bytes (~9.3Gi) in exponent notation: the CEL rule leaves it to the operator (which quotes it in
+    // the canonical form the API server stores, 10e9).
     await env.c.mergePatch(STACKS, 'default', 'shop', { spec: { postgres: { storage: { size: '1e10' } } } });
     const refused = await waitConfigInvalid('StorageChangeRefused');
     expect(condition(refused, 'ConfigValid')?.status).toBe('False');
     expect(condition(refused, 'ConfigValid')!.message).toBe(
-      'spec.postgres.storage.size: is 1e10 but the existing volumes have 20Gi; a volume can only grow: set at least 20Gi',
+      'spec.postgres.storage.size: is 10e9 but the existing volumes have 20Gi; a volume can only grow: set at least 20Gi',
     );
     expect((refused.status as any).phase).toBe('Failed');
     await env.op.waitIdle();

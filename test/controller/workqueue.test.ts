@@ -60,4 +60,29 @@ describe('WorkQueue (client-go semantics)', () => {
     q.add('ignored');
     expect(q.length).toBe(0);
   });
+
+  it('resyncs only keys nothing has looked at within the period (addIfNotRecent)', async () => {
+    let now = 0;
+    const q = new WorkQueue({ now: () => now });
+    q.addIfNotRecent('never-seen', 1000);
+    expect(q.length).toBe(1);
+    expect(await q.get()).toBe('never-seen');
+    q.done('never-seen');
+    now = 500;
+    q.addIfNotRecent('never-seen', 1000); // done 500 ms ago: still fresh
+    expect(q.length).toBe(0);
+    now = 1000;
+    q.addIfNotRecent('never-seen', 1000);
+    expect(q.length).toBe(1);
+    q.addIfNotRecent('never-seen', 1000); // already waiting: not twice
+    expect(q.length).toBe(1);
+    expect(await q.get()).toBe('never-seen');
+    q.addIfNotRecent('never-seen', 0); // being processed: not handed out again
+    expect(q.length).toBe(0);
+    q.done('never-seen');
+    q.addRateLimited('failing');
+    q.addIfNotRecent('failing', 0); // waiting out its backoff: the retry comes on its own
+    expect(q.length).toBe(0);
+    q.shutDown();
+  });
 });

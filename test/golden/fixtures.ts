@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { applyDefaults } from '../../src/api/defaults.js';
 import type { FlashSaleStack, ResolvedFlashSaleStack } from '../../src/api/types.js';
-import type { KubeObject, RenderInputs } from '../../src/render/common.js';
 import { MIN_SUPPORTED } from '../../src/kubernetes/version.js';
+import type { KubeObject, RenderInputs } from '../../src/render/common.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const EXAMPLES_DIR = join(ROOT, 'examples');
@@ -87,4 +87,56 @@ export function containers(o: KubeObject): Container[] {
   const p = podSpec(o);
   if (!p) return [];
   return [...((p.initContainers as Container[]) ?? []), ...((p.containers as Container[]) ?? [])];
+}
+
+/**
+ * Stacks render tests check every object of: the examples, plus variants that reach the code paths the
+ * examples do not (no PgBouncer + autoscaling, TLS, clustered RabbitMQ with every Job, quantities written
+ * the way users write them, an empty env value, monitoring off).
+ */
+export function renderCases(): { label: string; stack: ResolvedFlashSaleStack }[] {
+  return [
+    ...exampleNames().map((n) => ({ label: n, stack: loadExample(n) })),
+    {
+      label: 'no-pgbouncer',
+      stack: stackOf({ pgbouncer: { enabled: false }, api: { autoscaling: { enabled: true } } }),
+    },
+    {
+      label: 'tls+proxies',
+      stack: stackOf({
+        nginx: { tls: { secretName: 'x-tls' }, trustedProxies: ['10.0.0.0/8'], serviceType: 'NodePort' },
+      }),
+    },
+    {
+      label: 'clustered+jobs',
+      stack: stackOf({
+        rabbitmq: { replicas: 3 },
+        postgres: {
+          maintenance: { schedule: '0 3 * * *' },
+          bootstrap: { fromBackup: { claimName: 'old-dumps', file: 'shop.dump' } },
+        },
+        backup: { onDelete: true, storage: { size: '50Gi', storageClassName: '' } },
+        pvcRetentionPolicy: 'Delete',
+      }),
+    },
+    {
+      label: 'user-quantities',
+      stack: stackOf({
+        postgres: {
+          resources: { requests: { cpu: '0.5', memory: '1024Mi' }, limits: { cpu: '2000m', memory: '4096Mi' } },
+          storage: { size: '1.5Gi' },
+        },
+        redis: { resources: { limits: { cpu: '1.5', memory: '1.5Gi' } }, storage: { size: '1024Mi' } },
+        api: {
+          resources: { requests: { cpu: '0.25' } },
+          env: [
+            { name: 'EMPTY', value: '' },
+            { name: 'FEATURE', value: 'on' },
+          ],
+        },
+        backup: { storage: { size: '0.5Ti' } },
+      }),
+    },
+    { label: 'monitoring-off', stack: stackOf({ monitoring: { enabled: false } }) },
+  ];
 }

@@ -7,18 +7,22 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CHART_CRD_PATH,
+  CHART_PATH,
   CRD_PATH,
+  chartKubeVersion,
   MANIFESTS_CRD_PATH,
   generatePackaging,
   namespacedRoleYaml,
 } from '../../src/packaging/generate.js';
 import { GRANTED_RULES } from '../../src/controller/rbac.js';
+import { formatVersion, MIN_SUPPORTED } from '../../src/kubernetes/version.js';
 import { ROOT, parseObjects } from './support.js';
 
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 
 describe('generated packaging files', () => {
-  const generated = generatePackaging();
+  const { version } = JSON.parse(read('package.json')) as { version: string };
+  const generated = generatePackaging(version);
 
   it.each(Object.keys(generated))('%s is up to date (run `npm run generate`)', (path) => {
     expect(read(path)).toBe(generated[path]);
@@ -34,5 +38,10 @@ describe('generated packaging files', () => {
     const [role] = parseObjects(namespacedRoleYaml());
     expect(role!.kind).toBe('Role');
     expect((role as unknown as { rules: unknown }).rules).toEqual(JSON.parse(JSON.stringify(GRANTED_RULES)));
+  });
+
+  it('declares the supported Kubernetes range to Helm: kubeVersion from src/kubernetes/version.ts', () => {
+    expect(read(CHART_PATH)).toMatch(/^kubeVersion: ">=1\.28\.0-0"$/m);
+    expect(chartKubeVersion()).toBe(`>=${formatVersion(MIN_SUPPORTED)}.0-0`);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nginxConf, renderNginx } from '../../src/render/nginx.js';
-import { containers, find, stackOf } from '../golden/fixtures.js';
+import { containers, find, inputs, stackOf } from '../golden/fixtures.js';
 
 describe('nginxConf', () => {
   it('puts limit_req_zone in http {}, limits per client with spec rate and burst, answers 429', () => {
@@ -58,7 +58,7 @@ describe('nginxConf', () => {
 
 describe('renderNginx', () => {
   it('runs unprivileged on a read-only root with writable /tmp and cache, probes on /health', () => {
-    const objs = renderNginx(stackOf({ nginx: { tls: { secretName: 'shop-tls' } } }));
+    const objs = renderNginx(stackOf({ nginx: { tls: { secretName: 'shop-tls' } } }), inputs());
     const d = find(objs, 'Deployment', 'shop-nginx');
     const [c] = containers(d);
     expect(c!.image).toMatch(/^nginxinc\/nginx-unprivileged:/);
@@ -78,9 +78,13 @@ describe('renderNginx', () => {
   });
 
   it('exposes a LoadBalancer with externalTrafficPolicy Local by default (client IP survives)', () => {
-    const svc = find(renderNginx(stackOf()), 'Service', 'shop-nginx');
+    const svc = find(renderNginx(stackOf(), inputs()), 'Service', 'shop-nginx');
     expect(svc.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
-    const cip = find(renderNginx(stackOf({ nginx: { serviceType: 'ClusterIP' } })), 'Service', 'shop-nginx');
+    const cip = find(
+      renderNginx(stackOf({ nginx: { serviceType: 'ClusterIP' } }), inputs()),
+      'Service',
+      'shop-nginx',
+    );
     expect(cip.spec).not.toHaveProperty('externalTrafficPolicy');
   });
 
@@ -88,7 +92,7 @@ describe('renderNginx', () => {
     const sum = (rps: number) =>
       (
         find(
-          renderNginx(stackOf({ nginx: { rateLimit: { requestsPerSecond: rps } } })),
+          renderNginx(stackOf({ nginx: { rateLimit: { requestsPerSecond: rps } } }), inputs()),
           'Deployment',
           'shop-nginx',
         ).spec as {
@@ -96,7 +100,7 @@ describe('renderNginx', () => {
         }
       ).template.metadata.annotations['flashsale.dev/config-checksum'];
     expect(sum(10)).not.toBe(sum(20));
-    expect(find(renderNginx(stackOf()), 'PodDisruptionBudget', 'shop-nginx').spec).toMatchObject({
+    expect(find(renderNginx(stackOf(), inputs()), 'PodDisruptionBudget', 'shop-nginx').spec).toMatchObject({
       maxUnavailable: 1,
     });
   });

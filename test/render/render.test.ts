@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { main } from '../../src/cli/cli.js';
+import { formatVersion, MAX_TESTED } from '../../src/kubernetes/version.js';
 import { KIND_ORDER, render, sortObjects } from '../../src/render/index.js';
 import { EXAMPLES_DIR, SECRETS, exampleNames, inputs, loadExample, stackOf } from '../golden/fixtures.js';
 
@@ -164,5 +165,41 @@ describe('flash-sale-operator render', () => {
     const r = await run('render', '-f', join(EXAMPLES_DIR, 'production.yaml'));
     for (const s of Object.values(SECRETS)) expect(r.stdout).not.toContain(s);
     expect(r.stdout).not.toContain('placeholder-');
+  });
+
+  it('--kubernetes-version renders for that minor: preStop sleep from 1.30, an exec sleep before', async () => {
+    const file = join(EXAMPLES_DIR, 'minimal.yaml');
+    const preStops = (stdout: string) =>
+      parseAllDocuments(stdout)
+        .map((d) => d.toJS() as { kind: string; spec?: { template?: { spec?: { containers: unknown[] } } } })
+        .filter((d) => d.kind === 'Deployment')
+        .flatMap((d) => d.spec?.template?.spec?.containers ?? [])
+        .map((c) => (c as { lifecycle?: { preStop?: unknown } }).lifecycle?.preStop)
+        .filter((p) => p !== undefined);
+    const byDefault = await run('render', '-f', file);
+    const at128 = await run('render', '-f', file, '--kubernetes-version', '1.28');
+    const at130 = await run('render', '-f', file, '--kubernetes-version', 'v1.30.4');
+    expect(byDefault.stdout).toBe(at128.stdout);
+    expect(byDefault.stdout).toMatch(/rendered by flash-sale-operator render for Kubernetes 1\.28\./);
+    expect(preStops(at128.stdout).length).toBeGreaterThan(0);
+    for (const p of preStops(at128.stdout)) expect(p).toEqual({ exec: { command: ['/bin/sleep', '5'] } });
+    expect(preStops(at130.stdout).length).toBe(preStops(at128.stdout).length);
+    for (const p of preStops(at130.stdout)) expect(p).toEqual({ sleep: { seconds: 5 } });
+  });
+
+  it('refuses a --kubernetes-version below the supported range, or not a version, in one line (exit 2)', async () => {
+    const file = join(EXAMPLES_DIR, 'minimal.yaml');
+    const old = await run('render', '-f', file, '--kubernetes-version', '1.27');
+    expect(old.code).toBe(2);
+    expect(old.stdout).toBe('');
+    expect(old.stderr).toBe(
+      'flash-sale-operator render: --kubernetes-version 1.27 is not supported: flash-sale-operator supports Kubernetes 1.28 or newer (tested up to ' +
+        formatVersion(MAX_TESTED) +
+        ')\n',
+    );
+    const junk = await run('render', '-f', file, '--kubernetes-version', 'latest');
+    expect(junk.code).toBe(2);
+    expect(junk.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(junk.stderr).toMatch(/'latest' is not a Kubernetes version: give a minor such as 1\.28/);
   });
 });

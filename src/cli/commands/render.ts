@@ -3,11 +3,18 @@ import { stringify } from 'yaml';
 import { applyDefaults } from '../../api/defaults.js';
 import type { Problem } from '../../api/problems.js';
 import type { FlashSaleStack } from '../../api/types.js';
+import {
+  formatVersion,
+  isSupported,
+  MIN_SUPPORTED,
+  parseKubernetesVersion,
+  supportedRangeText,
+  type KubernetesVersion,
+} from '../../kubernetes/version.js';
 import { STACK_SECRET_KEYS, type KubeObject, type StackSecrets } from '../../render/common.js';
 import { BudgetError, render } from '../../render/index.js';
 import { parseOptions, UsageError, type Command } from '../command.js';
 import { readStackFiles } from '../stack-files.js';
-import { MIN_SUPPORTED } from '../../kubernetes/version.js';
 
 export const DEFAULT_OPERATOR_NAMESPACE = 'flash-sale-system';
 
@@ -38,9 +45,13 @@ Options:
                              PrometheusRule); without it serviceMonitor: auto falls back to scrape annotations
       --operator-namespace NS  Namespace the operator runs in (NetworkPolicies let its probes in;
                              default ${DEFAULT_OPERATOR_NAMESPACE})
+      --kubernetes-version 1.NN  Render for this Kubernetes minor: only fields it serves are used (e.g.
+                             preStop sleep from 1.30); default ${formatVersion(MIN_SUPPORTED)}, the lowest supported.
+                             Supported: ${supportedRangeText()}
   -h, --help                 Show this help
 
-Exit status: 0 on success, 1 when a document is invalid, 2 on usage errors.
+Exit status: 0 on success, 1 when a document is invalid, 2 on usage errors (an unsupported
+--kubernetes-version is one).
 `;
 
 interface RenderArgs {
@@ -50,6 +61,29 @@ interface RenderArgs {
   secretsSeed?: string;
   prometheusOperator: boolean;
   operatorNamespace: string;
+  kubernetesVersion: KubernetesVersion;
+}
+
+/**
+ * `--kubernetes-version`: a minor in the supported range. Refused in one line (the caller exits 2) rather
+ * than with the whole usage text: the range is the only thing the user needs to read.
+ */
+class UnsupportedVersionError extends Error {}
+
+function kubernetesVersionFlag(value: string | undefined): KubernetesVersion {
+  if (value === undefined) return MIN_SUPPORTED;
+  const version = parseKubernetesVersion(value);
+  if (version === undefined) {
+    throw new UnsupportedVersionError(
+      `--kubernetes-version '${value}' is not a Kubernetes version: give a minor such as ${formatVersion(MIN_SUPPORTED)} (supported: ${supportedRangeText()})`,
+    );
+  }
+  if (!isSupported(version)) {
+    throw new UnsupportedVersionError(
+      `--kubernetes-version ${formatVersion(version)} is not supported: flash-sale-operator supports Kubernetes ${supportedRangeText()}`,
+    );
+  }
+  return version;
 }
 
 function parseArgs(argv: string[]): RenderArgs {
@@ -60,12 +94,14 @@ function parseArgs(argv: string[]): RenderArgs {
     'secrets-seed': { type: 'string' },
     'prometheus-operator': { type: 'boolean' },
     'operator-namespace': { type: 'string' },
+    'kubernetes-version': { type: 'string' },
   });
   const out: RenderArgs = {
     files: v.filename ?? [],
     includeSecrets: v['include-secrets'] ?? false,
     prometheusOperator: v['prometheus-operator'] ?? false,
     operatorNamespace: v['operator-namespace'] ?? DEFAULT_OPERATOR_NAMESPACE,
+    kubernetesVersion: kubernetesVersionFlag(v['kubernetes-version']),
   };
   if (v.namespace !== undefined) out.namespace = v.namespace;
   if (v['secrets-seed'] !== undefined) out.secretsSeed = v['secrets-seed'];
@@ -106,7 +142,14 @@ export const renderCommand: Command = {
   summary: 'Print the Kubernetes objects the operator would apply for a FlashSaleStack',
   usage,
   async run(argv, io) {
-    const args = parseArgs(argv);
+    let args: RenderArgs;
+    try {
+      args = parseArgs(argv);
+    } catch (err) {
+      if (!(err instanceof UnsupportedVersionError)) throw err;
+      io.stderr(`flash-sale-operator render: ${err.message}\n`);
+      return 2;
+    }
     const errors: string[] = [];
     const warnings: string[] = [];
     const docs: string[] = [];
@@ -135,7 +178,7 @@ export const renderCommand: Command = {
           secrets: derivedSecrets(args.includeSecrets ? args.secretsSeed : undefined, namespace, name),
           prometheusOperatorAvailable: args.prometheusOperator,
           operatorNamespace: args.operatorNamespace,
-          kubernetesVersion: MIN_SUPPORTED,
+          kubernetesVersion: args.kubernetesVersion,
         });
       } catch (err) {
         if (!(err instanceof BudgetError)) throw err;
@@ -154,7 +197,7 @@ export const renderCommand: Command = {
       if (!args.includeSecrets) objects = objects.filter((o) => o.kind !== 'Secret');
       if (meta.uid === undefined) objects = objects.map(withoutOwner);
       const header = [
-        `# FlashSaleStack ${namespace}/${name}: ${objects.length} objects, rendered by flash-sale-operator render.`,
+        `# FlashSaleStack ${namespace}/${name}: ${objects.length} objects, rendered by flash-sale-operator render for Kubernetes ${formatVersion(args.kubernetesVersion)}.`,
         args.includeSecrets
           ? '# Secrets included, with passwords derived from --secrets-seed.'
           : `# Secrets omitted: the operator generates ${name}-operator-secrets in namespace ${namespace} and creates ${secrets.join(', ')} from it.`,

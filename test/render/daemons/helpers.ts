@@ -2,8 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { applyDefaults } from '../../../src/api/defaults.js';
 import type { FlashSaleStackSpec, ResolvedFlashSaleStack } from '../../../src/api/types.js';
-import type { KubeObject, RenderInputs } from '../../../src/render/common.js';
 import { MIN_SUPPORTED } from '../../../src/kubernetes/version.js';
+import type { KubeObject, RenderInputs } from '../../../src/render/common.js';
 
 export function stack(spec: FlashSaleStackSpec = {}, name = 'shop'): ResolvedFlashSaleStack {
   return applyDefaults({

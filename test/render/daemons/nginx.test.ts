@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlashSaleStackSpec } from '../../../src/api/types.js';
 import { nginxConf, renderNginx } from '../../../src/render/nginx.js';
-import { stackOf } from '../../golden/fixtures.js';
+import { inputs, stackOf } from '../../golden/fixtures.js';
 import { freePort } from '../../support/processes.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -140,7 +140,7 @@ describe('nginx -t accepts the rendered nginx.conf', () => {
   });
 
   it('the ConfigMap carries the same nginx.conf, with limit_req_zone in http {} and the Service FQDN upstream', () => {
-    const [cm] = renderNginx(stackOf());
+    const [cm] = renderNginx(stackOf(), inputs());
     const text = (cm!.data as Record<string, string>)['nginx.conf']!;
     expect(text).toBe(nginxConf(stackOf()));
     expect(text.indexOf('limit_req_zone')).toBeLessThan(text.indexOf('server {'));
