@@ -368,7 +368,19 @@ async function luaLoop(prefix: string, batchMax: number): Promise<Measure> {
     startsAt: now - 60_000,
     endsAt: now + 3_600_000,
   });
-  const batchers = clients.map((c) => new PurchaseBatcher(c, keys, 600, batchMax));
+  const { InventoryGuard } = (await import(
+    dist('inventory-guard')
+  )) as typeof import('../src/service/inventory-guard.ts');
+  // The inventory counts as verified in this Redis process (what a recovery's lift records).
+  const runId = /run_id:(\w+)/.exec(await clients[0]!.info('server'))![1]!;
+  await clients[0]!.hset(keys.guard(), { state: 'ok', epoch: 1, runId, reason: '', recovery: '' });
+  const batchers = await Promise.all(
+    clients.map(async (c) => {
+      const guard = new InventoryGuard(c, keys, async () => undefined);
+      await guard.check();
+      return new PurchaseBatcher(c, keys, guard, 600, batchMax);
+    }),
+  );
   const lat: number[] = [];
   let ops = 0;
   const end = Date.now() + SECONDS * 1000;
@@ -376,7 +388,7 @@ async function luaLoop(prefix: string, batchMax: number): Promise<Measure> {
     while (Date.now() < end) {
       const u = randomUUID();
       const t0 = performance.now();
-      const code = await b.purchase(saleId, u, u);
+      const { code } = await b.purchase(saleId, u, u);
       if (code < 0) throw new Error(`purchase refused with code ${code}`);
       lat.push(performance.now() - t0);
       ops++;
@@ -418,7 +430,7 @@ async function pgWritePath(databaseUrl: string, saleId: string): Promise<number>
   for (let i = 0; i < batches; i++) {
     const batch = Array.from({ length: CONSUMER_BATCH_SIZE }, () => {
       const id = randomUUID();
-      return { orderId: id, saleId, userId: id, acceptedAt: new Date().toISOString() };
+      return { orderId: id, saleId, userId: id, acceptedAt: new Date().toISOString(), attempt: 1 };
     });
     await client.query('BEGIN');
     await db.insertOrders(client as unknown as pg.PoolClient, batch);
