@@ -165,6 +165,17 @@ export async function startConsumer(
     }
   };
 
+  const republishAlone = (o: OrderMessage): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      ch.publish(
+        '',
+        cfg.orderQueue,
+        Buffer.from(JSON.stringify(o)),
+        { persistent: true, contentType: 'application/json', messageId: o.orderId },
+        (err: unknown) => (err ? reject(new Error(String(err))) : resolve()),
+      );
+    });
+
   const recordWrite = (orders: OrderMessage[], inserted: number): void => {
     metrics.batchSize.observe(orders.length);
     metrics.consumed.inc({ result: 'inserted' }, inserted);
@@ -209,8 +220,15 @@ export async function startConsumer(
             status = await settleUnconfirmed(pool, o, 'rejected', reason);
           } catch (e2) {
             if (isDataError(e2)) {
-              deadLetter(item.msg, `order ${o.orderId} refused (${String(e)}) and its rejection cannot be recorded (${String(e2)})`);
-              return;
+              const why = `order ${o.orderId} refused (${String(e)}) and its rejection cannot be recorded (${String(e2)})`;
+              if (item.orders.length === 1) {
+                deadLetter(item.msg, why);
+                return;
+              }
+              // Only this order is poison: it goes back alone (and is dead-lettered as such), the others stay.
+              log(`${why}; splitting it off`);
+              await republishAlone(o);
+              break;
             }
             if (!(await outagePause(e2, 1))) return;
             continue;
