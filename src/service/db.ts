@@ -214,21 +214,22 @@ export async function settleUnconfirmed(
   status: 'rejected' | 'cancelled',
   reason: string,
 ): Promise<OrderStatus> {
-  const r = await db.query<{ status: OrderStatus }>(
-    `WITH up AS (
-       INSERT INTO orders (id, sale_id, user_id, status, reason, created_at, attempt)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (sale_id, user_id) DO UPDATE
-         SET status = EXCLUDED.status, reason = EXCLUDED.reason, attempt = EXCLUDED.attempt
-         WHERE ${SUPERSEDES} <= EXCLUDED.attempt
-       RETURNING status
-     )
-     SELECT status FROM up
-     UNION ALL
-     SELECT status FROM orders WHERE sale_id = $2 AND user_id = $3 AND NOT EXISTS (SELECT 1 FROM up)`,
+  const up = await db.query<{ status: OrderStatus }>(
+    `INSERT INTO orders (id, sale_id, user_id, status, reason, created_at, attempt)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (sale_id, user_id) DO UPDATE
+       SET status = EXCLUDED.status, reason = EXCLUDED.reason, attempt = EXCLUDED.attempt
+       WHERE ${SUPERSEDES} <= EXCLUDED.attempt
+     RETURNING status`,
     [order.orderId, order.saleId, order.userId, status, reason, order.acceptedAt, order.attempt],
   );
-  return r.rows[0]?.status ?? status;
+  if (up.rows[0]) return up.rows[0].status;
+  // The row that won was committed after this statement's snapshot: read it with a new one.
+  const won = await db.query<{ status: OrderStatus }>(
+    'SELECT status FROM orders WHERE sale_id = $1 AND user_id = $2',
+    [order.saleId, order.userId],
+  );
+  return won.rows[0]?.status ?? status;
 }
 
 /** Per-sale order counters: what PostgreSQL holds (the API adds what Redis accepted). */
