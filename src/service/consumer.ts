@@ -18,7 +18,7 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ServiceConfig } from './config.js';
-import { createPool, insertOrders, settleUnconfirmed, type OrderMessage } from './db.js';
+import { createPool, insertOrders, retryKeyRace, settleUnconfirmed, type OrderMessage } from './db.js';
 import { Keys } from './keys.js';
 import { forgetScript, guardScript, runScript } from './lua.js';
 import { type ConsumerMetrics, createConsumerMetrics } from './metrics.js';
@@ -208,7 +208,7 @@ export async function startConsumer(
     for (const o of item.orders) {
       for (;;) {
         try {
-          recordWrite([o], await inTransaction(pool, [o]));
+          recordWrite([o], await retryKeyRace(() => inTransaction(pool, [o])));
         } catch (e) {
           if (!isDataError(e)) {
             if (!(await outagePause(e, 1))) return;

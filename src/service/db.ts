@@ -157,6 +157,21 @@ export interface OrderMessage {
   attempt: number;
 }
 
+/**
+ * Runs a write of one order, again when it lost a race: two writers of the same order (the consumer confirming
+ * it, the API settling it) can clash on the primary key before the (sale_id, user_id) ON CONFLICT arbiter sees
+ * the other's row (23505 on a non-arbiter index); once that one committed, the retry goes through the arbiter.
+ */
+export async function retryKeyRace<T>(write: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await write();
+    } catch (e) {
+      if ((e as { code?: string }).code !== '23505' || tries >= 3) throw e;
+    }
+  }
+}
+
 /** Rows of `orders` one user may hold for one sale are superseded only by a later attempt, never by a copy. */
 const SUPERSEDES = `orders.status <> 'confirmed' AND orders.attempt`;
 
@@ -214,7 +229,23 @@ export async function settleUnconfirmed(
   status: 'rejected' | 'cancelled',
   reason: string,
 ): Promise<OrderStatus> {
-  const up = await db.query<{ status: OrderStatus }>(
+  const up = await retryKeyRace(() => upsertUnconfirmed(db, order, status, reason));
+  if (up.rows[0]) return up.rows[0].status;
+  // The row that won was committed after this statement's snapshot: read it with a new one.
+  const won = await db.query<{ status: OrderStatus }>(
+    'SELECT status FROM orders WHERE sale_id = $1 AND user_id = $2',
+    [order.saleId, order.userId],
+  );
+  return won.rows[0]?.status ?? status;
+}
+
+function upsertUnconfirmed(
+  db: pg.Pool | pg.PoolClient,
+  order: OrderMessage,
+  status: 'rejected' | 'cancelled',
+  reason: string,
+): Promise<pg.QueryResult<{ status: OrderStatus }>> {
+  return db.query<{ status: OrderStatus }>(
     `INSERT INTO orders (id, sale_id, user_id, status, reason, created_at, attempt)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (sale_id, user_id) DO UPDATE
@@ -223,13 +254,6 @@ export async function settleUnconfirmed(
      RETURNING status`,
     [order.orderId, order.saleId, order.userId, status, reason, order.acceptedAt, order.attempt],
   );
-  if (up.rows[0]) return up.rows[0].status;
-  // The row that won was committed after this statement's snapshot: read it with a new one.
-  const won = await db.query<{ status: OrderStatus }>(
-    'SELECT status FROM orders WHERE sale_id = $1 AND user_id = $2',
-    [order.saleId, order.userId],
-  );
-  return won.rows[0]?.status ?? status;
 }
 
 /** Per-sale order counters: what PostgreSQL holds (the API adds what Redis accepted). */

@@ -5,7 +5,13 @@
  * is confirmed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertOrders, insertSale, settleUnconfirmed, type OrderMessage } from '../../src/service/db.js';
+import {
+  insertOrders,
+  insertSale,
+  retryKeyRace,
+  settleUnconfirmed,
+  type OrderMessage,
+} from '../../src/service/db.js';
 import { orderIdFor } from '../../src/service/keys.js';
 import { createTestEnv, type TestEnv } from './support.js';
 
@@ -34,14 +40,16 @@ describe('settleUnconfirmed against the consumer insert', () => {
     acceptedAt: new Date().toISOString(),
     attempt,
   });
-  const write = async (o: OrderMessage): Promise<number> => {
-    const c = await t.pool.connect();
-    try {
-      return await insertOrders(c, [o]);
-    } finally {
-      c.release();
-    }
-  };
+  /** The consumer's write of one order (as in its one-by-one path). */
+  const write = (o: OrderMessage): Promise<number> =>
+    retryKeyRace(async () => {
+      const c = await t.pool.connect();
+      try {
+        return await insertOrders(c, [o]);
+      } finally {
+        c.release();
+      }
+    });
   const row = async (user: string) =>
     (
       await t.pool.query<{ status: string; attempt: string; reason: string | null }>(
