@@ -70,6 +70,7 @@ export type Component =
   | 'consumer'
   | 'nginx'
   | 'backup'
+  | 'basebackup'
   | 'monitoring'
   | 'maintenance'
   | 'bootstrap'

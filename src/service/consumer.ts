@@ -158,10 +158,17 @@ export async function startConsumer(
    */
   const reconcileRejected = async (o: OrderMessage, reason: string): Promise<void> => {
     try {
-      await runScript(redis, forgetScript, [keys.buyers(o.saleId), keys.orderIndex(o.orderId)], [o.userId, o.orderId]);
+      await runScript(
+        redis,
+        forgetScript,
+        [keys.buyers(o.saleId), keys.orderIndex(o.orderId)],
+        [o.userId, o.orderId],
+      );
       await runScript(redis, guardScript, [keys.guard()], ['', `order_rejected:${reason}`]);
     } catch (e) {
-      log(`could not reconcile rejected order ${o.orderId} in Redis: ${e instanceof Error ? e.message : String(e)}`);
+      log(
+        `could not reconcile rejected order ${o.orderId} in Redis: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   };
 

@@ -300,7 +300,12 @@ export async function durableEpoch(pool: pg.Pool, keyPrefix: string): Promise<st
   return r.rows[0]?.epoch;
 }
 
-export async function recordEpoch(pool: pg.Pool, keyPrefix: string, epoch: number, runId: string): Promise<void> {
+export async function recordEpoch(
+  pool: pg.Pool,
+  keyPrefix: string,
+  epoch: number,
+  runId: string,
+): Promise<void> {
   await pool.query(
     `INSERT INTO inventory_guard (key_prefix, epoch, redis_run_id) VALUES ($1, $2, $3)
      ON CONFLICT (key_prefix) DO UPDATE SET epoch = EXCLUDED.epoch, redis_run_id = EXCLUDED.redis_run_id,

@@ -90,8 +90,7 @@ export class InventoryRecovery {
         const view = await this.d.guard.check();
         if (view.state === 'ok') return undefined;
         const claimed = (await runScript(redis, claimScript, [keys.guard()], [token, view.runId])) as
-          | string
-          | null;
+          string | null;
         if (claimed === null) continue;
         this.d.log(`inventory fenced (${view.reason}); recovering`);
         try {

@@ -158,13 +158,18 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
   const log = opts.log ?? ((s: string) => process.stderr.write(`flash-sale-api: ${s}\n`));
   const metrics = opts.metrics ?? createApiMetrics();
   let recovery: InventoryRecovery | undefined;
-  const guard = new InventoryGuard(redis, keys, () => durableEpoch(pool, keys.prefix), (view) => {
-    metrics.inventoryFenced.set(view.state === 'ok' ? 0 : 1);
-    if (view.state === 'ok') return;
-    recovery?.run().catch((e: unknown) => {
-      log(`inventory recovery failed (retried on the next check): ${String(e)}`);
-    });
-  });
+  const guard = new InventoryGuard(
+    redis,
+    keys,
+    () => durableEpoch(pool, keys.prefix),
+    (view) => {
+      metrics.inventoryFenced.set(view.state === 'ok' ? 0 : 1);
+      if (view.state === 'ok') return;
+      recovery?.run().catch((e: unknown) => {
+        log(`inventory recovery failed (retried on the next check): ${String(e)}`);
+      });
+    },
+  );
   recovery = new InventoryRecovery({
     redis,
     pool,

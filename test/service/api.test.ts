@@ -243,7 +243,12 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
       return o.status === 200 && o.body.status === 'rejected';
     });
     const o = await call(srv.url, 'GET', `/api/orders/${late.body.orderId}`);
-    expect(o.body).toMatchObject({ orderId: late.body.orderId, saleId: sale, userId: 'p3', reason: 'out_of_stock' });
+    expect(o.body).toMatchObject({
+      orderId: late.body.orderId,
+      saleId: sale,
+      userId: 'p3',
+      reason: 'out_of_stock',
+    });
     expect(o.body.message).toMatch(/no stock left/);
     const cm = await consumer!.metrics.registry.metrics();
     expect(cm).toMatch(/orders_rejected_total\{reason="out_of_stock"\} 1/);

@@ -62,7 +62,9 @@ describe('settleUnconfirmed against the consumer insert', () => {
       .stock;
 
   it('cancelled first: the late message is not confirmed and takes no stock', async () => {
-    expect(await settleUnconfirmed(t.pool, order('a', 3), 'cancelled', 'publish_unconfirmed')).toBe('cancelled');
+    expect(await settleUnconfirmed(t.pool, order('a', 3), 'cancelled', 'publish_unconfirmed')).toBe(
+      'cancelled',
+    );
     expect(await write(order('a', 3))).toBe(0);
     expect(await row('a')).toEqual({ status: 'cancelled', attempt: '3', reason: 'publish_unconfirmed' });
     expect(await stock()).toBe(100);
@@ -76,7 +78,9 @@ describe('settleUnconfirmed against the consumer insert', () => {
 
   it('confirmed first: the settlement answers confirmed and changes nothing (the buyer gets its 202)', async () => {
     expect(await write(order('b', 1))).toBe(1);
-    expect(await settleUnconfirmed(t.pool, order('b', 1), 'cancelled', 'publish_unconfirmed')).toBe('confirmed');
+    expect(await settleUnconfirmed(t.pool, order('b', 1), 'cancelled', 'publish_unconfirmed')).toBe(
+      'confirmed',
+    );
     expect((await row('b'))!.status).toBe('confirmed');
     expect(await stock()).toBe(98);
   });

@@ -41,7 +41,8 @@ describe('PurchaseBatcher (one EVALSHA per sale per event-loop turn)', () => {
   }
 
   /** The codes of a batch of purchases (the attempt numbers are checked where they matter). */
-  const codes = async (ps: Promise<PurchaseReply>[]): Promise<number[]> => (await Promise.all(ps)).map((r) => r.code);
+  const codes = async (ps: Promise<PurchaseReply>[]): Promise<number[]> =>
+    (await Promise.all(ps)).map((r) => r.code);
 
   it('sells exactly the stock when one batch asks for more than there is', async () => {
     const b = await fresh();

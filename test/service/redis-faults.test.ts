@@ -73,7 +73,11 @@ describe('inventory Redis lost under load (private redis-server)', () => {
   }
 
   async function assertPromisesKept(sale: string, outcomes: Outcome[]): Promise<{ fenceMs: number }> {
-    await waitFor('fence lifted', async () => (await call(srv!.url, 'GET', '/readyz')).status === 200, 30_000);
+    await waitFor(
+      'fence lifted',
+      async () => (await call(srv!.url, 'GET', '/readyz')).status === 200,
+      30_000,
+    );
     await waitFor('queue drained', async () => (await queueDepth(t!.cfg)) === 0, 30_000);
     const accepted = outcomes.filter((o) => o.status === 202);
     await waitFor('every 202 persisted', async () => {
@@ -117,7 +121,9 @@ describe('inventory Redis lost under load (private redis-server)', () => {
       await new Promise((r) => setTimeout(r, 1000));
       await direct.connect();
       await direct.bgsave();
-      await waitFor('snapshot', async () => /rdb_bgsave_in_progress:0/.test(await direct.info('persistence')));
+      await waitFor('snapshot', async () =>
+        /rdb_bgsave_in_progress:0/.test(await direct.info('persistence')),
+      );
       direct.disconnect();
       await new Promise((r) => setTimeout(r, 1000)); // sell on past the snapshot …
       const port = redis!.port;

@@ -137,7 +137,9 @@ describe('promtool test rules: the alerts fire on the series the exporters emit,
             {
               eval_time: '12m',
               alertname: 'FlashSaleOrdersRejected',
-              exp_alerts: [{ exp_labels: { severity: 'critical', namespace: 'prod', reason: 'out_of_stock' } }],
+              exp_alerts: [
+                { exp_labels: { severity: 'critical', namespace: 'prod', reason: 'out_of_stock' } },
+              ],
             },
             // A fence that lifts within 2 minutes (a recovery) is quiet; one that stays up fires.
             { eval_time: '8m', alertname: 'FlashSaleInventoryFenceStuck', exp_alerts: [] },
