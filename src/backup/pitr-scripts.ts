@@ -179,6 +179,8 @@ fi
 lsn_num() { local hi=${'$'}{1%/*} lo=${'$'}{1#*/}; printf '%d' $(( (16#$hi << 32) + 16#$lo )); }
 if [[ -n $TARGET_TIME ]]; then
   target=$(date -u -d "$TARGET_TIME" +%s 2>/dev/null) || fail "TARGET_TIME '$TARGET_TIME' is not a time date(1) understands; use RFC 3339, e.g. 2025-11-11T00:00:05Z"
+  # PostgreSQL reads recovery_target_time before it knows zone abbreviations such as Z: a numeric offset always works.
+  pg_target=$(date -u -d "$TARGET_TIME" '+%Y-%m-%d %H:%M:%S.%6N+00')
   what="time $TARGET_TIME"
 else
   [[ $TARGET_LSN =~ ^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$ ]] || fail "TARGET_LSN '$TARGET_LSN' is not a WAL location like 0/3000060"
@@ -204,7 +206,7 @@ rm -f -- "$PGDATA/postmaster.pid" "$PGDATA/backup_manifest"
 {
   printf '\n# Added by pitr-restore.sh (flash-sale-operator): point-in-time recovery from %s\n' "$name"
   printf "restore_command = 'cp \"%s/wal/%%f\" \"%%p\"'\n" "$PITR_DIR"
-  if [[ -n $TARGET_TIME ]]; then printf "recovery_target_time = '%s'\n" "$TARGET_TIME"
+  if [[ -n $TARGET_TIME ]]; then printf "recovery_target_time = '%s'\n" "$pg_target"
   else printf "recovery_target_lsn = '%s'\n" "$TARGET_LSN"; fi
   printf "recovery_target_action = 'promote'\n"
 } >>"$PGDATA/postgresql.auto.conf"

@@ -43,6 +43,8 @@ export function materialView(report: HealthReport | undefined): string {
       logBucket(p.oldestTransactionSeconds),
       logBucket(p.slowStatements),
       logBucket(p.databaseSizeBytes),
+      p.archiver?.failing,
+      logBucket(p.archiver?.failedCount),
     ];
   }
   if (c.pgbouncer) {

@@ -23,6 +23,7 @@ export type HealthReason =
   | 'LockWaitsHigh'
   | 'LongRunningTransaction'
   | 'SlowStatements'
+  | 'WalArchiveFailing'
   | 'PoolSaturated'
   | 'RedisEvictingKeys'
   | 'RedisMemoryHigh'
@@ -32,7 +33,9 @@ export type HealthReason =
   | 'OrderBacklogGrowing'
   | 'QueueDepthHigh'
   | 'NoConsumers'
-  | 'NotReady';
+  | 'NotReady'
+  | 'InventoryRecovering'
+  | 'OrdersRejected';
 
 /** What every probe returns. Never contains a password or a URL with credentials. */
 export interface ProbeResultBase extends ComponentHealth {
@@ -61,6 +64,19 @@ export interface PostgresHealth extends ProbeResultBase {
   /** Statements whose mean execution time is above `slowStatementMeanMs`. */
   slowStatements?: number;
   slowestStatementMeanMs?: number;
+  /** WAL archiving (pg_stat_archiver), when archive_mode is on (spec.backup.pitr). */
+  archiver?: ArchiverHealth;
+}
+
+export interface ArchiverHealth {
+  archivedCount: number;
+  failedCount: number;
+  lastArchivedWal?: string;
+  lastArchivedAt?: string;
+  lastFailedWal?: string;
+  lastFailedAt?: string;
+  /** The last attempt failed (last_failed_time is after last_archived_time): WAL is piling up unarchived. */
+  failing: boolean;
 }
 
 export interface PgBouncerPoolHealth {

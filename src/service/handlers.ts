@@ -13,7 +13,7 @@ import {
   type OrderMessage,
   type SaleRow,
 } from './db.js';
-import { HttpError, readJson, sendError, sendJson } from './http.js';
+import { HttpError, readJson, sendJson } from './http.js';
 import type { GuardView, InventoryGuard } from './inventory-guard.js';
 import { Keys, orderIdFor } from './keys.js';
 import { compensateScript, PurchaseCode, runScript } from './lua.js';

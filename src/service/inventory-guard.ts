@@ -38,9 +38,14 @@ export class InventoryGuard {
     private readonly keys: Keys,
     /** The durable epoch (PostgreSQL's `inventory_guard`, see durableEpoch in db.ts); undefined when none. */
     private readonly durable: () => Promise<string | undefined>,
-    /** Called after every check with what it found (the server starts the recovery when the fence is up). */
-    private readonly onView: (view: GuardView) => void = () => undefined,
   ) {}
+
+  /** Called after every check with what it found (the server starts the recovery when the fence is up). */
+  private onView: (view: GuardView) => void = () => undefined;
+
+  watch(onView: (view: GuardView) => void): void {
+    this.onView = onView;
+  }
 
   /** The last view, undefined before the first check. */
   get view(): GuardView | undefined {

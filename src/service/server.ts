@@ -157,20 +157,8 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
   const keys = new Keys(cfg.redisKeyPrefix);
   const log = opts.log ?? ((s: string) => process.stderr.write(`flash-sale-api: ${s}\n`));
   const metrics = opts.metrics ?? createApiMetrics();
-  let recovery: InventoryRecovery | undefined;
-  const guard = new InventoryGuard(
-    redis,
-    keys,
-    () => durableEpoch(pool, keys.prefix),
-    (view) => {
-      metrics.inventoryFenced.set(view.state === 'ok' ? 0 : 1);
-      if (view.state === 'ok') return;
-      recovery?.run().catch((e: unknown) => {
-        log(`inventory recovery failed (retried on the next check): ${String(e)}`);
-      });
-    },
-  );
-  recovery = new InventoryRecovery({
+  const guard = new InventoryGuard(redis, keys, () => durableEpoch(pool, keys.prefix));
+  const recovery = new InventoryRecovery({
     redis,
     pool,
     keys,
@@ -183,6 +171,13 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
       metrics.recoveries.inc({ reason: reason.split(':')[0]! });
       metrics.recoverySeconds.observe(seconds);
     },
+  });
+  guard.watch((view) => {
+    metrics.inventoryFenced.set(view.state === 'ok' ? 0 : 1);
+    if (view.state === 'ok') return;
+    recovery.run().catch((e: unknown) => {
+      log(`inventory recovery failed (retried on the next check): ${String(e)}`);
+    });
   });
   const deps: Deps = {
     cfg,
