@@ -62,7 +62,7 @@ export function redisConf(stack: ResolvedFlashSaleStack): string {
     '',
     '# Persistence: AOF for stock counters and purchase markers, plus RDB snapshots. appendfsync everysec: a write',
     '# reaches the kernel before its reply (unless a slow fsync makes Redis postpone it), so a Redis crash loses',
-    '# next to nothing and a node crash about a second or two; the API\'s inventory fence detects either (new run',
+    "# next to nothing and a node crash about a second or two; the API's inventory fence detects either (new run",
     '# id) and recovers from PostgreSQL, so a loss costs a short 503 window, never an oversell.',
     '# "always" would fsync per write at a measured cost (docs/operations.md, "Inventory Redis persistence").',
     `appendonly ${redis.appendonly ? 'yes' : 'no'}`,

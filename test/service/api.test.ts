@@ -4,7 +4,8 @@ import { startConsumer, type RunningConsumer } from '../../src/service/consumer.
 import { orderIdFor } from '../../src/service/keys.js';
 import { Keys } from '../../src/service/keys.js';
 import { startServer, type RunningServer } from '../../src/service/server.js';
-import { sumCounter } from '../../src/health/http.js';
+import { probeApi, sumCounter } from '../../src/health/http.js';
+import { DEFAULT_THRESHOLDS } from '../../src/health/types.js';
 import {
   ADMIN_TOKEN,
   AMQP_URL,
@@ -220,8 +221,9 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     const rows = await t.pool.query('SELECT id::text FROM orders WHERE sale_id = $1', [sale]);
     const ids = new Set(rows.rows.map((r) => r.id));
     for (const a of accepted) expect(ids.has(a.body.orderId)).toBe(true);
-    // A failed buyer can buy again: its marker was given back.
-    const retry = await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: `b${150}` });
+    // A failed buyer can buy again: its marker was given back. (replies[i] is buyer b<i>.)
+    const failedBuyer = `b${replies.findIndex((r) => r.status === 503)}`;
+    const retry = await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: failedBuyer });
     expect(retry.status).toBe(202);
   });
 
@@ -253,6 +255,13 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     const cm = await consumer!.metrics.registry.metrics();
     expect(cm).toMatch(/orders_rejected_total\{reason="out_of_stock"\} 1/);
     // The rejection raised the fence; the recovery recomputes the stock from PostgreSQL by itself.
+    await waitFor(
+      'recovered',
+      async () =>
+        (await t.redis.hget(keys.guard(), 'reason')) === '' &&
+        (await t.redis.hget(keys.inventory(sale), 'stock')) === '0',
+      20_000,
+    );
     await waitFor('fence lifted', async () => (await call(srv.url, 'GET', '/readyz')).status === 200, 20_000);
     expect(await t.redis.hget(keys.inventory(sale), 'stock')).toBe('0');
     expect(await t.redis.hexists(keys.buyers(sale), 'p3')).toBe(0);
@@ -349,5 +358,29 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     const cm = await consumer!.metrics.registry.metrics();
     expect(cm).toContain('order_consumer_lag_messages');
     expect(cm).toMatch(/order_consumer_messages_total\{result="inserted"\} [1-9]/);
+  });
+
+  it("the operator's API probe reads accepted vs persisted vs rejected into status.health.api", async () => {
+    await ensureConsumer();
+    await waitFor('no fence', async () => (await call(srv.url, 'GET', '/readyz')).status === 200, 20_000);
+    await waitFor('queue drained', async () => (await queueDepth(t.cfg)) === 0);
+    const all = await call(srv.url, 'GET', '/api/admin/counters', undefined, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(all.status).toBe(200);
+    const opts = { timeoutMs: 2000, thresholds: DEFAULT_THRESHOLDS };
+    const r = await probeApi(srv.url, opts, undefined, ADMIN_TOKEN);
+    expect(r.healthy).toBe(true);
+    expect(r.inventory).toEqual({ state: 'ok' });
+    expect(r.orders).toEqual(all.body.totals);
+    expect(r.orders!.rejected).toBeGreaterThan(0); // the refused order of the test above
+    expect(r.message).toContain(`rejected ${r.orders!.rejected}`);
+    // One more rejection than the round before: the API is unhealthy for that round, with the reason.
+    const previous = { ...r, orders: { ...r.orders!, rejected: r.orders!.rejected - 1 } };
+    const next = await probeApi(srv.url, opts, previous, ADMIN_TOKEN);
+    expect(next).toMatchObject({ healthy: false, reason: 'OrdersRejected' });
+    expect(JSON.stringify(next)).not.toContain(ADMIN_TOKEN);
+    // Without the token the probe still answers, just without counters.
+    expect((await probeApi(srv.url, opts)).orders).toBeUndefined();
   });
 });
