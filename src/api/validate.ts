@@ -60,6 +60,16 @@ export const WAL_ARCHIVING_PARAMETERS: readonly string[] = [
 
 const RFC3339_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 
+/** `storage` (a PVC the operator creates) and `existingClaim` of one backup volume exclude each other. */
+function checkOneVolume(volume: unknown, path: string, out: Problem[]): void {
+  if (get(volume, 'storage') !== undefined && get(volume, 'existingClaim') !== undefined) {
+    out.push({
+      path: `${path}.existingClaim`,
+      message: `set either ${path}.storage (a PVC the operator creates) or ${path}.existingClaim, not both`,
+    });
+  }
+}
+
 /** spec.postgres.bootstrap.fromBackup: a dump (file) or a point in time (targetTime / targetLSN), one of them. */
 function checkFromBackup(from: unknown, out: Problem[]): void {
   if (!isObject(from)) return;
@@ -564,26 +574,14 @@ function semantic(spec: Json, options: ValidateOptions, out: Problem[]): void {
   const backup = spec.backup;
   checkCronField(get(backup, 'schedule'), 'spec.backup.schedule', out);
   checkStorage(get(backup, 'storage'), 'spec.backup.storage', out);
-  if (get(backup, 'storage') !== undefined && get(backup, 'existingClaim') !== undefined) {
-    out.push({
-      path: 'spec.backup.existingClaim',
-      message:
-        'set either spec.backup.storage (a PVC the operator creates) or spec.backup.existingClaim, not both',
-    });
-  }
+  checkOneVolume(backup, 'spec.backup', out);
 
   // point-in-time recovery
   const pitr = get(backup, 'pitr');
   checkCronField(get(pitr, 'baseBackupSchedule'), 'spec.backup.pitr.baseBackupSchedule', out);
   checkStorage(get(pitr, 'storage'), 'spec.backup.pitr.storage', out);
   checkDurationField(get(pitr, 'archiveTimeout'), 'spec.backup.pitr.archiveTimeout', out);
-  if (get(pitr, 'storage') !== undefined && get(pitr, 'existingClaim') !== undefined) {
-    out.push({
-      path: 'spec.backup.pitr.existingClaim',
-      message:
-        'set either spec.backup.pitr.storage (a PVC the operator creates) or spec.backup.pitr.existingClaim, not both',
-    });
-  }
+  checkOneVolume(pitr, 'spec.backup.pitr', out);
   if (get(pitr, 'enabled') === true && isObject(params)) {
     for (const name of WAL_ARCHIVING_PARAMETERS) {
       if (name in params) {

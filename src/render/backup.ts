@@ -164,15 +164,33 @@ function podTemplate(
   };
 }
 
-function backupContainer(stack: ResolvedFlashSaleStack): Record<string, unknown> {
-  const b = stack.spec.backup;
+/** A container running one of the backup scripts against the stack's PostgreSQL, its result as termination message. */
+function scriptContainer(
+  stack: ResolvedFlashSaleStack,
+  script: string,
+  env: Record<string, unknown>[],
+  volume: { name: string; mountPath: string },
+): Record<string, unknown> {
   return {
     name: BACKUP_CONTAINER,
     image: stack.spec.postgres.image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['bash', `${SCRIPTS_DIR}/backup.sh`],
-    env: [
-      ...connectionEnv(stack),
+    command: ['bash', `${SCRIPTS_DIR}/${script}`],
+    env: [...connectionEnv(stack), ...env],
+    resources: JOB_RESOURCES,
+    securityContext: restrictedContainerSecurityContext(),
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    volumeMounts: [...baseMounts, volume],
+  };
+}
+
+function backupContainer(stack: ResolvedFlashSaleStack): Record<string, unknown> {
+  const b = stack.spec.backup;
+  return scriptContainer(
+    stack,
+    'backup.sh',
+    [
       { name: 'PGDATABASE', value: stack.spec.postgres.database },
       { name: 'BACKUP_DIR', value: BACKUP_MOUNT },
       { name: 'STACK', value: stack.metadata.name },
@@ -180,12 +198,8 @@ function backupContainer(stack: ResolvedFlashSaleStack): Record<string, unknown>
       { name: 'MIN_KEEP', value: String(b.minKeep) },
       { name: 'VERIFY', value: b.verify ? '1' : '0' },
     ],
-    resources: JOB_RESOURCES,
-    securityContext: restrictedContainerSecurityContext(),
-    terminationMessagePath: '/dev/termination-log',
-    terminationMessagePolicy: 'File',
-    volumeMounts: [...baseMounts, { name: 'backups', mountPath: BACKUP_MOUNT }],
-  };
+    { name: 'backups', mountPath: BACKUP_MOUNT },
+  );
 }
 
 /** The Job spec every backup run uses (scheduled, on demand, final). */
@@ -240,39 +254,39 @@ function backupVolumeClaim(
   };
 }
 
+/** How every backup CronJob runs: UTC, never two at once, a missed run skipped after an hour, 3+3 Jobs kept. */
+function backupCronSchedule(schedule: string): Record<string, unknown> {
+  return {
+    schedule,
+    timeZone: 'Etc/UTC',
+    concurrencyPolicy: 'Forbid',
+    startingDeadlineSeconds: BACKUP_JOB_LIMITS.startingDeadlineSeconds,
+    successfulJobsHistoryLimit: BACKUP_JOB_LIMITS.successfulJobsHistoryLimit,
+    failedJobsHistoryLimit: BACKUP_JOB_LIMITS.failedJobsHistoryLimit,
+  };
+}
+
 /** CronJob `<stack>-basebackup`: base backups into the PITR volume, on PostgreSQL's node. */
 function renderBaseBackupCronJob(stack: ResolvedFlashSaleStack): KubeObject {
   const pitr = stack.spec.backup.pitr;
-  const container = {
-    name: BACKUP_CONTAINER,
-    image: stack.spec.postgres.image,
-    imagePullPolicy: 'IfNotPresent',
-    command: ['bash', `${SCRIPTS_DIR}/basebackup.sh`],
-    env: [
-      ...connectionEnv(stack),
+  const container = scriptContainer(
+    stack,
+    'basebackup.sh',
+    [
       { name: 'PITR_DIR', value: PITR_MOUNT },
       { name: 'STACK', value: stack.metadata.name },
       { name: 'RETENTION_DAYS', value: String(pitr.retentionDays) },
       { name: 'MIN_BASE_BACKUPS', value: String(pitr.minBaseBackups) },
       { name: 'VERIFY', value: stack.spec.backup.verify ? '1' : '0' },
     ],
-    resources: JOB_RESOURCES,
-    securityContext: restrictedContainerSecurityContext(),
-    terminationMessagePath: '/dev/termination-log',
-    terminationMessagePolicy: 'File',
-    volumeMounts: [...baseMounts, { name: 'pitr', mountPath: PITR_MOUNT }],
-  };
+    { name: 'pitr', mountPath: PITR_MOUNT },
+  );
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: objectMeta(stack, 'basebackup', childName(stack, 'basebackup')),
     spec: {
-      schedule: pitr.baseBackupSchedule,
-      timeZone: 'Etc/UTC',
-      concurrencyPolicy: 'Forbid',
-      startingDeadlineSeconds: BACKUP_JOB_LIMITS.startingDeadlineSeconds,
-      successfulJobsHistoryLimit: BACKUP_JOB_LIMITS.successfulJobsHistoryLimit,
-      failedJobsHistoryLimit: BACKUP_JOB_LIMITS.failedJobsHistoryLimit,
+      ...backupCronSchedule(pitr.baseBackupSchedule),
       jobTemplate: {
         metadata: { labels: labels(stack, 'basebackup') },
         spec: {
@@ -328,12 +342,7 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
       kind: 'CronJob',
       metadata: objectMeta(stack, 'backup', childName(stack, 'backup')),
       spec: {
-        schedule: s.backup.schedule,
-        timeZone: 'Etc/UTC',
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: BACKUP_JOB_LIMITS.startingDeadlineSeconds,
-        successfulJobsHistoryLimit: BACKUP_JOB_LIMITS.successfulJobsHistoryLimit,
-        failedJobsHistoryLimit: BACKUP_JOB_LIMITS.failedJobsHistoryLimit,
+        ...backupCronSchedule(s.backup.schedule),
         jobTemplate: {
           metadata: {
             labels: labels(stack, 'backup'),

@@ -9,12 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
 import { startConsumer } from './consumer.js';
-import { createPool, durableEpoch, migrate, waitForRestoreMarker } from './db.js';
+import { createPool, migrate, waitForRestoreMarker } from './db.js';
 import { Keys } from './keys.js';
 import { createApiMetrics, registerWorkerRegistry, serveAggregatedMetricsFromPrimary } from './metrics.js';
-import { InventoryGuard } from './inventory-guard.js';
 import { Publisher } from './queue.js';
-import { InventoryRecovery } from './recovery.js';
+import { inventoryFence } from './recovery.js';
 import { startServer } from './server.js';
 
 const USAGE = `usage: flash-sale-api <command>
@@ -146,17 +145,7 @@ export async function main(argv: string[]): Promise<number> {
       const publisher = new Publisher(cfg);
       const keys = new Keys(cfg.redisKeyPrefix);
       try {
-        const guard = new InventoryGuard(redis, keys, () => durableEpoch(pool, keys.prefix));
-        const recovery = new InventoryRecovery({
-          redis,
-          pool,
-          keys,
-          guard,
-          orderQueue: cfg.orderQueue,
-          publishTimeoutMs: cfg.publishTimeoutMs,
-          queueStatus: () => publisher.queueCounts(),
-          log,
-        });
+        const { guard, recovery } = inventoryFence(cfg, redis, pool, keys, publisher, log);
         await guard.check('manual_rebuild');
         for (;;) {
           const r = await recovery.run();

@@ -17,8 +17,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { ServiceConfig } from './config.js';
 import { durableEpoch, recordEpoch } from './db.js';
-import type { InventoryGuard } from './inventory-guard.js';
+import { InventoryGuard } from './inventory-guard.js';
 import type { Keys } from './keys.js';
 import { claimScript, liftScript, releaseScript, renewScript, runScript } from './lua.js';
 import { rebuildInventory } from './rebuild.js';
@@ -172,4 +173,29 @@ export class InventoryRecovery {
       await sleep(100);
     }
   }
+}
+
+/** The guard and the recovery of one process, wired to this stack's PostgreSQL, Redis and order queue. */
+export function inventoryFence(
+  cfg: Pick<ServiceConfig, 'orderQueue' | 'publishTimeoutMs'>,
+  redis: Redis,
+  pool: pg.Pool,
+  keys: Keys,
+  publisher: { queueCounts(): Promise<QueueStatus> },
+  log: (s: string) => void,
+  onLifted?: RecoveryDeps['onLifted'],
+): { guard: InventoryGuard; recovery: InventoryRecovery } {
+  const guard = new InventoryGuard(redis, keys, () => durableEpoch(pool, keys.prefix));
+  const recovery = new InventoryRecovery({
+    redis,
+    pool,
+    keys,
+    guard,
+    orderQueue: cfg.orderQueue,
+    publishTimeoutMs: cfg.publishTimeoutMs,
+    queueStatus: () => publisher.queueCounts(),
+    log,
+    ...(onLifted ? { onLifted } : {}),
+  });
+  return { guard, recovery };
 }

@@ -15,12 +15,11 @@ import {
   readSaleCounters,
 } from './handlers.js';
 import { HttpError, sendError, sendJson } from './http.js';
-import { InventoryGuard } from './inventory-guard.js';
 import { Keys } from './keys.js';
 import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
 import { PurchaseBatcher } from './purchase.js';
 import { Publisher } from './queue.js';
-import { InventoryRecovery } from './recovery.js';
+import { inventoryFence } from './recovery.js';
 import { isOrderId, isSaleId } from './validate.js';
 
 export interface RunningServer {
@@ -157,20 +156,9 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
   const keys = new Keys(cfg.redisKeyPrefix);
   const log = opts.log ?? ((s: string) => process.stderr.write(`flash-sale-api: ${s}\n`));
   const metrics = opts.metrics ?? createApiMetrics();
-  const guard = new InventoryGuard(redis, keys, () => durableEpoch(pool, keys.prefix));
-  const recovery = new InventoryRecovery({
-    redis,
-    pool,
-    keys,
-    guard,
-    orderQueue: cfg.orderQueue,
-    publishTimeoutMs: cfg.publishTimeoutMs,
-    queueStatus: () => publisher.queueCounts(),
-    log,
-    onLifted: (reason, seconds) => {
-      metrics.recoveries.inc({ reason: reason.split(':')[0]! });
-      metrics.recoverySeconds.observe(seconds);
-    },
+  const { guard, recovery } = inventoryFence(cfg, redis, pool, keys, publisher, log, (reason, seconds) => {
+    metrics.recoveries.inc({ reason: reason.split(':')[0]! });
+    metrics.recoverySeconds.observe(seconds);
   });
   guard.watch((view) => {
     metrics.inventoryFenced.set(view.state === 'ok' ? 0 : 1);
