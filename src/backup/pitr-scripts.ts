@@ -77,7 +77,9 @@ RETENTION_DAYS=${'$'}{RETENTION_DAYS:-7}
 MIN_BASE_BACKUPS=${'$'}{MIN_BASE_BACKUPS:-2}
 VERIFY=${'$'}{VERIFY:-1}
 [[ $RETENTION_DAYS =~ ^[0-9]+$ ]] || fail "RETENTION_DAYS must be a whole number of days, got '$RETENTION_DAYS'"
-[[ $MIN_BASE_BACKUPS =~ ^[0-9]+$ ]] && (( MIN_BASE_BACKUPS >= 1 )) || fail "MIN_BASE_BACKUPS must be a whole number >= 1, got '$MIN_BASE_BACKUPS'"
+if [[ ! $MIN_BASE_BACKUPS =~ ^[0-9]+$ ]] || (( MIN_BASE_BACKUPS < 1 )); then
+  fail "MIN_BASE_BACKUPS must be a whole number >= 1, got '$MIN_BASE_BACKUPS'"
+fi
 [[ $STACK =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || fail "STACK must be a stack name ([A-Za-z0-9._-]), got '$STACK'"
 mkdir -p -- "$PITR_DIR/base" "$PITR_DIR/wal" 2>/dev/null || fail "cannot create $PITR_DIR/base and $PITR_DIR/wal (is the volume writable?)"
 BACKUP_DIR=$PITR_DIR
