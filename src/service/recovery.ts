@@ -11,8 +11,9 @@
  *   2. the order queue then has no ready message, every consumer of it (RabbitMQ's consumer count) has a
  *      fresh heartbeat in `consumer_heartbeats` holding no unsettled delivery, and neither changed across the
  *      round — so no order is left that PostgreSQL has not seen.
- * A system that never had a verified inventory (no row in `inventory_guard`) cannot have accepted anything,
- * so it skips the wait.
+ * A system that never had a verified inventory (no row in `inventory_guard`) and has no order at all cannot
+ * have accepted anything, so it skips the wait. (With orders but no row — an upgrade from a version without
+ * the fence — it waits like any other.)
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -55,6 +56,12 @@ const HEARTBEAT_STALE = '3 seconds';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Whether the database has no order at all (then a never-verified inventory needs no wait). */
+export async function noOrdersYet(pool: pg.Pool): Promise<boolean> {
+  const r = await pool.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM orders) AS any');
+  return r.rows[0]?.any === false;
+}
+
 class FenceMoved extends Error {}
 
 interface Beat {
@@ -96,7 +103,7 @@ export class InventoryRecovery {
         this.d.log(`inventory fenced (${view.reason}); recovering`);
         try {
           const durable = await durableEpoch(this.d.pool, keys.prefix);
-          if (durable !== undefined) await this.drain(token);
+          if (durable !== undefined || !(await noOrdersYet(this.d.pool))) await this.drain(token);
           const epoch = Math.max(Number(durable ?? 0), Number(claimed)) + 1;
           const rebuilt = await rebuildInventory(this.d.pool, redis, keys);
           await this.assertClaimed(token);

@@ -19,7 +19,7 @@ import { Keys } from './keys.js';
 import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
 import { PurchaseBatcher } from './purchase.js';
 import { Publisher } from './queue.js';
-import { inventoryFence } from './recovery.js';
+import { inventoryFence, noOrdersYet } from './recovery.js';
 import { isOrderId, isSaleId } from './validate.js';
 
 export interface RunningServer {
@@ -177,9 +177,15 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
     purchases: new PurchaseBatcher(redis, keys, guard, cfg.pendingOrderTtlSec, cfg.purchaseBatchMax),
     guard,
   };
-  // A system that never verified its inventory cannot have accepted an order: recover before serving.
+  // A system that never verified its inventory recovers before serving (at once when it has no orders yet).
   const first = await guard.check();
-  if (first.state !== 'ok' && (await durableEpoch(pool, keys.prefix)) === undefined) await recovery.run();
+  if (
+    first.state !== 'ok' &&
+    (await durableEpoch(pool, keys.prefix)) === undefined &&
+    (await noOrdersYet(pool))
+  ) {
+    await recovery.run();
+  }
   guard.start(cfg.guardCheckIntervalMs);
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, createHandler(deps));
   await new Promise<void>((resolve, reject) => {
