@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'vitest';
+import { request } from '../support/tls.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from '../support/server.js';
+import { kubectlBinary } from '../support/tools.js';
 
 export const WIDGET_CRD = fileURLToPath(new URL('./fixtures/widgets-crd.yaml', import.meta.url));
 
@@ -28,7 +33,7 @@ export async function apiError(p: Promise<unknown>, code: number): Promise<Recor
   throw new Error(`expected the call to fail with ${code}, it succeeded`);
 }
 
-/** Raw HTTP against the server (for content types and endpoints client-node does not expose). */
+/** Raw HTTP against the server as its admin (for content types and endpoints client-node does not expose). */
 export async function http(
   srv: FakeApiServer,
   method: string,
@@ -37,19 +42,27 @@ export async function http(
   contentType = 'application/json',
   headers: Record<string, string> = {},
 ): Promise<{ status: number; json: any; headers: Headers }> {
-  const res = await fetch(srv.url + path, {
+  const res = await request(srv.url + path, {
     method,
-    headers: { 'Content-Type': contentType, Accept: 'application/json', ...headers },
+    headers: {
+      'Content-Type': contentType,
+      Accept: 'application/json',
+      Authorization: `Bearer ${srv.adminToken}`,
+      ...headers,
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await res.text();
+  const text = res.body.toString('utf8');
+  const h = new Headers();
+  for (const [k, v] of Object.entries(res.headers))
+    for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) h.append(k, x);
   let json: any;
   try {
     json = JSON.parse(text);
   } catch {
     json = text;
   }
-  return { status: res.status, json, headers: res.headers };
+  return { status: res.status, json, headers: h };
 }
 
 export async function eventually<T>(
@@ -82,5 +95,29 @@ export function widget(
     kind: 'Widget',
     metadata: { name, namespace: 'default', ...extra },
     spec,
+  };
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs the machine's kubectl against `srv` (discovery cached under `cacheDir`); never throws. */
+export function kubectlFor(srv: FakeApiServer, cacheDir: string) {
+  const run = promisify(execFile);
+  return async (...args: string[]): Promise<KubectlResult> => {
+    try {
+      const r = await run(
+        kubectlBinary(),
+        ['--kubeconfig', srv.kubeconfigPath, '--cache-dir', join(cacheDir, 'cache'), ...args],
+        { timeout: 30_000 },
+      );
+      return { ...r, code: 0 };
+    } catch (e) {
+      const err = e as KubectlResult;
+      return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+    }
   };
 }

@@ -6,15 +6,17 @@
  * not served: clients that ask for it get the legacy documents as application/json and fall back.
  */
 import { createHash } from 'node:crypto';
+import type { KubernetesVersion } from '../../src/kubernetes/version.js';
 import type { ResourceType } from './resources.js';
 
 const VERBS_COLLECTION = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-export function versionInfo(): Record<string, string> {
+/** The /version document of the emulated version (1.28 → gitVersion v1.28.0-fake). */
+export function versionInfo(v: KubernetesVersion): Record<string, string> {
   return {
-    major: '1',
-    minor: '32',
-    gitVersion: 'v1.32.0-fake',
+    major: String(v.major),
+    minor: String(v.minor),
+    gitVersion: `v${v.major}.${v.minor}.0-fake`,
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2026-01-01T00:00:00Z',
@@ -64,7 +66,7 @@ export function resourceList(types: ResourceType[], group: string, version: stri
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: VERBS_COLLECTION,
+      verbs: t.verbs ?? VERBS_COLLECTION,
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
       ...(t.categories.length ? { categories: t.categories } : {}),
       storageVersionHash: createHash('sha256').update(`${group}/${t.plural}`).digest('base64').slice(0, 11),
@@ -102,7 +104,7 @@ function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
-export function openApiV3Index(types: ResourceType[]): Record<string, unknown> {
+export function openApiV3Index(types: ResourceType[], serverMinor: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   const seen = new Set<string>();
   for (const t of types) {
@@ -110,7 +112,7 @@ export function openApiV3Index(types: ResourceType[]): Record<string, unknown> {
     if (seen.has(p)) continue;
     seen.add(p);
     const hash = createHash('sha256')
-      .update(JSON.stringify(openApiV3Doc(types, t.group, t.version)))
+      .update(JSON.stringify(openApiV3Doc(types, t.group, t.version, serverMinor)))
       .digest('hex')
       .slice(0, 32);
     paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
@@ -122,6 +124,7 @@ export function openApiV3Doc(
   types: ResourceType[],
   group: string,
   version: string,
+  serverMinor: string,
 ): Record<string, unknown> | undefined {
   const ts = types.filter((t) => t.group === group && t.version === version);
   if (!ts.length) return undefined;
@@ -147,7 +150,7 @@ export function openApiV3Doc(
   }
   return {
     openapi: '3.0.0',
-    info: { title: 'Kubernetes', version: 'v1.32.0-fake' },
+    info: { title: 'Kubernetes', version: `v${serverMinor}.0-fake` },
     paths,
     components: { schemas: {} },
   };
