@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePostgresqlConf } from '../../src/tuning/index.js';
 import { render } from '../../src/render/index.js';
 import { inputs, podSpec, stackOf } from '../golden/fixtures.js';
+import { validateObject } from '../support/kube-schemas.js';
 
 type Obj = { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: any };
 const objects = (spec: Record<string, unknown>): Obj[] => render(stackOf(spec), inputs()).objects as Obj[];
@@ -96,6 +97,24 @@ describe('spec.backup.pitr', () => {
     expect(byName(os, 'Job', 'shop-bootstrap')).toBeUndefined();
     const api = byName(os, 'Deployment', 'shop-api')!;
     expect(JSON.stringify(api.spec)).not.toContain('MIGRATE_WAIT_FOR_RESTORE');
+  });
+
+  it('renders only what a Kubernetes 1.28 server accepts', () => {
+    for (const spec of [
+      { backup: { pitr: { enabled: true } } },
+      {
+        postgres: {
+          bootstrap: { fromBackup: { claimName: 'old-pitr', targetTime: '2025-11-11T00:00:05Z' } },
+        },
+      },
+    ]) {
+      for (const o of objects(spec)) {
+        expect(
+          validateObject(o as never, { kubernetesVersion: '1.28' }),
+          `${o.kind}/${o.metadata.name}`,
+        ).toEqual([]);
+      }
+    }
   });
 
   it('targetLSN is passed as TARGET_LSN', () => {
