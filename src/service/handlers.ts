@@ -473,7 +473,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 /** GET /readyz: Redis, broker and database reachable, and the inventory not fenced. */
 export async function readiness(d: Deps, res: ServerResponse): Promise<string> {
   const checks = await Promise.allSettled([
-    withTimeout(d.redis.ping(), 2000, 'redis'),
+    // The guard check is Redis' ping: it answers only from Redis, and says whether the fence is up now.
+    withTimeout(d.guard.check(), 2000, 'redis'),
     withTimeout(d.publisher.channel(), 2000, 'broker'),
     withTimeout(d.pool.query('SELECT 1'), 2000, 'database'),
   ]);
