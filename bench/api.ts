@@ -10,7 +10,10 @@
  * warm-up. Then (c), and (a) for comparison, at half of (c)'s maximum rate from an open-loop paced generator
  * for the p99. Prints the floors that bound c/a and c/b here, and ends with
  * `RESULT c/a=<x> c/b=<y> p99_ms=<z>`.
+ * (e) the purchase loop of (b) against private redis-servers with no AOF, appendfsync everysec (rendered) and
+ * appendfsync always, interleaved, as ratios (BENCH_ONLY=persistence runs only this).
  * Knobs: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (200), BENCH_WORKERS (cores - 1),
+ * BENCH_PERSISTENCE_ROUNDS (2),
  * PURCHASE_BATCH_MAX, CONSUMER_BATCH_SIZE, plus the services' URLs (BENCH_PG_ADMIN_URL, REDIS_URL, AMQP_URL).
  * Runs with Node's type stripping on the built dist/.
  */
@@ -20,7 +23,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -354,11 +357,11 @@ async function deletePrefix(r: Redis, prefix: string): Promise<void> {
  * (b): CONNECTIONS buyers in a loop, each awaiting one purchase at a time, through the service's own batcher
  * (one EVALSHA per event-loop turn, at most `batchMax` purchases each; 1 = one purchase per call).
  */
-async function luaLoop(prefix: string, batchMax: number): Promise<Measure> {
+async function luaLoop(prefix: string, batchMax: number, redisUrl = REDIS_URL): Promise<Measure> {
   const dist = (m: string): string => new URL(`../dist/src/service/${m}.js`, import.meta.url).href;
   const { PurchaseBatcher } = (await import(dist('purchase'))) as typeof import('../src/service/purchase.ts');
   const { Keys } = (await import(dist('keys'))) as typeof import('../src/service/keys.ts');
-  const clients = Array.from({ length: WORKERS }, () => new Redis(REDIS_URL, { enableAutoPipelining: true }));
+  const clients = Array.from({ length: WORKERS }, () => new Redis(redisUrl, { enableAutoPipelining: true }));
   // Its own sale under its own prefix, deleted afterwards, so (c) starts on the keyspace it would have had.
   const keys = new Keys(prefix);
   const saleId = '1';
@@ -368,7 +371,19 @@ async function luaLoop(prefix: string, batchMax: number): Promise<Measure> {
     startsAt: now - 60_000,
     endsAt: now + 3_600_000,
   });
-  const batchers = clients.map((c) => new PurchaseBatcher(c, keys, 600, batchMax));
+  const { InventoryGuard } = (await import(
+    dist('inventory-guard')
+  )) as typeof import('../src/service/inventory-guard.ts');
+  // The inventory counts as verified in this Redis process (what a recovery's lift records).
+  const runId = /run_id:(\w+)/.exec(await clients[0]!.info('server'))![1]!;
+  await clients[0]!.hset(keys.guard(), { state: 'ok', epoch: 1, runId, reason: '', recovery: '' });
+  const batchers = await Promise.all(
+    clients.map(async (c) => {
+      const guard = new InventoryGuard(c, keys, async () => undefined);
+      await guard.check();
+      return new PurchaseBatcher(c, keys, guard, 600, batchMax);
+    }),
+  );
   const lat: number[] = [];
   let ops = 0;
   const end = Date.now() + SECONDS * 1000;
@@ -376,7 +391,7 @@ async function luaLoop(prefix: string, batchMax: number): Promise<Measure> {
     while (Date.now() < end) {
       const u = randomUUID();
       const t0 = performance.now();
-      const code = await b.purchase(saleId, u, u);
+      const { code } = await b.purchase(saleId, u, u);
       if (code < 0) throw new Error(`purchase refused with code ${code}`);
       lat.push(performance.now() - t0);
       ops++;
@@ -418,7 +433,7 @@ async function pgWritePath(databaseUrl: string, saleId: string): Promise<number>
   for (let i = 0; i < batches; i++) {
     const batch = Array.from({ length: CONSUMER_BATCH_SIZE }, () => {
       const id = randomUUID();
-      return { orderId: id, saleId, userId: id, acceptedAt: new Date().toISOString() };
+      return { orderId: id, saleId, userId: id, acceptedAt: new Date().toISOString(), attempt: 1 };
     });
     await client.query('BEGIN');
     await db.insertOrders(client as unknown as pg.PoolClient, batch);
@@ -452,7 +467,70 @@ function show(name: string, m: Measure): void {
   }
 }
 
+/**
+ * (e) The cost of inventory Redis' persistence settings: the (b) loop against private redis-servers that differ
+ * only in persistence — no AOF, `appendfsync everysec` (what the stack renders), `appendfsync always` —
+ * interleaved over BENCH_PERSISTENCE_ROUNDS rounds so the machine's load drifts over all of them alike.
+ */
+async function persistenceCost(): Promise<void> {
+  const modes: Record<string, string[]> = {
+    'no AOF': ['--appendonly', 'no'],
+    'AOF, appendfsync everysec (rendered)': ['--appendonly', 'yes', '--appendfsync', 'everysec'],
+    'AOF, appendfsync always': ['--appendonly', 'yes', '--appendfsync', 'always'],
+  };
+  const rounds = Number(process.env.BENCH_PERSISTENCE_ROUNDS ?? 2);
+  const results: Record<string, Measure[]> = {};
+  console.log(
+    `# (e) persistence: ${rounds} interleaved rounds, load average before ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, args] of Object.entries(modes)) {
+      const dir = mkdtempSync(join(tmpdir(), 'fs-bench-redis-'));
+      const port = await freePort();
+      const redis = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...args],
+        {
+          stdio: 'ignore',
+        },
+      );
+      children.push(redis);
+      const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => null });
+      probe.on('error', () => undefined);
+      for (let i = 0; i < 100; i++) {
+        try {
+          await probe.connect();
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      probe.disconnect();
+      const m = await luaLoop(`fsbench:persist:${round}:`, PURCHASE_BATCH_MAX, `redis://127.0.0.1:${port}`);
+      (results[name] ??= []).push(m);
+      await stop(redis);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const base = results['no AOF']!;
+  const mean = (ms: Measure[]): number => ms.reduce((x, m) => x + m.rps, 0) / ms.length;
+  for (const [name, ms] of Object.entries(results)) {
+    const p99 = Math.max(...ms.map((m) => m.p99));
+    console.log(
+      `(e) ${name.padEnd(40)} ${mean(ms).toFixed(0).padStart(8)} purchases/s (rounds: ${ms.map((m) => m.rps.toFixed(0)).join(', ')})  worst p99 ${p99.toFixed(2)} ms  ratio to no AOF ${(mean(ms) / mean(base)).toFixed(2)}`,
+    );
+  }
+  console.log(
+    `# load average after ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'persistence') return persistenceCost();
   const id = randomBytes(4).toString('hex');
   const db = `fs_bench_${id}`;
   const prefix = `fsbench:${id}:`;
@@ -538,6 +616,7 @@ async function main(): Promise<void> {
         `before Redis, RabbitMQ, the consumer and the API's own work; and c <= a, so c/b <= a/b = ${(a.rps / b.rps).toFixed(2)}`,
     );
     console.log(`c/a = ${ca.toFixed(2)}  c/b = ${cb.toFixed(2)}  c/b1 = ${(c.rps / b1.rps).toFixed(2)}`);
+    await persistenceCost();
     console.log(`RESULT c/a=${ca.toFixed(2)} c/b=${cb.toFixed(2)} p99_ms=${half.p99.toFixed(2)}`);
   } finally {
     for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');

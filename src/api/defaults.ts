@@ -23,6 +23,7 @@ export const DEFAULT_POSTGRES_VERSION: PostgresMajorVersion = 18;
 export const DEFAULT_DATABASE = 'flash_sale_db';
 export const DEFAULT_QUEUES: readonly string[] = ['order_queue', 'payment_queue'];
 export const DEFAULT_BACKUP_SCHEDULE = '0 2 * * *';
+export const DEFAULT_BASE_BACKUP_SCHEDULE = '30 1 * * *';
 
 /** Default requests/limits per workload; sized for a small but real sale, overridable per field. */
 export const DEFAULT_RESOURCES = {
@@ -40,6 +41,7 @@ export const DEFAULT_STORAGE_SIZE = {
   redis: '5Gi',
   rabbitmq: '5Gi',
   backup: '20Gi',
+  pitr: '50Gi',
 } as const;
 
 export const DEFAULT_THRESHOLDS: Required<HealthThresholds> = {
@@ -117,6 +119,7 @@ export function applyDefaults(stack: FlashSaleStack): ResolvedFlashSaleStack {
   const api = spec.api ?? {};
   const nginx = spec.nginx ?? {};
   const backup = spec.backup ?? {};
+  const pitr = backup.pitr ?? {};
   const mon = spec.monitoring ?? {};
 
   const version = pick(pg.version, DEFAULT_POSTGRES_VERSION);
@@ -136,9 +139,7 @@ export function applyDefaults(stack: FlashSaleStack): ResolvedFlashSaleStack {
   };
   if (pg.credentialsSecret !== undefined) postgres.credentialsSecret = pg.credentialsSecret;
   if (pg.bootstrap !== undefined) {
-    postgres.bootstrap = pg.bootstrap.fromBackup
-      ? { fromBackup: { claimName: pg.bootstrap.fromBackup.claimName, file: pg.bootstrap.fromBackup.file } }
-      : {};
+    postgres.bootstrap = pg.bootstrap.fromBackup ? { fromBackup: { ...pg.bootstrap.fromBackup } } : {};
   }
   if (pg.maintenance !== undefined) {
     postgres.maintenance = pg.maintenance.schedule !== undefined ? { schedule: pg.maintenance.schedule } : {};
@@ -185,8 +186,17 @@ export function applyDefaults(stack: FlashSaleStack): ResolvedFlashSaleStack {
     storage: resolveStorage(backup.storage, DEFAULT_STORAGE_SIZE.backup),
     onDelete: pick(backup.onDelete, false),
     verify: pick(backup.verify, true),
+    pitr: {
+      enabled: pick(pitr.enabled, false),
+      storage: resolveStorage(pitr.storage, DEFAULT_STORAGE_SIZE.pitr),
+      baseBackupSchedule: pick(pitr.baseBackupSchedule, DEFAULT_BASE_BACKUP_SCHEDULE),
+      retentionDays: pick(pitr.retentionDays, 7),
+      minBaseBackups: pick(pitr.minBaseBackups, 2),
+      archiveTimeout: pick(pitr.archiveTimeout, '60s'),
+    },
   };
   if (backup.existingClaim !== undefined) resolvedBackup.existingClaim = backup.existingClaim;
+  if (pitr.existingClaim !== undefined) resolvedBackup.pitr.existingClaim = pitr.existingClaim;
 
   const thresholds = mon.thresholds ?? {};
   const resolvedThresholds = { ...DEFAULT_THRESHOLDS };

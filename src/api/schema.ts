@@ -92,6 +92,8 @@ const req = (node: SchemaNode): SchemaNode => ({ ...node, $required: true });
 /** spec.redis.maxmemory: Redis notation (16gb, 3000mb, bytes) or a Kubernetes quantity. */
 export const MAXMEMORY_PATTERN = '^([0-9]+([bB]|[kKmMgG][bB]?)?|[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T))$';
 export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
+/** A PostgreSQL WAL location, e.g. 0/3000060. */
+export const LSN_PATTERN = '^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$';
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
@@ -251,17 +253,38 @@ const postgres = obj(
       { pattern: DNS_SUBDOMAIN_PATTERN, maxLength: 253 },
     ),
     bootstrap: obj('How a new, empty cluster is initialised.', {
-      fromBackup: obj('Restore the database from a pg_dump file on a volume before first start.', {
-        claimName: req(
-          str('PersistentVolumeClaim holding the dump.', { pattern: DNS_SUBDOMAIN_PATTERN, maxLength: 253 }),
-        ),
-        file: req(
-          str('Path of the dump file inside the claim (pg_dump -Fc format).', {
+      fromBackup: obj(
+        'Restore before first start: a pg_dump file (file), or a point in time (targetTime or targetLSN) from a point-in-time-recovery volume (spec.backup.pitr of the stack that wrote it: base backups and archived WAL).',
+        {
+          claimName: req(
+            str('PersistentVolumeClaim holding the dump, or the base backups and WAL archive.', {
+              pattern: DNS_SUBDOMAIN_PATTERN,
+              maxLength: 253,
+            }),
+          ),
+          file: str('Path of the dump file inside the claim (pg_dump -Fc format).', {
             minLength: 1,
             maxLength: 1024,
           }),
-        ),
-      }),
+          targetTime: str(
+            'Recover to this instant (RFC 3339, e.g. 2025-11-11T00:00:05Z): every transaction committed up to it, none after. Uses the newest base backup that ended before it.',
+            { format: 'date-time', maxLength: 64 },
+          ),
+          targetLSN: str(
+            'Recover to this WAL location (e.g. 0/3000060) instead of a time. Uses the newest base backup that ended before it.',
+            { pattern: LSN_PATTERN, maxLength: 17 },
+          ),
+        },
+        {
+          'x-kubernetes-validations': [
+            {
+              rule: '(has(self.file) ? 1 : 0) + (has(self.targetTime) ? 1 : 0) + (has(self.targetLSN) ? 1 : 0) == 1',
+              message:
+                'set exactly one of file (restore a pg_dump), targetTime or targetLSN (point-in-time recovery)',
+            },
+          ],
+        },
+      ),
     }),
     maintenance: obj('Routine maintenance.', {
       schedule: str(
@@ -523,6 +546,47 @@ const backup = obj(
     }),
     onDelete: bool('Take a final backup when the FlashSaleStack is deleted (finalizer).', { default: false }),
     verify: bool('Verify each dump with pg_restore --list.', { default: true }),
+    pitr: obj(
+      'Point-in-time recovery to a volume: continuous WAL archiving (archive_mode) plus scheduled base backups (pg_basebackup) on one volume, so the database can be restored to any second of the retention window (spec.postgres.bootstrap.fromBackup.targetTime).',
+      {
+        enabled: bool('Archive WAL and take base backups.', { default: false }),
+        storage: storage(
+          'spec.backup.pitr.storage',
+          'the WAL archive and base backups (a PVC the operator creates); mutually exclusive with existingClaim',
+          '50Gi',
+        ),
+        existingClaim: str('Existing PersistentVolumeClaim for the WAL archive and base backups.', {
+          pattern: DNS_SUBDOMAIN_PATTERN,
+          maxLength: 253,
+        }),
+        baseBackupSchedule: str('Cron schedule (5 fields, UTC) of the base backups.', {
+          default: '30 1 * * *',
+          maxLength: 128,
+        }),
+        retentionDays: int(
+          'Restorable window in days: base backups that ended within it are kept, plus the newest older one (so its first second is covered), and every WAL segment the oldest kept base backup needs.',
+          { default: 7, minimum: 1, maximum: 3650 },
+        ),
+        minBaseBackups: int('Newest base backups always kept, however old.', {
+          default: 2,
+          minimum: 1,
+          maximum: 100,
+        }),
+        archiveTimeout: duration(
+          'archive_timeout: the longest a committed transaction waits before its WAL segment is archived (the recovery point objective when the server is lost).',
+          '60s',
+        ),
+      },
+      {
+        $tsName: 'PitrSpec',
+        'x-kubernetes-validations': [
+          {
+            rule: '!(has(self.storage) && has(self.existingClaim))',
+            message: 'set either storage (a PVC the operator creates) or existingClaim, not both',
+          },
+        ],
+      },
+    ),
   },
   {
     $tsName: 'BackupSpec',

@@ -48,12 +48,16 @@ export interface PostgresSpec {
   credentialsSecret?: string;
   /** How a new, empty cluster is initialised. */
   bootstrap?: {
-    /** Restore the database from a pg_dump file on a volume before first start. */
+    /** Restore before first start: a pg_dump file (file), or a point in time (targetTime or targetLSN) from a point-in-time-recovery volume (spec.backup.pitr of the stack that wrote it: base backups and archived WAL). */
     fromBackup?: {
-      /** PersistentVolumeClaim holding the dump. */
+      /** PersistentVolumeClaim holding the dump, or the base backups and WAL archive. */
       claimName: string;
       /** Path of the dump file inside the claim (pg_dump -Fc format). */
-      file: string;
+      file?: string;
+      /** Recover to this instant (RFC 3339, e.g. 2025-11-11T00:00:05Z): every transaction committed up to it, none after. Uses the newest base backup that ended before it. */
+      targetTime?: string;
+      /** Recover to this WAL location (e.g. 0/3000060) instead of a time. Uses the newest base backup that ended before it. */
+      targetLSN?: string;
     };
   };
   /** Routine maintenance. */
@@ -223,6 +227,24 @@ export interface NginxSpec {
   };
 }
 
+/** Point-in-time recovery to a volume: continuous WAL archiving (archive_mode) plus scheduled base backups (pg_basebackup) on one volume, so the database can be restored to any second of the retention window (spec.postgres.bootstrap.fromBackup.targetTime). */
+export interface PitrSpec {
+  /** Archive WAL and take base backups. */
+  enabled?: boolean;
+  /** Persistent volume for the WAL archive and base backups (a PVC the operator creates); mutually exclusive with existingClaim. The size may only grow (when the StorageClass allows volume expansion); the storage class cannot change. */
+  storage?: StorageSpec;
+  /** Existing PersistentVolumeClaim for the WAL archive and base backups. */
+  existingClaim?: string;
+  /** Cron schedule (5 fields, UTC) of the base backups. */
+  baseBackupSchedule?: string;
+  /** Restorable window in days: base backups that ended within it are kept, plus the newest older one (so its first second is covered), and every WAL segment the oldest kept base backup needs. */
+  retentionDays?: number;
+  /** Newest base backups always kept, however old. */
+  minBaseBackups?: number;
+  /** archive_timeout: the longest a committed transaction waits before its WAL segment is archived (the recovery point objective when the server is lost). A duration such as 5s, 500ms, 1m or 1h30m. */
+  archiveTimeout?: string;
+}
+
 /** Scheduled pg_dump backups (CronJob) with verification and retention. */
 export interface BackupSpec {
   /** Run scheduled backups. */
@@ -241,6 +263,8 @@ export interface BackupSpec {
   onDelete?: boolean;
   /** Verify each dump with pg_restore --list. */
   verify?: boolean;
+  /** Point-in-time recovery to a volume: continuous WAL archiving (archive_mode) plus scheduled base backups (pg_basebackup) on one volume, so the database can be restored to any second of the retention window (spec.postgres.bootstrap.fromBackup.targetTime). */
+  pitr?: PitrSpec;
 }
 
 /** Create ServiceMonitors: "auto" when the Prometheus Operator CRDs exist, "true" always, "false" never (quote them in YAML). */

@@ -39,6 +39,7 @@ import type {
   ApiSpec,
   NginxSpec,
   BackupSpec,
+  PitrSpec,
   MonitoringSpec,
   PvcRetentionPolicy,
   FlashSaleStackSpec,
@@ -91,9 +92,13 @@ export interface ResolvedSpec {
   rabbitmq: Omit<Resolved<RabbitMQSpec>, 'storage'> & { storage: ResolvedStorage };
   api: Resolved<ApiSpec>;
   nginx: Omit<Resolved<NginxSpec>, 'tls'> & { tls?: { secretName: string } };
-  backup: Omit<Resolved<BackupSpec>, 'storage' | 'existingClaim'> & {
+  backup: Omit<Resolved<BackupSpec>, 'storage' | 'existingClaim' | 'pitr'> & {
     storage: ResolvedStorage;
     existingClaim?: string;
+    pitr: Omit<Resolved<PitrSpec>, 'storage' | 'existingClaim'> & {
+      storage: ResolvedStorage;
+      existingClaim?: string;
+    };
   };
   monitoring: Resolved<MonitoringSpec>;
 }

@@ -49,6 +49,47 @@ export const POOLING_PARAMETERS: Readonly<Record<string, string>> = {
     'spec.pgbouncer (PgBouncer query_wait_timeout; tune spec.pgbouncer.defaultPoolSize/reservePoolSize)',
 };
 
+/** postgresql.conf settings spec.backup.pitr owns while it is enabled. */
+export const WAL_ARCHIVING_PARAMETERS: readonly string[] = [
+  'archive_mode',
+  'archive_command',
+  'archive_library',
+  'archive_timeout',
+  'restore_command',
+];
+
+const RFC3339_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `storage` (a PVC the operator creates) and `existingClaim` of one backup volume exclude each other. */
+function checkOneVolume(volume: unknown, path: string, out: Problem[]): void {
+  if (get(volume, 'storage') !== undefined && get(volume, 'existingClaim') !== undefined) {
+    out.push({
+      path: `${path}.existingClaim`,
+      message: `set either ${path}.storage (a PVC the operator creates) or ${path}.existingClaim, not both`,
+    });
+  }
+}
+
+/** spec.postgres.bootstrap.fromBackup: a dump (file) or a point in time (targetTime / targetLSN), one of them. */
+function checkFromBackup(from: unknown, out: Problem[]): void {
+  if (!isObject(from)) return;
+  const path = 'spec.postgres.bootstrap.fromBackup';
+  const set = ['file', 'targetTime', 'targetLSN'].filter((k) => from[k] !== undefined);
+  if (set.length !== 1) {
+    out.push({
+      path,
+      message: `set exactly one of file (restore a pg_dump), targetTime or targetLSN (point-in-time recovery from a spec.backup.pitr volume); ${set.length === 0 ? 'none is set' : `${set.join(' and ')} are set`}`,
+    });
+  }
+  const t = from.targetTime;
+  if (typeof t === 'string' && (!RFC3339_WITH_ZONE.test(t) || Number.isNaN(Date.parse(t)))) {
+    out.push({
+      path: `${path}.targetTime`,
+      message: `"${t}" is not an RFC 3339 time with a zone; write e.g. 2025-11-11T00:00:05Z`,
+    });
+  }
+}
+
 /** Environment variables the operator sets on the API from Secrets; spec.api.env may not override them. */
 export const RESERVED_API_ENV: readonly string[] = ['DATABASE_URL', 'REDIS_URL', 'AMQP_URL', 'ADMIN_TOKEN'];
 
@@ -533,13 +574,32 @@ function semantic(spec: Json, options: ValidateOptions, out: Problem[]): void {
   const backup = spec.backup;
   checkCronField(get(backup, 'schedule'), 'spec.backup.schedule', out);
   checkStorage(get(backup, 'storage'), 'spec.backup.storage', out);
-  if (get(backup, 'storage') !== undefined && get(backup, 'existingClaim') !== undefined) {
-    out.push({
-      path: 'spec.backup.existingClaim',
-      message:
-        'set either spec.backup.storage (a PVC the operator creates) or spec.backup.existingClaim, not both',
-    });
+  checkOneVolume(backup, 'spec.backup', out);
+
+  // point-in-time recovery
+  const pitr = get(backup, 'pitr');
+  checkCronField(get(pitr, 'baseBackupSchedule'), 'spec.backup.pitr.baseBackupSchedule', out);
+  checkStorage(get(pitr, 'storage'), 'spec.backup.pitr.storage', out);
+  checkDurationField(get(pitr, 'archiveTimeout'), 'spec.backup.pitr.archiveTimeout', out);
+  checkOneVolume(pitr, 'spec.backup.pitr', out);
+  if (get(pitr, 'enabled') === true && isObject(params)) {
+    for (const name of WAL_ARCHIVING_PARAMETERS) {
+      if (name in params) {
+        out.push({
+          path: `spec.postgres.parameters.${name}`,
+          message: `${name} is set by spec.backup.pitr (WAL archiving to its volume); remove it, or tune spec.backup.pitr`,
+        });
+      }
+    }
+    if (params.wal_level === 'minimal') {
+      out.push({
+        path: 'spec.postgres.parameters.wal_level',
+        message:
+          'wal_level minimal cannot be archived; remove it (replica, the default, is what spec.backup.pitr needs)',
+      });
+    }
   }
+  checkFromBackup(get(pg, 'bootstrap', 'fromBackup'), out);
 
   // monitoring
   const mon = spec.monitoring;

@@ -25,8 +25,8 @@
  * Both scripts print progress to stderr and exactly one JSON object as the last line of stdout.
  */
 
-/** Shell functions both scripts share: logging, JSON strings, failure, pgpass, the lock. */
-function common(tool: 'backup' | 'restore' | 'maintenance'): string {
+/** Shell functions every script shares: logging, JSON strings, failure, pgpass, the lock. */
+export function common(tool: 'backup' | 'restore' | 'maintenance' | 'basebackup' | 'pitr-restore'): string {
   return String.raw`set -euo pipefail
 umask 077
 export LC_ALL=C

@@ -60,6 +60,7 @@ export function stackProbeTargets(
     rabbitmq: { ...mq, username: RABBITMQ_USERNAME, password: secrets.rabbitmqPassword, vhost: '/' },
     queues: stack.spec.rabbitmq.queues,
     apiUrl: `http://${api.host}:${api.port}`,
+    apiToken: secrets.apiAdminToken,
     nginxUrl: `http://${nginx.host}:${nginx.port}`,
   };
   if (stack.spec.pgbouncer.enabled) {

@@ -9,6 +9,7 @@
  *   new template) adopts them;
  * - growth of the backup claim is applied as usual once the StorageClass allows it.
  */
+import { pitrClaimName } from '../render/pitr.js';
 import type { Problem } from '../api/problems.js';
 import { parseQuantity } from '../api/quantity.js';
 import {
@@ -189,7 +190,8 @@ function claimChange(
   const wanted: WantedVolume = { size, storageClassName: claimSpec(desired).storageClassName };
   return {
     existing: {
-      path: 'spec.backup.storage',
+      path:
+        desired.metadata.name === pitrClaimName(stack) ? 'spec.backup.pitr.storage' : 'spec.backup.storage',
       storageClassName: claimSpec(live).storageClassName,
       size: liveSize,
     },

@@ -1,4 +1,4 @@
-import type { ApiHealth, NginxHealth, ProbeOptions } from './types.js';
+import type { ApiHealth, NginxHealth, OrderCounters, ProbeOptions } from './types.js';
 import { elapsedMs, round, scrub, unreachable } from './util.js';
 
 /** A base URL without user info, query or fragment (what results show). */
@@ -19,10 +19,14 @@ function join(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path}`;
 }
 
-async function get(url: string, timeoutMs: number): Promise<{ status: number; body: string; ms: number }> {
+async function get(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; ms: number }> {
   const t0 = process.hrtime.bigint();
   // The signal bounds connect, headers and body; an aborted fetch closes its socket.
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual', headers });
   const body = await res.text();
   return { status: res.status, body, ms: elapsedMs(t0) };
 }
@@ -48,11 +52,56 @@ export function sumCounter(text: string, name: string): number | undefined {
   return sum;
 }
 
-/** API probe: `/readyz`, then the request rate from `/metrics` (seed §10 "QPS check": http_requests_total). */
+interface CountersBody {
+  inventory?: { state?: string; reason?: string; since?: string };
+  totals?: Partial<OrderCounters>;
+}
+
+/** The order counters and fence state from `/api/admin/counters`; a note instead when they cannot be read. */
+async function readCounters(
+  baseUrl: string,
+  token: string,
+  timeoutMs: number,
+): Promise<{ orders?: OrderCounters; inventory?: ApiHealth['inventory']; note: string }> {
+  try {
+    const c = await get(join(baseUrl, '/api/admin/counters'), timeoutMs, {
+      authorization: `Bearer ${token}`,
+    });
+    if (c.status !== 200) return { note: ` (/api/admin/counters answered ${c.status})` };
+    const body = JSON.parse(c.body) as CountersBody;
+    const t = body.totals ?? {};
+    const orders: OrderCounters = {
+      accepted: Number(t.accepted ?? 0),
+      persisted: Number(t.persisted ?? 0),
+      rejected: Number(t.rejected ?? 0),
+      cancelled: Number(t.cancelled ?? 0),
+      pending: Number(t.pending ?? 0),
+    };
+    const inv = body.inventory;
+    const inventory = inv?.state
+      ? {
+          state: inv.state,
+          ...(inv.reason ? { reason: inv.reason } : {}),
+          ...(inv.since ? { since: inv.since } : {}),
+        }
+      : undefined;
+    return { orders, ...(inventory ? { inventory } : {}), note: '' };
+  } catch (err) {
+    return { note: ` (/api/admin/counters failed: ${httpError(err, timeoutMs).message})` };
+  }
+}
+
+/**
+ * API probe: `/readyz`, the request rate from `/metrics` (seed §10 "QPS check": http_requests_total) and, with the
+ * admin token, the order counters (accepted vs persisted vs rejected). Unhealthy: not ready —
+ * `InventoryRecovering` when the fence is why — or `OrdersRejected` when the database refused orders since the
+ * previous round.
+ */
 export async function probeApi(
   baseUrl: string,
   opts: ProbeOptions,
   previous?: ApiHealth,
+  token?: string,
 ): Promise<ApiHealth> {
   const checkedAt = (opts.now?.() ?? new Date()).toISOString();
   const endpoint = safeUrl(baseUrl);
@@ -87,10 +136,32 @@ export async function probeApi(
   } catch (err) {
     metricsNote = ` (/metrics failed: ${httpError(err, opts.timeoutMs).message})`;
   }
+  let countersNote = '';
+  if (token) {
+    const c = await readCounters(baseUrl, token, opts.timeoutMs);
+    countersNote = c.note;
+    if (c.orders) r.orders = c.orders;
+    if (c.inventory) r.inventory = c.inventory;
+  }
   const rate = r.requestRate !== undefined ? `, ${r.requestRate} req/s` : '';
-  r.message = r.healthy
-    ? `API ready in ${ready.ms} ms${rate}${metricsNote}`
-    : `API /readyz answered ${ready.status}: ${ready.body.slice(0, 200).trim()}${metricsNote}`;
+  const o = r.orders;
+  const fates = o
+    ? `; orders accepted ${o.accepted}, persisted ${o.persisted}, pending ${o.pending}, rejected ${o.rejected}, cancelled ${o.cancelled}`
+    : '';
+  const newlyRejected = o && previous?.orders ? o.rejected - previous.orders.rejected : 0;
+  if (r.inventory?.state === 'recovering') {
+    r.healthy = false;
+    r.reason = 'InventoryRecovering';
+  } else if (r.healthy && newlyRejected > 0) {
+    r.healthy = false;
+    r.reason = 'OrdersRejected';
+  }
+  r.message =
+    r.reason === 'Healthy'
+      ? `API ready in ${ready.ms} ms${rate}${fates}${metricsNote}${countersNote}`
+      : r.reason === 'OrdersRejected'
+        ? `${newlyRejected} accepted orders were rejected by the database since the last probe (GET /api/orders/{id} shows why)${fates}${countersNote}`
+        : `API /readyz answered ${ready.status}: ${ready.body.slice(0, 200).trim()}${fates}${metricsNote}${countersNote}`;
   return r;
 }
 

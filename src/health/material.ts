@@ -43,6 +43,8 @@ export function materialView(report: HealthReport | undefined): string {
       logBucket(p.oldestTransactionSeconds),
       logBucket(p.slowStatements),
       logBucket(p.databaseSizeBytes),
+      p.archiver?.failing,
+      logBucket(p.archiver?.failedCount),
     ];
   }
   if (c.pgbouncer) {
@@ -61,7 +63,18 @@ export function materialView(report: HealthReport | undefined): string {
     ];
   }
   if (c.rabbitmq) v.mq = queueKey(c.rabbitmq.queues);
-  if (c.api) v.api = [c.api.statusCode, logBucket(c.api.requestRate)];
+  if (c.api) {
+    const o = c.api.orders;
+    v.api = [
+      c.api.statusCode,
+      logBucket(c.api.requestRate),
+      c.api.inventory?.state,
+      logBucket(o?.accepted),
+      logBucket(o?.persisted),
+      o?.rejected,
+      logBucket(o?.pending),
+    ];
+  }
   if (c.nginx) v.nginx = c.nginx.statusCode;
   return JSON.stringify(v);
 }

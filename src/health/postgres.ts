@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { PgTarget, PostgresHealth, ProbeOptions } from './types.js';
+import type { ArchiverHealth, PgTarget, PostgresHealth, ProbeOptions } from './types.js';
 import { elapsedMs, errorMessage, formatBytes, round, unreachable, withTimeout } from './util.js';
 
 export const PROBE_APPLICATION_NAME = 'flash-sale-operator-probe';
@@ -84,6 +84,13 @@ interface PgSnapshot {
   lock_waits: string;
   oldest_xact: number | string | null;
   has_pss: boolean;
+  archive_mode: string;
+  archived_count: string;
+  failed_count: string;
+  last_archived_wal: string | null;
+  last_archived_time: Date | null;
+  last_failed_wal: string | null;
+  last_failed_time: Date | null;
 }
 
 /** PostgreSQL probe: seed §8 (connection, lock waits), §10 (database size), §7 (slow statements). */
@@ -112,7 +119,11 @@ export async function probePostgres(
                   FROM pg_stat_activity
                  WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
                    AND backend_type = 'client backend' AND datname = current_database()) AS oldest_xact,
-               EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pss`)
+               EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS has_pss,
+               current_setting('archive_mode') AS archive_mode,
+               a.archived_count, a.failed_count, a.last_archived_wal, a.last_archived_time,
+               a.last_failed_wal, a.last_failed_time
+          FROM pg_stat_archiver a`)
       ).rows[0];
       if (!snap) throw new Error('the health query returned no row');
       const result: PostgresHealth = {
@@ -131,6 +142,7 @@ export async function probePostgres(
         oldestTransactionSeconds: round(Number(snap.oldest_xact ?? 0), 1),
         slowStatementsAvailable: false,
       };
+      if (snap.archive_mode !== 'off') result.archiver = archiverHealth(snap);
       if (snap.has_pss) {
         try {
           const r = await client.query<{ n: string; slowest: number | null }>(
@@ -155,6 +167,21 @@ export async function probePostgres(
   }
 }
 
+function archiverHealth(s: PgSnapshot): ArchiverHealth {
+  const a: ArchiverHealth = {
+    archivedCount: Number(s.archived_count),
+    failedCount: Number(s.failed_count),
+    failing:
+      s.last_failed_time !== null &&
+      (s.last_archived_time === null || s.last_failed_time.getTime() > s.last_archived_time.getTime()),
+  };
+  if (s.last_archived_wal) a.lastArchivedWal = s.last_archived_wal;
+  if (s.last_archived_time) a.lastArchivedAt = s.last_archived_time.toISOString();
+  if (s.last_failed_wal) a.lastFailedWal = s.last_failed_wal;
+  if (s.last_failed_time) a.lastFailedAt = s.last_failed_time.toISOString();
+  return a;
+}
+
 function judgePostgres(r: PostgresHealth, opts: ProbeOptions): PostgresHealth {
   const th = opts.thresholds;
   const summary =
@@ -168,6 +195,14 @@ function judgePostgres(r: PostgresHealth, opts: ProbeOptions): PostgresHealth {
     reason,
     message: `${why}${note}${summary}`,
   });
+  if (r.archiver?.failing) {
+    const a = r.archiver;
+    return set(
+      false,
+      'WalArchiveFailing',
+      `archive_command failed for ${a.lastFailedWal ?? '?'} at ${a.lastFailedAt ?? '?'} (${a.failedCount} failures; last success ${a.lastArchivedWal ?? 'none'}): point-in-time recovery stops there and pg_wal grows; see the server log. `,
+    );
+  }
   if ((r.connectionsUsedPercent ?? 0) > th.connectionsUsedPercentMax) {
     return set(
       false,

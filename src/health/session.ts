@@ -117,7 +117,11 @@ export class StackProbeSession {
       this.amqp = undefined;
     }
     if (targets.apiUrl) {
-      jobs.push(probeApi(targets.apiUrl, opts, previous?.components.api).then((r) => void (out.api = r)));
+      jobs.push(
+        probeApi(targets.apiUrl, opts, previous?.components.api, targets.apiToken).then(
+          (r) => void (out.api = r),
+        ),
+      );
     }
     if (targets.nginxUrl) {
       jobs.push(probeNginx(targets.nginxUrl, opts).then((r) => void (out.nginx = r)));

@@ -23,6 +23,7 @@ export type HealthReason =
   | 'LockWaitsHigh'
   | 'LongRunningTransaction'
   | 'SlowStatements'
+  | 'WalArchiveFailing'
   | 'PoolSaturated'
   | 'RedisEvictingKeys'
   | 'RedisMemoryHigh'
@@ -32,7 +33,9 @@ export type HealthReason =
   | 'OrderBacklogGrowing'
   | 'QueueDepthHigh'
   | 'NoConsumers'
-  | 'NotReady';
+  | 'NotReady'
+  | 'InventoryRecovering'
+  | 'OrdersRejected';
 
 /** What every probe returns. Never contains a password or a URL with credentials. */
 export interface ProbeResultBase extends ComponentHealth {
@@ -61,6 +64,19 @@ export interface PostgresHealth extends ProbeResultBase {
   /** Statements whose mean execution time is above `slowStatementMeanMs`. */
   slowStatements?: number;
   slowestStatementMeanMs?: number;
+  /** WAL archiving (pg_stat_archiver), when archive_mode is on (spec.backup.pitr). */
+  archiver?: ArchiverHealth;
+}
+
+export interface ArchiverHealth {
+  archivedCount: number;
+  failedCount: number;
+  lastArchivedWal?: string;
+  lastArchivedAt?: string;
+  lastFailedWal?: string;
+  lastFailedAt?: string;
+  /** The last attempt failed (last_failed_time is after last_archived_time): WAL is piling up unarchived. */
+  failing: boolean;
 }
 
 export interface PgBouncerPoolHealth {
@@ -128,6 +144,19 @@ export interface ApiHealth extends HttpHealth {
   requestsTotal?: number;
   /** Requests per second between the previous round and this one. */
   requestRate?: number;
+  /** Order fates over every sale (GET /api/admin/counters; needs the stack's admin token). */
+  orders?: OrderCounters;
+  /** The inventory fence as the API reports it: `ok` or `recovering` (with why). */
+  inventory?: { state: string; reason?: string; since?: string };
+}
+
+/** Accepted (units Redis gave out) vs persisted (rows) vs rejected/cancelled, and still pending in the queue. */
+export interface OrderCounters {
+  accepted: number;
+  persisted: number;
+  rejected: number;
+  cancelled: number;
+  pending: number;
 }
 
 export type NginxHealth = HttpHealth;
@@ -184,8 +213,10 @@ export interface ProbeTargets {
   rabbitmq?: AmqpTarget;
   /** Queues whose depth and consumers are checked (a missing one is `QueueMissing`). */
   queues?: string[];
-  /** Base URL of the API (`/readyz`, `/metrics` are appended). */
+  /** Base URL of the API (`/readyz`, `/metrics`, `/api/admin/counters` are appended). */
   apiUrl?: string;
+  /** The API's admin token, for its order counters; without it they are not read. */
+  apiToken?: string;
   /** Base URL of Nginx (`/health` is appended). */
   nginxUrl?: string;
 }

@@ -5,11 +5,12 @@
  * Metric names are the ones the real exporters and our own processes emit:
  * - flash-sale API (src/service/metrics.ts): http_requests_total{method,route,status},
  *   order_create_duration_ms_bucket{result,le}, stock_decrement_total{sale_id}, redis_hits_total,
- *   redis_requests_total;
+ *   redis_requests_total, inventory_fenced; its consumer: orders_rejected_total{reason};
  * - RabbitMQ's built-in Prometheus plugin, per-object metrics (scraped from /metrics/per-object):
  *   rabbitmq_queue_messages_ready{vhost,queue};
  * - redis_exporter: redis_evicted_keys_total, redis_keyspace_hits_total, redis_keyspace_misses_total;
- * - postgres_exporter: pg_locks_count{datname,mode} (mode lower-case), pg_stat_activity_max_tx_duration;
+ * - postgres_exporter: pg_locks_count{datname,mode} (mode lower-case), pg_stat_activity_max_tx_duration,
+ *   pg_stat_archiver_failed_count (collector stat_archiver, on by default);
  * - pgbouncer_exporter: pgbouncer_pools_client_waiting_connections, pgbouncer_pools_client_maxwait_seconds;
  * - the operator: flashsale_backup_last_success_timestamp_seconds{stack_namespace,stack} and
  *   flashsale_backup_last_failure_timestamp_seconds{stack_namespace,stack} (exported from the operator's pod,
@@ -195,6 +196,38 @@ export function alertRules(options: AlertRuleOptions = {}): { groups: RuleGroup[
         summary: `The oldest PgBouncer client in ${where} has waited {{ $value }}s`,
         description:
           'Clients wait for a server connection longer than spec.monitoring.thresholds.pgbouncerMaxWaitSeconds.',
+      },
+    },
+    {
+      alert: 'FlashSaleOrdersRejected',
+      expr: `sum by (${by}, reason) (increase(orders_rejected_total${matchers(ns)}[10m])) > 0`,
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: `{{ $value }} accepted orders were rejected by the database in ${where} (reason {{ $labels.reason }})`,
+        description:
+          'Buyers got a 202 for orders PostgreSQL refused: Redis accepted more than the database holds. The fence went up and the stock was recomputed; find out how Redis lost inventory (docs/operations.md, "Inventory fence"). GET /api/orders/{id} shows each one as rejected.',
+      },
+    },
+    {
+      alert: 'FlashSaleInventoryFenceStuck',
+      expr: `max by (${by}) (inventory_fenced${matchers(ns)}) == 1`,
+      for: '2m',
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: `Orders in ${where} have answered 503 inventory_recovering for over 2 minutes`,
+        description:
+          'The inventory fence is up and its recovery has not finished: it waits for every queued order to reach PostgreSQL. Check the consumers, PostgreSQL and the API logs (GET /readyz names the reason).',
+      },
+    },
+    {
+      // Quiet without WAL archiving (spec.backup.pitr): the failure counter then never moves.
+      alert: 'FlashSalePostgresWalArchiveFailing',
+      expr: `sum by (${by}) (increase(pg_stat_archiver_failed_count${matchers(ns)}[5m])) > 0`,
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: `PostgreSQL in ${where} failed to archive WAL {{ $value }} times in 5 minutes`,
+        description:
+          'Point-in-time recovery stops at the first segment that is not archived, and pg_wal grows until the disk is full. status.health.postgres.archiver names the segment; the server log says why (a full volume, or a segment already archived with other content).',
       },
     },
   ];

@@ -31,6 +31,7 @@ import {
   secretEnv,
 } from './resources.js';
 import { RABBITMQ_USERNAME, rabbitmqQueueArguments } from './rabbitmq.js';
+import { dumpBootstrap } from './pitr.js';
 import { serviceAccountName } from './serviceaccounts.js';
 
 /** uid/gid the API image runs as (the `node` user of the official Node.js base image). */
@@ -208,9 +209,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
               env: [
                 secretEnv('DATABASE_URL', apiSecretName(stack), 'DATABASE_URL'),
                 // Bootstrap from backup: wait for restore.sh's marker so migrate never creates tables first.
-                ...(stack.spec.postgres.bootstrap?.fromBackup
-                  ? [{ name: 'MIGRATE_WAIT_FOR_RESTORE', value: '1' }]
-                  : []),
+                ...(dumpBootstrap(stack) ? [{ name: 'MIGRATE_WAIT_FOR_RESTORE', value: '1' }] : []),
               ],
               resources: containerResources(api.resources),
               securityContext: restrictedContainerSecurityContext(),

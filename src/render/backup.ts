@@ -6,8 +6,11 @@
  *   - CronJob `<stack>-backup` (spec.backup.schedule, UTC, concurrencyPolicy Forbid)
  *   - Job `<stack>-backup-now-<hash>` per value of the `flashsale.dev/backup-now` annotation (renderBackupNowJob)
  *   - CronJob `<stack>-maintenance` (spec.postgres.maintenance.schedule): vacuumdb --analyze-only
- *   - Job `<stack>-bootstrap` (spec.postgres.bootstrap.fromBackup): restore.sh of the given dump into the
+ *   - Job `<stack>-bootstrap` (spec.postgres.bootstrap.fromBackup.file): restore.sh of the given dump into the
  *     application database once PostgreSQL answers (idempotent: a re-run after success is a no-op)
+ *   - with spec.backup.pitr: PVC `<stack>-backup-pitr` (unless pitr.existingClaim; owner reference as for the
+ *     dumps) and CronJob `<stack>-basebackup` (basebackup.sh: pg_basebackup + retention + pg_archivecleanup),
+ *     whose pods run on PostgreSQL's node (the volume is ReadWriteOnce and PostgreSQL archives into it)
  * Every backup pod runs the PostgreSQL image as uid 999 under the restricted Pod Security Standard; the
  * password reaches the scripts only as a file from the credentials Secret (PGPASSWORD_FILE → 0600 pgpass).
  * Pure.
@@ -15,6 +18,7 @@
 import { PORTS } from '../api/images.js';
 import type { ResolvedFlashSaleStack } from '../api/types.js';
 import { BACKUP_CONTAINER, BACKUP_TRIGGER_ANNOTATION } from '../backup/status.js';
+import { baseBackupScript } from '../backup/pitr-scripts.js';
 import { backupScript, maintenanceScript, restoreScript } from '../backup/scripts.js';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
@@ -24,11 +28,13 @@ import {
   objectMeta,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
+  selectorLabels,
   sha256,
   type Component,
   type KubeObject,
   type RenderInputs,
 } from './common.js';
+import { dumpBootstrap, PITR_MOUNT, pitrClaimName, pitrEnabled, RESTORE_SOURCE_MOUNT } from './pitr.js';
 import { POSTGRES_UID, postgresSecretName, postgresServiceHost } from './postgres.js';
 import { claimSpec, containerResources } from './resources.js';
 import { serviceAccountName } from './serviceaccounts.js';
@@ -36,7 +42,7 @@ import { serviceAccountName } from './serviceaccounts.js';
 export const BACKUP_NOW_ANNOTATION = 'flashsale.dev/backup-now';
 export const SCRIPTS_DIR = '/scripts';
 export const BACKUP_MOUNT = '/backups';
-export const RESTORE_SOURCE_MOUNT = '/restore-source';
+export { RESTORE_SOURCE_MOUNT } from './pitr.js';
 const CREDENTIALS_DIR = '/credentials';
 
 /** Limits of the backup Jobs. */
@@ -71,6 +77,7 @@ export function backupScriptsData(): Record<string, string> {
     'backup.sh': backupScript(),
     'restore.sh': restoreScript(),
     'maintenance.sh': maintenanceScript(),
+    'basebackup.sh': baseBackupScript(),
   };
 }
 
@@ -93,7 +100,8 @@ function needsScripts(stack: ResolvedFlashSaleStack): boolean {
     s.backup.enabled ||
     s.backup.onDelete ||
     !!s.postgres.maintenance?.schedule ||
-    !!s.postgres.bootstrap?.fromBackup
+    !!dumpBootstrap(stack) ||
+    s.backup.pitr.enabled
   );
 }
 
@@ -139,7 +147,7 @@ const baseMounts = [
 function podTemplate(
   stack: ResolvedFlashSaleStack,
   component: Component,
-  account: 'backup' | 'maintenance' | 'bootstrap',
+  account: 'backup' | 'basebackup' | 'maintenance' | 'bootstrap',
   spec: Record<string, unknown>,
 ): Record<string, unknown> {
   return {
@@ -157,15 +165,33 @@ function podTemplate(
   };
 }
 
-function backupContainer(stack: ResolvedFlashSaleStack): Record<string, unknown> {
-  const b = stack.spec.backup;
+/** A container running one of the backup scripts against the stack's PostgreSQL, its result as termination message. */
+function scriptContainer(
+  stack: ResolvedFlashSaleStack,
+  script: string,
+  env: Record<string, unknown>[],
+  volume: { name: string; mountPath: string },
+): Record<string, unknown> {
   return {
     name: BACKUP_CONTAINER,
     image: stack.spec.postgres.image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['bash', `${SCRIPTS_DIR}/backup.sh`],
-    env: [
-      ...connectionEnv(stack),
+    command: ['bash', `${SCRIPTS_DIR}/${script}`],
+    env: [...connectionEnv(stack), ...env],
+    resources: containerResources(JOB_RESOURCES),
+    securityContext: restrictedContainerSecurityContext(),
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    volumeMounts: [...baseMounts, volume],
+  };
+}
+
+function backupContainer(stack: ResolvedFlashSaleStack): Record<string, unknown> {
+  const b = stack.spec.backup;
+  return scriptContainer(
+    stack,
+    'backup.sh',
+    [
       { name: 'PGDATABASE', value: stack.spec.postgres.database },
       { name: 'BACKUP_DIR', value: BACKUP_MOUNT },
       { name: 'STACK', value: stack.metadata.name },
@@ -173,12 +199,8 @@ function backupContainer(stack: ResolvedFlashSaleStack): Record<string, unknown>
       { name: 'MIN_KEEP', value: String(b.minKeep) },
       { name: 'VERIFY', value: b.verify ? '1' : '0' },
     ],
-    resources: containerResources(JOB_RESOURCES),
-    securityContext: restrictedContainerSecurityContext(),
-    terminationMessagePath: '/dev/termination-log',
-    terminationMessagePolicy: 'File',
-    volumeMounts: [...baseMounts, { name: 'backups', mountPath: BACKUP_MOUNT }],
-  };
+    { name: 'backups', mountPath: BACKUP_MOUNT },
+  );
 }
 
 /** The Job spec every backup run uses (scheduled, on demand, final). */
@@ -213,6 +235,84 @@ export function renderBackupNowJob(
   };
 }
 
+/** A volume claim of backups; it outlives the stack unless the user asked for PVCs to go with it. */
+function backupVolumeClaim(
+  stack: ResolvedFlashSaleStack,
+  name: string,
+  storage: { size: string; storageClassName?: string },
+): KubeObject {
+  const meta = objectMeta(stack, 'backup', name);
+  if (stack.spec.pvcRetentionPolicy !== 'Delete') delete meta.ownerReferences;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: meta,
+    spec: claimSpec(storage),
+  };
+}
+
+/** How every backup CronJob runs: UTC, never two at once, a missed run skipped after an hour, 3+3 Jobs kept. */
+function backupCronSchedule(schedule: string): Record<string, unknown> {
+  return {
+    schedule,
+    timeZone: 'Etc/UTC',
+    concurrencyPolicy: 'Forbid',
+    startingDeadlineSeconds: BACKUP_JOB_LIMITS.startingDeadlineSeconds,
+    successfulJobsHistoryLimit: BACKUP_JOB_LIMITS.successfulJobsHistoryLimit,
+    failedJobsHistoryLimit: BACKUP_JOB_LIMITS.failedJobsHistoryLimit,
+  };
+}
+
+/** CronJob `<stack>-basebackup`: base backups into the PITR volume, on PostgreSQL's node. */
+function renderBaseBackupCronJob(stack: ResolvedFlashSaleStack): KubeObject {
+  const pitr = stack.spec.backup.pitr;
+  const container = scriptContainer(
+    stack,
+    'basebackup.sh',
+    [
+      { name: 'PITR_DIR', value: PITR_MOUNT },
+      { name: 'STACK', value: stack.metadata.name },
+      { name: 'RETENTION_DAYS', value: String(pitr.retentionDays) },
+      { name: 'MIN_BASE_BACKUPS', value: String(pitr.minBaseBackups) },
+      { name: 'VERIFY', value: stack.spec.backup.verify ? '1' : '0' },
+    ],
+    { name: 'pitr', mountPath: PITR_MOUNT },
+  );
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: objectMeta(stack, 'basebackup', childName(stack, 'basebackup')),
+    spec: {
+      ...backupCronSchedule(pitr.baseBackupSchedule),
+      jobTemplate: {
+        metadata: { labels: labels(stack, 'basebackup') },
+        spec: {
+          backoffLimit: BACKUP_JOB_LIMITS.backoffLimit,
+          activeDeadlineSeconds: BACKUP_JOB_LIMITS.activeDeadlineSeconds,
+          template: podTemplate(stack, 'basebackup', 'basebackup', {
+            // ReadWriteOnce: the volume can only be mounted on the node where PostgreSQL archives into it.
+            affinity: {
+              podAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                  {
+                    labelSelector: { matchLabels: selectorLabels(stack, 'postgres') },
+                    topologyKey: 'kubernetes.io/hostname',
+                  },
+                ],
+              },
+            },
+            containers: [container],
+            volumes: [
+              ...baseVolumes(stack),
+              { name: 'pitr', persistentVolumeClaim: { claimName: pitrClaimName(stack) } },
+            ],
+          }),
+        },
+      },
+    },
+  };
+}
+
 export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInputs): KubeObject[] {
   const s = stack.spec;
   const out: KubeObject[] = [];
@@ -224,16 +324,13 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
     data: backupScriptsData(),
   });
 
-  if (needsBackupClaim(stack)) {
-    const meta = objectMeta(stack, 'backup', childName(stack, 'backup'));
-    // Dumps outlive the stack unless the user asked for PVCs to go with it.
-    if (s.pvcRetentionPolicy !== 'Delete') delete meta.ownerReferences;
-    out.push({
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: meta,
-      spec: claimSpec(s.backup.storage),
-    });
+  if (needsBackupClaim(stack))
+    out.push(backupVolumeClaim(stack, childName(stack, 'backup'), s.backup.storage));
+  if (pitrEnabled(stack)) {
+    if (s.backup.pitr.existingClaim === undefined) {
+      out.push(backupVolumeClaim(stack, pitrClaimName(stack), s.backup.pitr.storage));
+    }
+    out.push(renderBaseBackupCronJob(stack));
   }
 
   if (s.backup.enabled) {
@@ -242,12 +339,7 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
       kind: 'CronJob',
       metadata: objectMeta(stack, 'backup', childName(stack, 'backup')),
       spec: {
-        schedule: s.backup.schedule,
-        timeZone: 'Etc/UTC',
-        concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: BACKUP_JOB_LIMITS.startingDeadlineSeconds,
-        successfulJobsHistoryLimit: BACKUP_JOB_LIMITS.successfulJobsHistoryLimit,
-        failedJobsHistoryLimit: BACKUP_JOB_LIMITS.failedJobsHistoryLimit,
+        ...backupCronSchedule(s.backup.schedule),
         jobTemplate: {
           metadata: {
             labels: labels(stack, 'backup'),
@@ -298,7 +390,7 @@ export function renderBackup(stack: ResolvedFlashSaleStack, _inputs: RenderInput
     });
   }
 
-  const from = s.postgres.bootstrap?.fromBackup;
+  const from = dumpBootstrap(stack);
   if (from) {
     const env = [
       ...connectionEnv(stack),

@@ -82,6 +82,7 @@ export type Component =
   | 'consumer'
   | 'nginx'
   | 'backup'
+  | 'basebackup'
   | 'monitoring'
   | 'maintenance'
   | 'bootstrap'

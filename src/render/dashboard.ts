@@ -114,6 +114,27 @@ export function grafanaDashboard(options: DashboardOptions = {}): Record<string,
       targets: [[`sum(rate(redis_evicted_keys_total${m()}[5m]))`, 'evicted keys/s']],
     },
     {
+      title: 'Order fates and the inventory fence',
+      description:
+        'Orders the database rejected and publishes settled as cancelled (per second), and whether the inventory fence is up (orders answer 503 inventory_recovering).',
+      unit: 'short',
+      targets: [
+        [`sum by (reason) (rate(orders_rejected_total${m()}[5m]))`, 'rejected ({{reason}})'],
+        [`sum(rate(orders_cancelled_total${m()}[5m]))`, 'cancelled'],
+        [`max(inventory_fenced${m()})`, 'fence up'],
+      ],
+    },
+    {
+      title: 'WAL archiving',
+      description:
+        'Failed archive_command runs per second and the age of the last archived segment (spec.backup.pitr).',
+      unit: 'short',
+      targets: [
+        [`sum(rate(pg_stat_archiver_failed_count${m()}[5m]))`, 'failures/s'],
+        [`max(pg_stat_archiver_last_archive_age${m()})`, 'last archive age (s)'],
+      ],
+    },
+    {
       title: 'Backup age',
       description: 'Time since the last successful backup.',
       unit: 's',

@@ -121,8 +121,9 @@ export function renderNetworkPolicies(
   // Jobs that run for this stack: backups (scheduled, and the final one on delete), maintenance, bootstrap.
   const jobs: Component[] = [];
   if (s.backup.enabled || s.backup.onDelete) jobs.push('backup');
+  if (s.backup.pitr.enabled) jobs.push('basebackup');
   if (s.postgres.maintenance?.schedule) jobs.push('maintenance');
-  if (s.postgres.bootstrap?.fromBackup) jobs.push('bootstrap');
+  if (s.postgres.bootstrap?.fromBackup?.file !== undefined) jobs.push('bootstrap');
   if (s.pgbouncer.enabled) {
     out.push(
       policy('pgbouncer-from-apps', 'pgbouncer', {

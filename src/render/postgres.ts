@@ -42,6 +42,17 @@ import {
   secretEnv,
 } from './resources.js';
 import { serviceAccountName } from './serviceaccounts.js';
+import { archiveWalScript, pitrRestoreScript } from '../backup/pitr-scripts.js';
+import {
+  ARCHIVE_SCRIPT,
+  PITR_MOUNT,
+  PITR_RESTORE_SCRIPT,
+  RESTORE_SOURCE_MOUNT,
+  pitrBootstrap,
+  pitrClaimName,
+  pitrEnabled,
+  walArchivingSettings,
+} from './pitr.js';
 
 export { POSTGRES_USERNAME, postgresServiceHost } from './resources.js';
 
@@ -85,16 +96,25 @@ export function operatorOwnedPostgresSettings(): Record<string, string> {
   };
 }
 
-/** pg_hba.conf: every connection, local or network, authenticates with scram-sha-256. */
-export const PG_HBA_CONF = [
-  '# Rendered by flash-sale-operator. TYPE DATABASE USER ADDRESS METHOD',
-  'local all all scram-sha-256',
-  'host all all 127.0.0.1/32 scram-sha-256',
-  'host all all ::1/128 scram-sha-256',
-  'host all all 0.0.0.0/0 scram-sha-256',
-  'host all all ::/0 scram-sha-256',
-  '',
-].join('\n');
+/**
+ * pg_hba.conf: every connection, local or network, authenticates with scram-sha-256; with `replication`, so
+ * do replication connections (pg_basebackup of spec.backup.pitr), which `all` does not match.
+ */
+export function pgHbaConf(replication = false): string {
+  const lines = [
+    '# Rendered by flash-sale-operator. TYPE DATABASE USER ADDRESS METHOD',
+    'local all all scram-sha-256',
+    'host all all 127.0.0.1/32 scram-sha-256',
+    'host all all ::1/128 scram-sha-256',
+    'host all all 0.0.0.0/0 scram-sha-256',
+    'host all all ::/0 scram-sha-256',
+  ];
+  if (replication)
+    lines.push('host replication all 0.0.0.0/0 scram-sha-256', 'host replication all ::/0 scram-sha-256');
+  return [...lines, ''].join('\n');
+}
+
+export const PG_HBA_CONF = pgHbaConf();
 
 export const PG_STAT_STATEMENTS_INIT_SQL = 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements;\n';
 
@@ -145,18 +165,52 @@ export interface PostgresConfig {
 export function postgresConfig(stack: ResolvedFlashSaleStack, volumeSize?: string): PostgresConfig {
   const tuned = tunePostgres(postgresTuneInput(stack, volumeSize));
   const warnings = [...tuned.warnings];
-  const owned = operatorOwnedPostgresSettings();
+  const owned = { ...walArchivingSettings(stack, POSTGRES_CONFIG_DIR), ...operatorOwnedPostgresSettings() };
   for (const [name, value] of Object.entries(owned)) {
     const user = tuned.parameters[name];
     if (user !== undefined && user !== value) {
       warnings.push({
         path: `spec.postgres.parameters.${name}`,
-        message: `the operator sets ${name} = '${value}' (PgBouncer and pg_hba.conf rely on it); '${user}' is ignored, remove it`,
+        message: `the operator sets ${name} = '${value}' (PgBouncer, pg_hba.conf or spec.backup.pitr rely on it); '${user}' is ignored, remove it`,
       });
     }
   }
   const parameters = { ...tuned.parameters, ...owned };
   return { 'postgresql.conf': formatPostgresqlConf(parameters), parameters, warnings };
+}
+
+/**
+ * Bootstrap by point-in-time recovery: on an empty data directory, copy the newest base backup that ended
+ * before the target and set up recovery (pitr-restore.sh); on every later start it finds PGDATA and does nothing.
+ */
+function pitrRestoreContainer(
+  image: string,
+  paths: { mountPath: string; pgdata: string },
+  restore: { targetTime?: string; targetLSN?: string },
+): Record<string, unknown> {
+  return {
+    name: 'pitr-restore',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['bash', `${POSTGRES_CONFIG_DIR}/${PITR_RESTORE_SCRIPT}`],
+    env: [
+      { name: 'PGDATA', value: paths.pgdata },
+      { name: 'PITR_DIR', value: RESTORE_SOURCE_MOUNT },
+      ...(restore.targetTime !== undefined ? [{ name: 'TARGET_TIME', value: restore.targetTime }] : []),
+      ...(restore.targetLSN !== undefined ? [{ name: 'TARGET_LSN', value: restore.targetLSN }] : []),
+      { name: 'TMPDIR', value: '/tmp' },
+    ],
+    resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+    securityContext: restrictedContainerSecurityContext(true),
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    volumeMounts: [
+      { name: 'data', mountPath: paths.mountPath },
+      { name: 'config', mountPath: POSTGRES_CONFIG_DIR, readOnly: true },
+      { name: 'restore-source', mountPath: RESTORE_SOURCE_MOUNT, readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
 }
 
 export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInputs): KubeObject[] {
@@ -169,11 +223,15 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
   const paths = postgresDataPaths(pg.version);
 
   const config = postgresConfig(stack, inputs.postgresVolumeSize);
+  const pitr = pitrEnabled(stack);
+  const restore = pitrBootstrap(stack);
   const configData: Record<string, string> = {
     'postgresql.conf': config['postgresql.conf'],
-    'pg_hba.conf': PG_HBA_CONF,
+    'pg_hba.conf': pgHbaConf(pitr),
   };
   if (monitoring) configData['00-pg-stat-statements.sql'] = PG_STAT_STATEMENTS_INIT_SQL;
+  if (pitr) configData[ARCHIVE_SCRIPT] = archiveWalScript();
+  if (restore) configData[PITR_RESTORE_SCRIPT] = pitrRestoreScript();
   const secretData = { username: POSTGRES_USERNAME, password: inputs.secrets.postgresPassword };
 
   const objects: KubeObject[] = [
@@ -272,6 +330,8 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
         { name: 'tmp', mountPath: '/tmp' },
         { name: 'shm', mountPath: '/dev/shm' },
         ...(monitoring ? [{ name: 'initdb', mountPath: POSTGRES_INITDB_DIR, readOnly: true }] : []),
+        ...(pitr ? [{ name: 'pitr', mountPath: PITR_MOUNT }] : []),
+        ...(restore ? [{ name: 'restore-source', mountPath: RESTORE_SOURCE_MOUNT, readOnly: true }] : []),
       ],
     },
   ];
@@ -303,10 +363,9 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
       name: 'config',
       configMap: {
         name,
-        items: [
-          { key: 'postgresql.conf', path: 'postgresql.conf' },
-          { key: 'pg_hba.conf', path: 'pg_hba.conf' },
-        ],
+        items: ['postgresql.conf', 'pg_hba.conf', ARCHIVE_SCRIPT, PITR_RESTORE_SCRIPT]
+          .filter((key) => key in configData)
+          .map((key) => ({ key, path: key })),
       },
     },
     { name: 'run', emptyDir: { sizeLimit: '16Mi' } },
@@ -314,6 +373,13 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
     // Parallel query uses POSIX shared memory; the container runtime's default /dev/shm is 64Mi.
     { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } },
   ];
+  if (pitr) volumes.push({ name: 'pitr', persistentVolumeClaim: { claimName: pitrClaimName(stack) } });
+  if (restore) {
+    volumes.push({
+      name: 'restore-source',
+      persistentVolumeClaim: { claimName: restore.claimName, readOnly: true },
+    });
+  }
   if (monitoring) {
     volumes.push({
       name: 'initdb',
@@ -351,6 +417,7 @@ export function renderPostgres(stack: ResolvedFlashSaleStack, inputs: RenderInpu
           securityContext: restrictedPodSecurityContext(POSTGRES_UID),
           // Time for a fast shutdown (checkpoint) before SIGKILL.
           terminationGracePeriodSeconds: 120,
+          ...(restore ? { initContainers: [pitrRestoreContainer(pg.image, paths, restore)] } : {}),
           containers,
           volumes,
         },

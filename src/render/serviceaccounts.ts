@@ -24,8 +24,9 @@ export function stackWorkloads(stack: ResolvedFlashSaleStack): Workload[] {
   if (s.rabbitmq.replicas < 3) out.push('rabbitmq');
   out.push('api', 'consumer', 'nginx');
   if (s.backup.enabled) out.push('backup');
+  if (s.backup.pitr.enabled) out.push('basebackup');
   if (s.postgres.maintenance?.schedule) out.push('maintenance');
-  if (s.postgres.bootstrap?.fromBackup) out.push('bootstrap');
+  if (s.postgres.bootstrap?.fromBackup?.file !== undefined) out.push('bootstrap');
   return out;
 }
 

@@ -26,8 +26,6 @@ export interface ServiceConfig {
   consumerBatchSize: number;
   /** Consumer: how long a partial batch waits for more messages before it is written. */
   consumerBatchWaitMs: number;
-  /** Consumer: attempts before a message is dead-lettered. */
-  consumerMaxAttempts: number;
   /** Consumer: port of its /metrics + /healthz endpoint (0 = off). */
   consumerMetricsPort: number;
   /** Maximum request body in bytes. */
@@ -58,6 +56,8 @@ export interface ServiceConfig {
    * same event-loop turn share one EVALSHA; 1 = one call per order.
    */
   purchaseBatchMax: number;
+  /** How often each API process compares the inventory guard with the live Redis (GUARD_CHECK_INTERVAL_MS). */
+  guardCheckIntervalMs: number;
   /** `migrate` waits for the bootstrap-from-backup restore marker before touching the schema. */
   migrateWaitForRestore: boolean;
   /** How long `migrate` waits for that marker before it gives up (exit 1). */
@@ -150,7 +150,6 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     consumerPrefetch: int(env, 'CONSUMER_PREFETCH', 500, 1, 65535),
     consumerBatchSize: int(env, 'CONSUMER_BATCH_SIZE', 200, 1, 10000),
     consumerBatchWaitMs: int(env, 'CONSUMER_BATCH_WAIT_MS', 20, 0, 10000),
-    consumerMaxAttempts: int(env, 'CONSUMER_MAX_ATTEMPTS', 5, 1, 1000),
     consumerMetricsPort: int(env, 'CONSUMER_METRICS_PORT', 9464, 0, 65535),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16 * 1024, 256, 1024 * 1024),
     publishTimeoutMs: int(env, 'PUBLISH_TIMEOUT_MS', 5000, 50, 120000),
@@ -163,6 +162,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     publishChannels: int(env, 'PUBLISH_CHANNELS', 1, 1, 64),
     publishBatchMax: int(env, 'PUBLISH_BATCH_MAX', 100, 1, 1000),
     purchaseBatchMax: int(env, 'PURCHASE_BATCH_MAX', 100, 1, 1000),
+    guardCheckIntervalMs: int(env, 'GUARD_CHECK_INTERVAL_MS', 1000, 50, 60000),
     migrateWaitForRestore: bool(env, 'MIGRATE_WAIT_FOR_RESTORE', false),
     migrateRestoreTimeoutSec: int(env, 'MIGRATE_RESTORE_TIMEOUT_SECONDS', 3600, 1, 86400 * 7),
   };

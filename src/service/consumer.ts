@@ -1,19 +1,29 @@
 /**
  * The order consumer: reads order messages with a large prefetch, writes them to PostgreSQL in batches
  * (one transaction per batch, idempotent on (sale_id, user_id)), and acks only after COMMIT.
- * A batch that fails on a data/constraint error is retried message by message; a message that keeps
- * failing is republished with an attempt counter and dead-lettered after CONSUMER_MAX_ATTEMPTS.
- * Connection-level database errors (outage) never burn attempts: the batch is requeued after a pause.
+ * A batch that fails on a data/constraint error is retried one message, then one order, per transaction; an
+ * order the database refuses (stock CHECK, constraint) is recorded `rejected` with its reason — a visible fate,
+ * counted in `orders_rejected_total` — its purchase marker leaves Redis, and the inventory fence goes up, since
+ * Redis accepted what PostgreSQL could not hold (the recovery recomputes stock). Only messages that are not
+ * orders at all (or whose rejection cannot be written) are dead-lettered.
+ * Connection-level database errors (outage) never settle anything: the batch is retried after a pause.
+ * Every 200 ms the consumer records in `consumer_heartbeats` how many deliveries it holds unsettled; the
+ * inventory recovery reads that to know when every accepted order has reached PostgreSQL.
  * close() stops taking deliveries, writes what it holds, acks, and only then disconnects (SIGTERM drain).
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import amqp from 'amqplib';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ServiceConfig } from './config.js';
-import { createPool, insertOrders, type OrderMessage } from './db.js';
+import { createPool, insertOrders, retryKeyRace, settleUnconfirmed, type OrderMessage } from './db.js';
+import { Keys } from './keys.js';
+import { forgetScript, guardScript, runScript } from './lua.js';
 import { type ConsumerMetrics, createConsumerMetrics } from './metrics.js';
-import { ATTEMPTS_HEADER, coalesceWrites, prepareTopology, type TopologyMode } from './queue.js';
+import { coalesceWrites, prepareTopology, type TopologyMode } from './queue.js';
+import { rejectionReason } from './rejections.js';
 import { isOrderId, isSaleId } from './validate.js';
 
 export interface RunningConsumer {
@@ -38,9 +48,16 @@ function parseOrder(o: Partial<OrderMessage> | null): OrderMessage | undefined {
     o.userId.length > 0 &&
     o.userId.length <= 128 &&
     typeof o.acceptedAt === 'string' &&
-    !Number.isNaN(Date.parse(o.acceptedAt))
+    !Number.isNaN(Date.parse(o.acceptedAt)) &&
+    (o.attempt === undefined || (Number.isSafeInteger(o.attempt) && o.attempt >= 0))
   ) {
-    return { orderId: o.orderId, saleId: o.saleId, userId: o.userId, acceptedAt: o.acceptedAt };
+    return {
+      orderId: o.orderId,
+      saleId: o.saleId,
+      userId: o.userId,
+      acceptedAt: o.acceptedAt,
+      attempt: o.attempt ?? 0,
+    };
   }
   return undefined;
 }
@@ -117,34 +134,54 @@ export async function startConsumer(
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
   let abandoned = false;
+  /** Deliveries received and not yet acked or nacked (what the heartbeat reports). */
+  let held = 0;
 
-  const republishOrDeadLetter = async (msg: ConsumeMessage, why: string): Promise<void> => {
-    const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
-    if (attempts >= cfg.consumerMaxAttempts) {
-      // nack without requeue: RabbitMQ moves it to the dead-letter exchange the queue is configured with
-      // (the operator's flashsale.dlx, or the service's own DLX when it declared the queue itself).
-      log(`dead-lettering message ${String(msg.properties.messageId)} after ${attempts} attempts: ${why}`);
-      ch.nack(msg, false, false);
-      metrics.deadLettered.inc();
-      metrics.consumed.inc({ result: 'dead_lettered' });
-      return;
+  const keys = new Keys(cfg.redisKeyPrefix);
+  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, connectTimeout: 2000 });
+  redis.on('error', () => undefined);
+
+  const deadLetter = (msg: ConsumeMessage, why: string): void => {
+    // nack without requeue: RabbitMQ moves it to the dead-letter exchange the queue is configured with
+    // (the operator's flashsale.dlx, or the service's own DLX when it declared the queue itself).
+    log(`dead-lettering message ${String(msg.properties.messageId)}: ${why}`);
+    ch.nack(msg, false, false);
+    held--;
+    metrics.deadLettered.inc();
+    metrics.consumed.inc({ result: 'dead_lettered' });
+  };
+
+  /**
+   * Redis' side of a rejected order: the buyer's marker and pending key go, and the fence goes up so the
+   * recovery recomputes the sale's stock from PostgreSQL. Redis being down changes nothing here: its next
+   * guard check after the outage fences anyway (a new run id), and the rejection is already durable.
+   */
+  const reconcileRejected = async (o: OrderMessage, reason: string): Promise<void> => {
+    try {
+      await runScript(
+        redis,
+        forgetScript,
+        [keys.buyers(o.saleId), keys.orderIndex(o.orderId)],
+        [o.userId, o.orderId],
+      );
+      await runScript(redis, guardScript, [keys.guard()], ['', `order_rejected:${reason}`]);
+    } catch (e) {
+      log(
+        `could not reconcile rejected order ${o.orderId} in Redis: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
-    await new Promise<void>((resolve, reject) => {
+  };
+
+  const republishAlone = (o: OrderMessage): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
       ch.publish(
         '',
         cfg.orderQueue,
-        msg.content,
-        {
-          ...msg.properties,
-          persistent: true,
-          headers: { ...(msg.properties.headers ?? {}), [ATTEMPTS_HEADER]: attempts },
-        },
+        Buffer.from(JSON.stringify(o)),
+        { persistent: true, contentType: 'application/json', messageId: o.orderId },
         (err: unknown) => (err ? reject(new Error(String(err))) : resolve()),
       );
     });
-    ch.ack(msg);
-    metrics.consumed.inc({ result: 'retried' });
-  };
 
   const recordWrite = (orders: OrderMessage[], inserted: number): void => {
     metrics.batchSize.observe(orders.length);
@@ -170,41 +207,53 @@ export async function startConsumer(
   };
 
   /**
-   * A multi-order message with a data error: each order in its own transaction; an order that fails is
-   * republished as a single-order message carrying the message's attempt count (from there on the normal
-   * retry / dead-letter rules apply to it alone); then the message is acked.
+   * A message with a data error: each order in its own transaction; an order the database refuses is
+   * recorded rejected (unless it is confirmed meanwhile), then the message is acked. false when the message
+   * must stay unacked (outage while closing) or was dead-lettered.
    */
-  const splitMessage = async (item: Item): Promise<void> => {
-    const attempts = Number(item.msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0);
+  const writeOneByOne = async (item: Item): Promise<void> => {
     for (const o of item.orders) {
       for (;;) {
         try {
-          recordWrite([o], await inTransaction(pool, [o]));
+          recordWrite([o], await retryKeyRace(() => inTransaction(pool, [o])));
         } catch (e) {
           if (!isDataError(e)) {
             if (!(await outagePause(e, 1))) return;
             continue;
           }
-          await new Promise<void>((resolve, reject) => {
-            ch.publish(
-              '',
-              cfg.orderQueue,
-              Buffer.from(JSON.stringify(o)),
-              {
-                persistent: true,
-                contentType: 'application/json',
-                messageId: o.orderId,
-                headers: { [ATTEMPTS_HEADER]: attempts },
-              },
-              (err: unknown) => (err ? reject(new Error(String(err))) : resolve()),
-            );
-          });
-          metrics.consumed.inc({ result: 'retried' });
+          const reason = rejectionReason(e);
+          let status;
+          try {
+            status = await settleUnconfirmed(pool, o, 'rejected', reason);
+          } catch (e2) {
+            if (isDataError(e2)) {
+              const why = `order ${o.orderId} refused (${String(e)}) and its rejection cannot be recorded (${String(e2)})`;
+              if (item.orders.length === 1) {
+                deadLetter(item.msg, why);
+                return;
+              }
+              // Only this order is poison: it goes back alone (and is dead-lettered as such), the others stay.
+              log(`${why}; splitting it off`);
+              await republishAlone(o);
+              break;
+            }
+            if (!(await outagePause(e2, 1))) return;
+            continue;
+          }
+          if (status === 'rejected') {
+            log(`order ${o.orderId} of sale ${o.saleId} rejected by the database: ${reason} (${String(e)})`);
+            metrics.rejected.inc({ reason });
+            metrics.consumed.inc({ result: 'rejected' });
+            await reconcileRejected(o, reason);
+          } else {
+            metrics.consumed.inc({ result: 'duplicate' });
+          }
         }
         break;
       }
     }
     ch.ack(item.msg);
+    held--;
   };
 
   const write = async (items: Item[]): Promise<void> => {
@@ -214,10 +263,11 @@ export async function startConsumer(
       const n = await inTransaction(pool, orders);
       // One ack frame for the whole batch (multiple=true acks every outstanding delivery up to the last
       // tag). Safe because batches are written in delivery order, one after the other, and every earlier
-      // delivery has been acked, retried or dead-lettered by then — unless a batch was abandoned during a
+      // delivery has been acked or dead-lettered by then — unless a batch was abandoned during a
       // shutdown in an outage (its messages must go back to the queue), after which acks are one by one.
       if (abandoned) for (const i of items) ch.ack(i.msg);
       else ch.ack(items[items.length - 1]!.msg, true);
+      held -= items.length;
       recordWrite(orders, n);
       return;
     } catch (e) {
@@ -225,12 +275,7 @@ export async function startConsumer(
         if (await outagePause(e, orders.length)) return write(items);
         return;
       }
-      if (items.length === 1) {
-        const only = items[0]!;
-        if (only.orders.length === 1) await republishOrDeadLetter(only.msg, String(e));
-        else await splitMessage(only);
-        return;
-      }
+      if (items.length === 1) return writeOneByOne(items[0]!);
     }
     // A data error somewhere in the batch: find it by writing one message per transaction.
     for (const i of items) await write([i]);
@@ -248,19 +293,26 @@ export async function startConsumer(
     chain = chain
       .then(() => write(batch))
       .catch((e: unknown) => {
-        // Channel gone: unacked messages return to the queue by themselves.
+        // Channel gone: unacked messages return to the queue by themselves (and the process exits: lost).
         log(`batch failed: ${String(e)}`);
       });
   };
 
+  const consumerId = randomUUID();
+  const beat = (): Promise<unknown> =>
+    pool.query(
+      `INSERT INTO consumer_heartbeats (consumer_id, queue, held, beat_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (consumer_id) DO UPDATE SET held = EXCLUDED.held, beat_at = now()`,
+      [consumerId, cfg.orderQueue, held],
+    );
+  await beat().catch(() => undefined);
+
   const { consumerTag } = await ch.consume(cfg.orderQueue, (msg) => {
     if (!msg) return; // consumer cancelled by the broker
+    held++;
     const orders = parseMessage(msg);
     if (!orders) {
-      log(`dead-lettering malformed message ${String(msg.properties.messageId)}`);
-      ch.nack(msg, false, false);
-      metrics.deadLettered.inc();
-      metrics.consumed.inc({ result: 'dead_lettered' });
+      deadLetter(msg, 'not an order message');
       return;
     }
     buffer.push({ msg, orders });
@@ -268,6 +320,16 @@ export async function startConsumer(
     if (buffered >= cfg.consumerBatchSize) flush();
     else if (!timer) timer = setTimeout(flush, cfg.consumerBatchWaitMs);
   });
+
+  let beating = false;
+  const beatTimer = setInterval(() => {
+    if (beating) return;
+    beating = true;
+    beat()
+      .catch(() => undefined)
+      .finally(() => (beating = false));
+  }, 200);
+  beatTimer.unref();
 
   const lagTimer = setInterval(() => {
     ch.checkQueue(cfg.orderQueue).then(
@@ -306,9 +368,14 @@ export async function startConsumer(
       await ch.cancel(consumerTag).catch(() => undefined);
       flush();
       await chain;
+      clearInterval(beatTimer);
       await ch.close().catch(() => undefined);
       await conn.close().catch(() => undefined);
+      await pool
+        .query('DELETE FROM consumer_heartbeats WHERE consumer_id = $1', [consumerId])
+        .catch(() => undefined);
       await pool.end();
+      redis.disconnect();
       if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
     },
   };

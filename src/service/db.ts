@@ -44,6 +44,30 @@ CREATE TABLE IF NOT EXISTS order_items (
 );
 `,
   },
+  {
+    // Every accepted order has a fate: confirmed, rejected by the database (with a reason) or cancelled (its
+    // publish was not confirmed and the API answered 503). `attempt` orders purchases of one user, so a later
+    // purchase supersedes a cancelled one and a late copy of the cancelled one changes nothing.
+    version: 2,
+    sql: `
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS attempt bigint NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS reason text;
+ALTER TABLE orders ADD CONSTRAINT orders_status_known CHECK (status IN ('confirmed', 'rejected', 'cancelled'));
+CREATE INDEX IF NOT EXISTS idx_orders_sale_status ON orders (sale_id, status);
+CREATE TABLE IF NOT EXISTS inventory_guard (
+  key_prefix text PRIMARY KEY,
+  epoch bigint NOT NULL,
+  redis_run_id text NOT NULL,
+  lifted_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNLOGGED TABLE IF NOT EXISTS consumer_heartbeats (
+  consumer_id text PRIMARY KEY,
+  queue text NOT NULL,
+  held integer NOT NULL,
+  beat_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 /** Idempotent: safe to run on every deploy and from several replicas at once (advisory lock). */
@@ -105,16 +129,19 @@ export async function getSale(pool: pg.Pool, id: string): Promise<SaleRow | unde
   return r.rows[0];
 }
 
+export type OrderStatus = 'confirmed' | 'rejected' | 'cancelled';
+
 export interface OrderRow {
   id: string;
   sale_id: string;
   user_id: string;
-  status: string;
+  status: OrderStatus;
+  reason: string | null;
 }
 
 export async function getOrder(pool: pg.Pool, id: string): Promise<OrderRow | undefined> {
   const r = await pool.query<OrderRow>(
-    'SELECT id::text, sale_id::text, user_id, status FROM orders WHERE id = $1',
+    'SELECT id::text, sale_id::text, user_id, status, reason FROM orders WHERE id = $1',
     [id],
   );
   return r.rows[0];
@@ -126,25 +153,53 @@ export interface OrderMessage {
   userId: string;
   /** ISO-8601, when the API accepted the order. */
   acceptedAt: string;
+  /** The sale's purchase sequence number of this purchase (PURCHASE_LUA); 0 for messages without one. */
+  attempt: number;
 }
 
 /**
- * Writes a batch of orders in the caller's transaction: orders (idempotent on (sale_id, user_id)), one
- * order_items row each, and the sale's stock decremented by the number of new rows (CHECK stock >= 0 is
- * the last guard against oversell). Returns how many orders were new.
+ * Runs a write of one order, again when it lost a race: two writers of the same order (the consumer confirming
+ * it, the API settling it) can clash on the primary key before the (sale_id, user_id) ON CONFLICT arbiter sees
+ * the other's row (23505 on a non-arbiter index); once that one committed, the retry goes through the arbiter.
+ */
+export async function retryKeyRace<T>(write: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await write();
+    } catch (e) {
+      if ((e as { code?: string }).code !== '23505' || tries >= 3) throw e;
+    }
+  }
+}
+
+/** Rows of `orders` one user may hold for one sale are superseded only by a later attempt, never by a copy. */
+const SUPERSEDES = `orders.status <> 'confirmed' AND orders.attempt`;
+
+/**
+ * Writes a batch of orders in the caller's transaction: orders confirmed (idempotent on (sale_id, user_id); a
+ * rejected or cancelled row is replaced only by a later attempt), one order_items row each, and the sale's
+ * stock decremented by the number of newly confirmed rows (CHECK stock >= 0 is the last guard against
+ * oversell). Returns how many orders were newly confirmed.
  */
 export async function insertOrders(client: pg.PoolClient, batch: OrderMessage[]): Promise<number> {
   const r = await client.query<{ n: string }>(
     `WITH input AS (
-       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[]) AS t(id, sale_id, user_id, created_at)
+       SELECT DISTINCT ON (sale_id, user_id) *
+         FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::bigint[])
+           AS t(id, sale_id, user_id, created_at, attempt)
+        ORDER BY sale_id, user_id, attempt DESC
      ), ins AS (
-       INSERT INTO orders (id, sale_id, user_id, status, created_at)
-       SELECT id, sale_id, user_id, 'confirmed', created_at FROM input
-       ON CONFLICT (sale_id, user_id) DO NOTHING
+       INSERT INTO orders (id, sale_id, user_id, status, created_at, attempt)
+       SELECT id, sale_id, user_id, 'confirmed', created_at, attempt FROM input
+       ON CONFLICT (sale_id, user_id) DO UPDATE
+         SET status = 'confirmed', reason = NULL, attempt = EXCLUDED.attempt,
+             created_at = EXCLUDED.created_at, persisted_at = now()
+         WHERE ${SUPERSEDES} < EXCLUDED.attempt
        RETURNING id, sale_id
      ), items AS (
        INSERT INTO order_items (order_id, product_id, quantity)
        SELECT ins.id, s.product_id, 1 FROM ins JOIN flash_sales s ON s.id = ins.sale_id
+       ON CONFLICT (order_id, product_id) DO NOTHING
      ), dec AS (
        UPDATE flash_sales s SET stock = s.stock - c.n
        FROM (SELECT sale_id, count(*)::int AS n FROM ins GROUP BY sale_id) c
@@ -157,9 +212,107 @@ export async function insertOrders(client: pg.PoolClient, batch: OrderMessage[])
       batch.map((m) => m.saleId),
       batch.map((m) => m.userId),
       batch.map((m) => m.acceptedAt),
+      batch.map((m) => m.attempt),
     ],
   );
   return Number(r.rows[0]?.n ?? 0);
+}
+
+/**
+ * Records that `order` will never be confirmed (`rejected` by the database, or `cancelled` because its publish
+ * was not confirmed) — unless it already is confirmed, which wins. The unique (sale_id, user_id) makes this
+ * and the consumer's insert mutually exclusive. Returns the order's status afterwards.
+ */
+export async function settleUnconfirmed(
+  db: pg.Pool | pg.PoolClient,
+  order: OrderMessage,
+  status: 'rejected' | 'cancelled',
+  reason: string,
+): Promise<OrderStatus> {
+  const up = await retryKeyRace(() => upsertUnconfirmed(db, order, status, reason));
+  if (up.rows[0]) return up.rows[0].status;
+  // The row that won was committed after this statement's snapshot: read it with a new one.
+  const won = await db.query<{ status: OrderStatus }>(
+    'SELECT status FROM orders WHERE sale_id = $1 AND user_id = $2',
+    [order.saleId, order.userId],
+  );
+  return won.rows[0]?.status ?? status;
+}
+
+function upsertUnconfirmed(
+  db: pg.Pool | pg.PoolClient,
+  order: OrderMessage,
+  status: 'rejected' | 'cancelled',
+  reason: string,
+): Promise<pg.QueryResult<{ status: OrderStatus }>> {
+  return db.query<{ status: OrderStatus }>(
+    `INSERT INTO orders (id, sale_id, user_id, status, reason, created_at, attempt)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (sale_id, user_id) DO UPDATE
+       SET status = EXCLUDED.status, reason = EXCLUDED.reason, attempt = EXCLUDED.attempt
+       WHERE ${SUPERSEDES} <= EXCLUDED.attempt
+     RETURNING status`,
+    [order.orderId, order.saleId, order.userId, status, reason, order.acceptedAt, order.attempt],
+  );
+}
+
+/** Per-sale order counters: what PostgreSQL holds (the API adds what Redis accepted). */
+export interface SaleOrderCounts {
+  saleId: string;
+  initialStock: number;
+  persisted: number;
+  rejected: number;
+  cancelled: number;
+}
+
+export async function saleOrderCounts(pool: pg.Pool, saleId?: string): Promise<SaleOrderCounts[]> {
+  const r = await pool.query<{
+    id: string;
+    initial_stock: number;
+    persisted: number;
+    rejected: number;
+    cancelled: number;
+  }>(
+    `SELECT s.id::text, s.initial_stock,
+            count(o.id) FILTER (WHERE o.status = 'confirmed')::int AS persisted,
+            count(o.id) FILTER (WHERE o.status = 'rejected')::int AS rejected,
+            count(o.id) FILTER (WHERE o.status = 'cancelled')::int AS cancelled
+       FROM flash_sales s LEFT JOIN orders o ON o.sale_id = s.id
+      WHERE $1::bigint IS NULL OR s.id = $1::bigint
+      GROUP BY s.id ORDER BY s.id`,
+    [saleId ?? null],
+  );
+  return r.rows.map((x) => ({
+    saleId: x.id,
+    initialStock: x.initial_stock,
+    persisted: x.persisted,
+    rejected: x.rejected,
+    cancelled: x.cancelled,
+  }));
+}
+
+/** The epoch of the inventory in Redis last verified against PostgreSQL (per key prefix), if any. */
+export async function durableEpoch(pool: pg.Pool, keyPrefix: string): Promise<string | undefined> {
+  const r = await pool.query<{ epoch: string }>(
+    'SELECT epoch::text FROM inventory_guard WHERE key_prefix = $1',
+    [keyPrefix],
+  );
+  return r.rows[0]?.epoch;
+}
+
+export async function recordEpoch(
+  pool: pg.Pool,
+  keyPrefix: string,
+  epoch: number,
+  runId: string,
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO inventory_guard (key_prefix, epoch, redis_run_id) VALUES ($1, $2, $3)
+     ON CONFLICT (key_prefix) DO UPDATE SET epoch = EXCLUDED.epoch, redis_run_id = EXCLUDED.redis_run_id,
+       lifted_at = now()
+     WHERE inventory_guard.epoch < EXCLUDED.epoch`,
+    [keyPrefix, epoch, runId],
+  );
 }
 
 /**

@@ -4,13 +4,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ServiceConfig } from './config.js';
-import { getOrder, getSale, insertSale, type OrderMessage, type SaleRow } from './db.js';
-import { HttpError, readJson, sendError, sendJson } from './http.js';
+import {
+  getOrder,
+  getSale,
+  insertSale,
+  saleOrderCounts,
+  settleUnconfirmed,
+  type OrderMessage,
+  type SaleRow,
+} from './db.js';
+import { HttpError, readJson, sendJson } from './http.js';
+import type { GuardView, InventoryGuard } from './inventory-guard.js';
 import { Keys, orderIdFor } from './keys.js';
 import { compensateScript, PurchaseCode, runScript } from './lua.js';
 import type { ApiMetrics } from './metrics.js';
-import type { PurchaseBatcher } from './purchase.js';
-import type { Publisher } from './queue.js';
+import type { PurchaseBatcher, PurchaseReply } from './purchase.js';
+import { PublishError, type Publisher } from './queue.js';
+import { inventoryFields } from './rebuild.js';
+import { REJECTION_REASONS, type RejectionReason } from './rejections.js';
 import { parseIdempotencyKey, parseOrderBody, parseSaleBody } from './validate.js';
 
 export interface Deps {
@@ -21,6 +32,7 @@ export interface Deps {
   metrics: ApiMetrics;
   keys: Keys;
   purchases: PurchaseBatcher;
+  guard: InventoryGuard;
 }
 
 interface Answer {
@@ -34,6 +46,14 @@ function err(status: number, code: string, message: string): Answer {
 
 function unavailable(what: string): Answer {
   return err(503, 'unavailable', `${what} is unavailable; nothing was taken, retry later`);
+}
+
+function recovering(view: GuardView | undefined): Answer {
+  return err(
+    503,
+    'inventory_recovering',
+    `the inventory is being recomputed from the database (${view?.reason || 'guard not checked yet'}); nothing was taken, retry in a few seconds`,
+  );
 }
 
 /** POST /api/sales/{id}/orders */
@@ -116,15 +136,15 @@ async function replay(d: Deps, key: string, userId: string): Promise<Answer> {
 
 async function purchase(d: Deps, saleId: string, userId: string): Promise<Answer> {
   const orderId = orderIdFor(saleId, userId);
-  let code: number;
+  let reply: PurchaseReply;
   try {
-    code = await d.purchases.purchase(saleId, userId, orderId);
+    reply = await d.purchases.purchase(saleId, userId, orderId);
   } catch {
     return unavailable('Redis');
   }
-  switch (code) {
+  switch (reply.code) {
     case PurchaseCode.notFound:
-      return err(404, 'sale_not_found', `sale ${saleId} does not exist`);
+      return saleMissing(d, saleId);
     case PurchaseCode.notStarted:
       return err(403, 'sale_not_active', `sale ${saleId} has not started yet`);
     case PurchaseCode.ended:
@@ -133,26 +153,88 @@ async function purchase(d: Deps, saleId: string, userId: string): Promise<Answer
       return err(409, 'already_purchased', `user ${userId} already bought in sale ${saleId}`);
     case PurchaseCode.soldOut:
       return err(410, 'sold_out', `sale ${saleId} is sold out`);
+    case PurchaseCode.recovering:
+    case PurchaseCode.staleEpoch:
+      return recovering(d.guard.view);
   }
-  const msg: OrderMessage = { orderId, saleId, userId, acceptedAt: new Date().toISOString() };
+  const msg: OrderMessage = {
+    orderId,
+    saleId,
+    userId,
+    acceptedAt: new Date().toISOString(),
+    attempt: reply.attempt,
+  };
   try {
     await d.publisher.publishOrder(msg);
   } catch (e) {
     d.metrics.publishFailures.inc({
       reason: e instanceof Error && /timed out/.test(e.message) ? 'timeout' : 'error',
     });
-    try {
-      const keys = [d.keys.inventory(saleId), d.keys.buyers(saleId), d.keys.orderIndex(orderId)];
-      await runScript(d.redis, compensateScript, keys, [userId, orderId]);
-      d.metrics.compensations.inc();
-    } catch {
-      // Redis failed too: the marker stays and the unit stays taken (undersell, never oversell);
-      // rebuild-stock reconciles from PostgreSQL.
-    }
-    return unavailable('the order queue');
+    return publishFailed(d, msg, reply.epoch, e instanceof PublishError && e.sent);
   }
   d.metrics.stockDecrement.inc({ sale_id: saleId });
+  return accepted(orderId);
+}
+
+function accepted(orderId: string): Answer {
   return { status: 202, body: { orderId, status: 'pending' } };
+}
+
+/**
+ * A sale Redis does not know: 404 only if the database does not know it either. A sale that exists but whose
+ * inventory Redis lacks (it lost it, or never got it) raises the fence, which loads it from the database.
+ */
+async function saleMissing(d: Deps, saleId: string): Promise<Answer> {
+  let row: SaleRow | undefined;
+  try {
+    row = await getSale(d.pool, saleId);
+  } catch {
+    return unavailable('the database');
+  }
+  if (!row) return err(404, 'sale_not_found', `sale ${saleId} does not exist`);
+  const view = await d.guard.check('sale_missing_in_redis').catch(() => d.guard.view);
+  return recovering(view);
+}
+
+/**
+ * The order's publish failed. Unsent: give the unit back. Sent but unconfirmed: the broker may have stored it,
+ * so PostgreSQL decides — the order is recorded cancelled unless the consumer already confirmed it (then it
+ * is a 202 after all); only a cancelled order gives its unit back. If PostgreSQL cannot decide either, the
+ * fence goes up: the recovery waits for the queue and recomputes the inventory from whatever became a row.
+ */
+async function publishFailed(d: Deps, msg: OrderMessage, epoch: string, sent: boolean): Promise<Answer> {
+  if (sent) {
+    let status;
+    try {
+      status = await settleUnconfirmed(d.pool, msg, 'cancelled', 'publish_unconfirmed');
+    } catch {
+      await d.guard.check('order_outcome_unknown').catch(() => undefined);
+      return err(
+        503,
+        'order_outcome_unknown',
+        `the order queue did not confirm order ${msg.orderId} and the database cannot be asked; GET /api/orders/${msg.orderId} tells its fate once the inventory has recovered`,
+      );
+    }
+    if (status === 'confirmed') {
+      d.metrics.stockDecrement.inc({ sale_id: msg.saleId });
+      return accepted(msg.orderId);
+    }
+    d.metrics.cancelled.inc();
+  }
+  try {
+    const keys = [
+      d.keys.guard(),
+      d.keys.inventory(msg.saleId),
+      d.keys.buyers(msg.saleId),
+      d.keys.orderIndex(msg.orderId),
+    ];
+    await runScript(d.redis, compensateScript, keys, [msg.userId, msg.orderId, epoch]);
+    d.metrics.compensations.inc();
+  } catch {
+    // Redis failed too: the marker stays and the unit stays taken (undersell, never oversell) until Redis'
+    // next recovery recomputes both from PostgreSQL.
+  }
+  return unavailable('the order queue');
 }
 
 function saleJson(row: SaleRow, remaining: number): Record<string, unknown> {
@@ -177,20 +259,6 @@ function checkAdmin(d: Deps, req: IncomingMessage): void {
   }
 }
 
-/** Loads a sale's inventory record (no TTL) into Redis. */
-export async function loadInventory(
-  redis: Redis,
-  keys: Keys,
-  row: SaleRow,
-  remaining: number,
-): Promise<void> {
-  await redis.hset(keys.inventory(row.id), {
-    stock: remaining,
-    startsAt: row.starts_at.getTime(),
-    endsAt: row.ends_at.getTime(),
-  });
-}
-
 /** POST /api/sales */
 export async function createSale(d: Deps, req: IncomingMessage, res: ServerResponse): Promise<string> {
   checkAdmin(d, req);
@@ -202,7 +270,7 @@ export async function createSale(d: Deps, req: IncomingMessage, res: ServerRespo
     throw new HttpError(503, 'unavailable', 'the database is unavailable; no sale was created');
   }
   try {
-    await loadInventory(d.redis, d.keys, row, row.stock);
+    await d.redis.hset(d.keys.inventory(row.id), inventoryFields(row, row.stock));
     await d.redis.set(
       d.keys.saleInfo(row.id),
       JSON.stringify(saleJson(row, row.stock)),
@@ -213,7 +281,7 @@ export async function createSale(d: Deps, req: IncomingMessage, res: ServerRespo
     throw new HttpError(
       503,
       'unavailable',
-      `sale ${row.id} was stored but Redis is unavailable; run "flash-sale-api rebuild-stock" once Redis is back`,
+      `sale ${row.id} was stored but Redis is unavailable; its inventory is loaded by itself when its first order finds it missing`,
     );
   }
   sendJson(res, 201, saleJson(row, row.stock));
@@ -259,7 +327,11 @@ export async function readSale(d: Deps, res: ServerResponse, saleId: string): Pr
   return '200';
 }
 
-/** GET /api/orders/{orderId}: confirmed once the row exists in PostgreSQL, pending while only Redis knows it. */
+/**
+ * GET /api/orders/{orderId}: the row's fate once PostgreSQL has it (confirmed, rejected or cancelled, with the
+ * reason), pending while only Redis knows it. While the inventory is fenced an order neither knows may still
+ * be in the queue, so that answers 503 rather than 404.
+ */
 export async function readOrder(d: Deps, res: ServerResponse, orderId: string): Promise<string> {
   d.metrics.redisRequests.inc({ cache: 'order' });
   let confirmed: string | null = null;
@@ -280,10 +352,21 @@ export async function readOrder(d: Deps, res: ServerResponse, orderId: string): 
     throw new HttpError(503, 'unavailable', 'the database is unavailable');
   }
   if (row) {
-    const body = { orderId: row.id, saleId: row.sale_id, userId: row.user_id, status: 'confirmed' };
-    d.redis
-      .set(d.keys.orderConfirmed(orderId), JSON.stringify(body), 'EX', d.cfg.orderCacheTtlSec)
-      .catch(() => undefined);
+    const body: Record<string, unknown> = {
+      orderId: row.id,
+      saleId: row.sale_id,
+      userId: row.user_id,
+      status: row.status,
+    };
+    if (row.status !== 'confirmed' && row.reason !== null) {
+      body.reason = row.reason;
+      body.message = REJECTION_REASONS[row.reason as RejectionReason] ?? row.reason;
+    }
+    if (row.status === 'confirmed') {
+      d.redis
+        .set(d.keys.orderConfirmed(orderId), JSON.stringify(body), 'EX', d.cfg.orderCacheTtlSec)
+        .catch(() => undefined);
+    }
     sendJson(res, 200, body);
     return '200';
   }
@@ -293,9 +376,83 @@ export async function readOrder(d: Deps, res: ServerResponse, orderId: string): 
   } catch {
     throw new HttpError(503, 'unavailable', 'Redis is unavailable');
   }
-  if (pending === null) throw new HttpError(404, 'order_not_found', `order ${orderId} does not exist`);
+  if (pending === null) {
+    if (d.guard.view?.state !== 'ok') {
+      throw new HttpError(503, 'inventory_recovering', 'orders are being reconciled; retry in a few seconds');
+    }
+    throw new HttpError(404, 'order_not_found', `order ${orderId} does not exist`);
+  }
   const [saleId, userId] = pending.split('\n');
   sendJson(res, 200, { orderId, saleId, userId, status: 'pending' });
+  return '200';
+}
+
+/** Order counters of one sale, or of all (`saleId` undefined): what Redis accepted vs what PostgreSQL holds. */
+async function orderCounters(d: Deps, saleId?: string): Promise<Record<string, unknown>[]> {
+  const counts = await saleOrderCounts(d.pool, saleId);
+  const remaining = counts.length
+    ? await d.redis.pipeline(counts.map((c) => ['hget', d.keys.inventory(c.saleId), 'stock'])).exec()
+    : [];
+  return counts.map((c, i) => {
+    const left = remaining?.[i]?.[1];
+    const accepted = typeof left === 'string' ? c.initialStock - Number(left) : null;
+    return {
+      saleId: c.saleId,
+      stock: c.initialStock,
+      remaining: typeof left === 'string' ? Number(left) : null,
+      accepted,
+      persisted: c.persisted,
+      rejected: c.rejected,
+      cancelled: c.cancelled,
+      pending: accepted === null ? null : Math.max(0, accepted - c.persisted),
+    };
+  });
+}
+
+function inventoryJson(view: GuardView | undefined): Record<string, unknown> {
+  if (!view) return { state: 'unknown' };
+  return {
+    state: view.state,
+    epoch: Number(view.epoch),
+    ...(view.state !== 'ok'
+      ? { reason: view.reason, since: view.since ? new Date(view.since).toISOString() : undefined }
+      : {}),
+  };
+}
+
+/** GET /api/sales/{id}/counters (admin) */
+export async function readSaleCounters(
+  d: Deps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  saleId: string,
+): Promise<string> {
+  checkAdmin(d, req);
+  let sales;
+  try {
+    sales = await orderCounters(d, saleId);
+  } catch {
+    throw new HttpError(503, 'unavailable', 'the database or Redis is unavailable');
+  }
+  if (sales.length === 0) throw new HttpError(404, 'sale_not_found', `sale ${saleId} does not exist`);
+  sendJson(res, 200, { ...sales[0], inventory: inventoryJson(d.guard.view) });
+  return '200';
+}
+
+/** GET /api/admin/counters (admin): every sale and the totals, for the operator's API probe. */
+export async function readAllCounters(d: Deps, req: IncomingMessage, res: ServerResponse): Promise<string> {
+  checkAdmin(d, req);
+  let sales;
+  try {
+    sales = await orderCounters(d);
+  } catch {
+    throw new HttpError(503, 'unavailable', 'the database or Redis is unavailable');
+  }
+  const totals = { accepted: 0, persisted: 0, rejected: 0, cancelled: 0, pending: 0 };
+  for (const s of sales) {
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += Number(s[k] ?? 0);
+  }
+  sendJson(res, 200, { inventory: inventoryJson(d.guard.view), totals, sales });
   return '200';
 }
 
@@ -313,19 +470,27 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-/** GET /readyz: Redis, broker and database reachable. */
+/** GET /readyz: Redis, broker and database reachable, and the inventory not fenced. */
 export async function readiness(d: Deps, res: ServerResponse): Promise<string> {
   const checks = await Promise.allSettled([
-    withTimeout(d.redis.ping(), 2000, 'redis'),
+    // The guard check is Redis' ping: it answers only from Redis, and says whether the fence is up now.
+    withTimeout(d.guard.check(), 2000, 'redis'),
     withTimeout(d.publisher.channel(), 2000, 'broker'),
     withTimeout(d.pool.query('SELECT 1'), 2000, 'database'),
   ]);
   const names = ['redis', 'broker', 'database'];
   const failed = names.filter((_, i) => checks[i]!.status === 'rejected');
-  if (failed.length === 0) {
+  const view = d.guard.view;
+  if (failed.length === 0 && view?.state === 'ok') {
     sendJson(res, 200, { status: 'ready' });
     return '200';
   }
-  sendError(res, 503, 'not_ready', `unreachable: ${failed.join(', ')}`);
+  const why = failed.length > 0 ? [`unreachable: ${failed.join(', ')}`] : [];
+  if (view?.state !== 'ok') why.push(`inventory ${view ? `recovering (${view.reason})` : 'not checked yet'}`);
+  sendJson(res, 503, {
+    error: failed.length > 0 ? 'not_ready' : 'inventory_recovering',
+    message: why.join('; '),
+    inventory: inventoryJson(view),
+  });
   return '503';
 }

@@ -7,6 +7,8 @@
  *   order idx  <p>order:<orderId>      saleId                            TTL PENDING_ORDER_TTL_SECONDS
  *   order cache<p>order:<orderId>:confirmed JSON                         TTL ORDER_CACHE_TTL_SECONDS
  *   idempotency<p>idem:<saleId>:<sha256(key)>  JSON answer              TTL IDEMPOTENCY_TTL_SECONDS
+ *   guard      <p>inventory-guard       hash state/epoch/runId/reason/since/recovery   NO TTL (the fence)
+ *   lock       <p>inventory-guard:lock  token of the process running the recovery    TTL (renewed)
  */
 import { createHash } from 'node:crypto';
 
@@ -29,6 +31,12 @@ export class Keys {
   }
   orderConfirmed(orderId: string): string {
     return `${this.prefix}order:${orderId}:confirmed`;
+  }
+  guard(): string {
+    return `${this.prefix}inventory-guard`;
+  }
+  guardLock(): string {
+    return `${this.prefix}inventory-guard:lock`;
   }
   idempotency(saleId: string, key: string): string {
     return `${this.prefix}idem:${saleId}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;

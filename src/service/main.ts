@@ -12,7 +12,8 @@ import { startConsumer } from './consumer.js';
 import { createPool, migrate, waitForRestoreMarker } from './db.js';
 import { Keys } from './keys.js';
 import { createApiMetrics, registerWorkerRegistry, serveAggregatedMetricsFromPrimary } from './metrics.js';
-import { rebuildStock } from './rebuild.js';
+import { Publisher } from './queue.js';
+import { inventoryFence } from './recovery.js';
 import { startServer } from './server.js';
 
 const USAGE = `usage: flash-sale-api <command>
@@ -21,7 +22,9 @@ commands:
   migrate        create or upgrade the PostgreSQL schema (idempotent)
   serve          run the HTTP API (WORKERS processes, default: CPU count)
   consume        run the order consumer (RabbitMQ -> PostgreSQL)
-  rebuild-stock  recompute Redis stock and purchase markers from PostgreSQL
+  rebuild-stock  fence the inventory and recompute Redis stock and purchase markers from
+                 PostgreSQL once every queued order is persisted (the API does this by itself
+                 when Redis lost data; this forces it, e.g. after restoring the database)
 
 configuration: DATABASE_URL, REDIS_URL, AMQP_URL, PORT (8001), ADMIN_TOKEN, and the tuning
 variables documented in docs/api-service.md.
@@ -139,11 +142,26 @@ export async function main(argv: string[]): Promise<number> {
     case 'rebuild-stock': {
       const pool = createPool(cfg.databaseUrl, 2);
       const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 2 });
+      const publisher = new Publisher(cfg);
+      const keys = new Keys(cfg.redisKeyPrefix);
       try {
-        const r = await rebuildStock(pool, redis, new Keys(cfg.redisKeyPrefix));
-        log(`rebuilt ${r.sales} sales, ${r.markers} purchase markers`);
-        return 0;
+        const { guard, recovery } = inventoryFence(cfg, redis, pool, keys, publisher, log);
+        await guard.check('manual_rebuild');
+        for (;;) {
+          const r = await recovery.run();
+          if (r) {
+            log(`rebuilt ${r.sales} sales, ${r.markers} purchase markers (epoch ${r.epoch})`);
+            return 0;
+          }
+          // Another process holds the recovery: wait for its lift.
+          if ((await guard.check()).state === 'ok') {
+            log('the inventory was recovered by another process');
+            return 0;
+          }
+          await new Promise((res) => setTimeout(res, 500));
+        }
       } finally {
+        await publisher.close();
         redis.disconnect();
         await pool.end();
       }

@@ -15,6 +15,10 @@ export interface ApiMetrics {
   redisRequests: client.Counter<'cache'>;
   publishFailures: client.Counter<'reason'>;
   compensations: client.Counter;
+  cancelled: client.Counter;
+  inventoryFenced: client.Gauge;
+  recoveries: client.Counter<'reason'>;
+  recoverySeconds: client.Histogram;
 }
 
 export function createApiMetrics(): ApiMetrics {
@@ -64,6 +68,29 @@ export function createApiMetrics(): ApiMetrics {
       help: 'Purchases rolled back in Redis after a failed publish',
       registers: [registry],
     }),
+    cancelled: new client.Counter({
+      name: 'orders_cancelled_total',
+      help: 'Orders whose publish was not confirmed, settled as cancelled in PostgreSQL (answered 503)',
+      registers: [registry],
+    }),
+    inventoryFenced: new client.Gauge({
+      name: 'inventory_fenced',
+      help: '1 while the inventory fence is up (Redis may hold less than it acknowledged; orders answer 503)',
+      aggregator: 'max',
+      registers: [registry],
+    }),
+    recoveries: new client.Counter({
+      name: 'inventory_recoveries_total',
+      help: 'Inventory recoveries this process ran to the lift, by the reason the fence went up',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    recoverySeconds: new client.Histogram({
+      name: 'inventory_recovery_seconds',
+      help: 'Duration of the inventory recoveries this process ran (claim to lift)',
+      buckets: [0.5, 1, 2, 5, 10, 20, 60, 300],
+      registers: [registry],
+    }),
   };
 }
 
@@ -74,6 +101,7 @@ export interface ConsumerMetrics {
   lagMessages: client.Gauge;
   lagSeconds: client.Gauge;
   deadLettered: client.Counter;
+  rejected: client.Counter<'reason'>;
 }
 
 export function createConsumerMetrics(): ConsumerMetrics {
@@ -83,7 +111,7 @@ export function createConsumerMetrics(): ConsumerMetrics {
     registry,
     consumed: new client.Counter({
       name: 'order_consumer_messages_total',
-      help: 'Order messages handled by the consumer, by result (inserted, duplicate, retried, dead_lettered)',
+      help: 'Order messages handled by the consumer, by result (inserted, duplicate, rejected, dead_lettered)',
       labelNames: ['result'],
       registers: [registry],
     }),
@@ -106,6 +134,12 @@ export function createConsumerMetrics(): ConsumerMetrics {
     deadLettered: new client.Counter({
       name: 'order_consumer_dead_lettered_total',
       help: 'Messages sent to the dead-letter queue',
+      registers: [registry],
+    }),
+    rejected: new client.Counter({
+      name: 'orders_rejected_total',
+      help: 'Accepted orders the database refused (recorded rejected with a reason), by reason',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

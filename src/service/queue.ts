@@ -9,8 +9,6 @@ import type { ServiceConfig } from './config.js';
 import type { OrderMessage } from './db.js';
 import { TurnBatcher } from './turn-batcher.js';
 
-export const ATTEMPTS_HEADER = 'x-fs-attempts';
-
 /** The service's own topology (no operator): order queue dead-lettering to its own direct DLX + DLQ. */
 export async function assertTopology(ch: Channel, cfg: ServiceConfig): Promise<void> {
   await ch.assertExchange(cfg.deadLetterExchange, 'direct', { durable: true });
@@ -63,10 +61,29 @@ export async function prepareTopology(conn: ChannelModel, cfg: ServiceConfig): P
   }
 }
 
-export class PublishError extends Error {}
+/**
+ * A publish that failed. `sent` says whether the message may have reached the broker: false when it was
+ * never written (no connection, deadline passed first), true when it was written but not confirmed (timeout,
+ * nack, connection lost) — then the broker may still have stored it, and the order's fate must be settled.
+ */
+export class PublishError extends Error {
+  constructor(
+    message: string,
+    readonly sent = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The order queue as RabbitMQ counts it right now: ready messages and consumers. */
+export interface QueueCounts {
+  messageCount: number;
+  consumerCount: number;
+}
 
 interface PendingOrder {
   order: OrderMessage;
+  deadline: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -183,13 +200,22 @@ export class Publisher {
     }
   }
 
-  /** Publishes a persistent message to the order queue; resolves only once the broker confirmed it. */
-  async publish(body: Buffer, messageId: string): Promise<void> {
+  /**
+   * Publishes a persistent message to the order queue; resolves only once the broker confirmed it. Nothing is
+   * written after `deadline` (ms): a publish that waited that long for a connection fails unsent, so every
+   * order a fence stops has settled PUBLISH_TIMEOUT_MS after it was accepted.
+   */
+  async publish(
+    body: Buffer,
+    messageId: string,
+    deadline = Date.now() + this.cfg.publishTimeoutMs,
+  ): Promise<void> {
     const ch = await this.channel();
-    const timeoutMs = this.cfg.publishTimeoutMs;
+    const timeoutMs = deadline - Date.now();
+    if (timeoutMs <= 0) throw new PublishError('broker unavailable: no connection before the deadline');
     const queue = this.cfg.orderQueue;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PublishError('publish confirm timed out')), timeoutMs);
+      const timer = setTimeout(() => reject(new PublishError('publish confirm timed out', true)), timeoutMs);
       try {
         ch.publish(
           '',
@@ -203,7 +229,7 @@ export class Publisher {
           },
           (err: unknown) => {
             clearTimeout(timer);
-            if (err) reject(new PublishError(`broker refused the message: ${String(err)}`));
+            if (err) reject(new PublishError(`broker did not confirm the message: ${String(err)}`, true));
             else resolve();
           },
         );
@@ -222,15 +248,32 @@ export class Publisher {
    * later one: the batch leaves at the end of the current turn (TurnBatcher).
    */
   publishOrder(order: OrderMessage): Promise<void> {
+    const deadline = Date.now() + this.cfg.publishTimeoutMs;
     return new Promise<void>((resolve, reject) => {
-      this.orders.add('', { order, resolve, reject });
+      this.orders.add('', { order, deadline, resolve, reject });
     });
+  }
+
+  /** Ready messages and consumers of the order queue (a passive declare on a throwaway channel). */
+  async queueCounts(): Promise<QueueCounts> {
+    await this.channel();
+    const conn = this.conn;
+    if (!conn) throw new PublishError('broker unavailable');
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      const q = await ch.checkQueue(this.cfg.orderQueue);
+      return { messageCount: q.messageCount, consumerCount: q.consumerCount };
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
   }
 
   private sendOrders(b: PendingOrder[]): void {
     const first = b[0]!.order;
     const body = Buffer.from(JSON.stringify(b.length === 1 ? first : { orders: b.map((x) => x.order) }));
-    this.publish(body, first.orderId).then(
+    const deadline = Math.min(...b.map((x) => x.deadline));
+    this.publish(body, first.orderId, deadline).then(
       () => {
         for (const x of b) x.resolve();
       },

@@ -1,13 +1,12 @@
 /**
- * rebuild-stock: recompute Redis inventory and purchase markers from PostgreSQL, for a Redis that lost
- * data. Run it with the order queue drained (stop `serve`, let `consume` finish): orders still in the queue
- * are not rows yet, so their units would be offered again (PostgreSQL's CHECK (stock >= 0) and the unique
- * (sale_id, user_id) still refuse any oversell or double purchase; such messages end in the dead-letter queue).
+ * Recomputes Redis inventory and purchase markers from PostgreSQL: per sale, stock = initial − confirmed
+ * orders, one marker per confirmed order, and the purchase sequence above every attempt PostgreSQL knows (so
+ * a new purchase always supersedes a cancelled one). Only the recovery (src/service/recovery.ts) calls it,
+ * with the fence up and every accepted order persisted, so the result is exact.
  */
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { SaleRow } from './db.js';
-import { loadInventory } from './handlers.js';
 import type { Keys } from './keys.js';
 
 export interface RebuildResult {
@@ -15,11 +14,14 @@ export interface RebuildResult {
   markers: number;
 }
 
-export async function rebuildStock(pool: pg.Pool, redis: Redis, keys: Keys): Promise<RebuildResult> {
-  const sales = await pool.query<SaleRow>(
+type RebuildRow = SaleRow & { next_attempt: string };
+
+export async function rebuildInventory(pool: pg.Pool, redis: Redis, keys: Keys): Promise<RebuildResult> {
+  const sales = await pool.query<RebuildRow>(
     `SELECT s.id::text, s.product_id, s.name, s.initial_stock,
-            (s.initial_stock - (SELECT count(*) FROM orders o WHERE o.sale_id = s.id))::int AS stock,
-            s.starts_at, s.ends_at
+            (s.initial_stock - (SELECT count(*) FROM orders o WHERE o.sale_id = s.id AND o.status = 'confirmed'))::int AS stock,
+            s.starts_at, s.ends_at,
+            (coalesce((SELECT max(attempt) FROM orders o WHERE o.sale_id = s.id), 0) + 1)::text AS next_attempt
        FROM flash_sales s ORDER BY s.id`,
   );
   let markers = 0;
@@ -27,7 +29,7 @@ export async function rebuildStock(pool: pg.Pool, redis: Redis, keys: Keys): Pro
     const tmp = `${keys.buyers(sale.id)}:rebuild`;
     await redis.del(tmp);
     const orders = await pool.query<{ id: string; user_id: string }>(
-      'SELECT id::text, user_id FROM orders WHERE sale_id = $1',
+      "SELECT id::text, user_id FROM orders WHERE sale_id = $1 AND status = 'confirmed'",
       [sale.id],
     );
     for (let i = 0; i < orders.rows.length; i += 1000) {
@@ -37,8 +39,17 @@ export async function rebuildStock(pool: pg.Pool, redis: Redis, keys: Keys): Pro
     markers += orders.rows.length;
     const m = redis.multi().del(keys.buyers(sale.id));
     if (orders.rows.length > 0) m.rename(tmp, keys.buyers(sale.id));
-    await m.del(keys.saleInfo(sale.id)).exec();
-    await loadInventory(redis, keys, sale, Math.max(0, sale.stock));
+    m.del(keys.saleInfo(sale.id));
+    m.hset(keys.inventory(sale.id), {
+      ...inventoryFields(sale, Math.max(0, sale.stock)),
+      seq: sale.next_attempt,
+    });
+    await m.exec();
   }
   return { sales: sales.rows.length, markers };
+}
+
+/** The inventory hash of a sale (no TTL): remaining stock and the window in ms. */
+export function inventoryFields(row: SaleRow, remaining: number): Record<string, number> {
+  return { stock: remaining, startsAt: row.starts_at.getTime(), endsAt: row.ends_at.getTime() };
 }

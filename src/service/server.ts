@@ -3,13 +3,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { ServiceConfig } from './config.js';
-import { createPool } from './db.js';
-import { createOrder, createSale, type Deps, readiness, readOrder, readSale } from './handlers.js';
+import { createPool, durableEpoch } from './db.js';
+import {
+  createOrder,
+  createSale,
+  type Deps,
+  readAllCounters,
+  readiness,
+  readOrder,
+  readSale,
+  readSaleCounters,
+} from './handlers.js';
 import { HttpError, sendError, sendJson } from './http.js';
 import { Keys } from './keys.js';
 import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
 import { PurchaseBatcher } from './purchase.js';
 import { Publisher } from './queue.js';
+import { inventoryFence, noOrdersYet } from './recovery.js';
 import { isOrderId, isSaleId } from './validate.js';
 
 export interface RunningServer {
@@ -34,6 +44,12 @@ function route(d: Deps, method: string, path: string): { name: string; handler: 
         handler: (_q, s) => (isSaleId(id) ? readSale(d, s, id) : notFound('sale')),
       };
     }
+    if (parts.length === 5 && parts[4] === 'counters' && method === 'GET') {
+      return {
+        name: '/api/sales/{id}/counters',
+        handler: (q, s) => (isSaleId(id) ? readSaleCounters(d, q, s, id) : notFound('sale')),
+      };
+    }
     if (parts.length === 5 && parts[4] === 'orders' && method === 'POST') {
       return {
         name: '/api/sales/{id}/orders',
@@ -47,6 +63,9 @@ function route(d: Deps, method: string, path: string): { name: string; handler: 
       name: '/api/orders/{id}',
       handler: (_q, s) => (isOrderId(id) ? readOrder(d, s, id) : notFound('order')),
     };
+  }
+  if (method === 'GET' && path === '/api/admin/counters') {
+    return { name: '/api/admin/counters', handler: (q, s) => readAllCounters(d, q, s) };
   }
   if (method === 'GET' && path === '/healthz') {
     return {
@@ -116,6 +135,7 @@ export function createHandler(d: Deps): (req: IncomingMessage, res: ServerRespon
 
 export interface StartOptions {
   metrics?: ApiMetrics;
+  log?: (s: string) => void;
 }
 
 /** Starts the API in this process (one worker). Connections are opened eagerly where possible. */
@@ -134,15 +154,39 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
   const publisher = new Publisher(cfg);
   await publisher.channel().catch(() => undefined); // not fatal: /readyz reports it, orders answer 503
   const keys = new Keys(cfg.redisKeyPrefix);
+  const log = opts.log ?? ((s: string) => process.stderr.write(`flash-sale-api: ${s}\n`));
+  const metrics = opts.metrics ?? createApiMetrics();
+  const { guard, recovery } = inventoryFence(cfg, redis, pool, keys, publisher, log, (reason, seconds) => {
+    metrics.recoveries.inc({ reason: reason.split(':')[0]! });
+    metrics.recoverySeconds.observe(seconds);
+  });
+  guard.watch((view) => {
+    metrics.inventoryFenced.set(view.state === 'ok' ? 0 : 1);
+    if (view.state === 'ok') return;
+    recovery.run().catch((e: unknown) => {
+      log(`inventory recovery failed (retried on the next check): ${String(e)}`);
+    });
+  });
   const deps: Deps = {
     cfg,
     redis,
     pool,
     publisher,
-    metrics: opts.metrics ?? createApiMetrics(),
+    metrics,
     keys,
-    purchases: new PurchaseBatcher(redis, keys, cfg.pendingOrderTtlSec, cfg.purchaseBatchMax),
+    purchases: new PurchaseBatcher(redis, keys, guard, cfg.pendingOrderTtlSec, cfg.purchaseBatchMax),
+    guard,
   };
+  // A system that never verified its inventory recovers before serving (at once when it has no orders yet).
+  const first = await guard.check();
+  if (
+    first.state !== 'ok' &&
+    (await durableEpoch(pool, keys.prefix)) === undefined &&
+    (await noOrdersYet(pool))
+  ) {
+    await recovery.run();
+  }
+  guard.start(cfg.guardCheckIntervalMs);
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, createHandler(deps));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -155,6 +199,7 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
     port,
     deps,
     async close() {
+      guard.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -102,6 +102,19 @@ export function renderCases(): { label: string; stack: ResolvedFlashSaleStack }[
       stack: stackOf({ pgbouncer: { enabled: false }, api: { autoscaling: { enabled: true } } }),
     },
     {
+      label: 'pitr',
+      stack: stackOf({ backup: { pitr: { enabled: true, retentionDays: 3 } } }),
+    },
+    {
+      label: 'pitr-bootstrap',
+      stack: stackOf({
+        backup: { pitr: { enabled: true, existingClaim: 'shop-pitr-archive' } },
+        postgres: {
+          bootstrap: { fromBackup: { claimName: 'old-shop-pitr', targetTime: '2025-11-11T00:00:05Z' } },
+        },
+      }),
+    },
+    {
       label: 'tls+proxies',
       stack: stackOf({
         nginx: { tls: { secretName: 'x-tls' }, trustedProxies: ['10.0.0.0/8'], serviceType: 'NodePort' },

@@ -92,6 +92,8 @@ describe('renderMonitoring', () => {
       'PostgreSQL locks and long transactions',
       'PgBouncer pool waits',
       'Redis evictions',
+      'Order fates and the inventory fence',
+      'WAL archiving',
       'Backup age',
     ]);
     expect(json).toMatch(/namespace=\\"prod\\"/);

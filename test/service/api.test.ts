@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import amqp from 'amqplib';
 import { startConsumer, type RunningConsumer } from '../../src/service/consumer.js';
 import { orderIdFor } from '../../src/service/keys.js';
-import { rebuildStock } from '../../src/service/rebuild.js';
 import { Keys } from '../../src/service/keys.js';
 import { startServer, type RunningServer } from '../../src/service/server.js';
+import { probeApi, sumCounter } from '../../src/health/http.js';
+import { DEFAULT_THRESHOLDS } from '../../src/health/types.js';
 import {
   ADMIN_TOKEN,
   AMQP_URL,
@@ -24,7 +25,7 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
   let consumer: RunningConsumer | undefined;
 
   beforeAll(async () => {
-    t = await createTestEnv({ CONSUMER_MAX_ATTEMPTS: '2' });
+    t = await createTestEnv({ PUBLISH_TIMEOUT_MS: '1000', GUARD_CHECK_INTERVAL_MS: '200' });
     srv = await startServer(t.cfg);
   });
   afterAll(async () => {
@@ -220,12 +221,59 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     const rows = await t.pool.query('SELECT id::text FROM orders WHERE sale_id = $1', [sale]);
     const ids = new Set(rows.rows.map((r) => r.id));
     for (const a of accepted) expect(ids.has(a.body.orderId)).toBe(true);
-    // A failed buyer can buy again: its marker was given back.
-    const retry = await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: `b${150}` });
+    // A failed buyer can buy again: its marker was given back. (replies[i] is buyer b<i>.)
+    const failedBuyer = `b${replies.findIndex((r) => r.status === 503)}`;
+    const retry = await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: failedBuyer });
     expect(retry.status).toBe(202);
   });
 
-  it('dead-letters poison messages after the configured attempts and keeps writing good ones', async () => {
+  it('an order the database refuses ends rejected with its reason (HTTP, metrics), and Redis is reconciled', async () => {
+    await ensureConsumer();
+    const keys = new Keys(t.cfg.redisKeyPrefix);
+    const sale = await createSale(srv.url, 2);
+    for (const u of ['p1', 'p2']) {
+      expect((await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: u })).status).toBe(202);
+    }
+    await waitFor('2 rows', async () => (await orderCount(t.pool, sale)) === 2);
+    // Redis' inventory went behind without the guard noticing (the case the guard cannot see: a write
+    // behind its back), so it accepts an order PostgreSQL has no stock for.
+    await t.redis.hset(keys.inventory(sale), 'stock', 3);
+    const late = await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: 'p3' });
+    expect(late.status).toBe(202);
+    await waitFor('rejected', async () => {
+      const o = await call(srv.url, 'GET', `/api/orders/${late.body.orderId}`);
+      return o.status === 200 && o.body.status === 'rejected';
+    });
+    const o = await call(srv.url, 'GET', `/api/orders/${late.body.orderId}`);
+    expect(o.body).toMatchObject({
+      orderId: late.body.orderId,
+      saleId: sale,
+      userId: 'p3',
+      reason: 'out_of_stock',
+    });
+    expect(o.body.message).toMatch(/no stock left/);
+    const cm = await consumer!.metrics.registry.metrics();
+    expect(cm).toMatch(/orders_rejected_total\{reason="out_of_stock"\} 1/);
+    // The rejection raised the fence; the recovery recomputes the stock from PostgreSQL by itself.
+    await waitFor(
+      'recovered',
+      async () =>
+        (await t.redis.hget(keys.guard(), 'reason')) === '' &&
+        (await t.redis.hget(keys.inventory(sale), 'stock')) === '0',
+      20_000,
+    );
+    await waitFor('fence lifted', async () => (await call(srv.url, 'GET', '/readyz')).status === 200, 20_000);
+    expect(await t.redis.hget(keys.inventory(sale), 'stock')).toBe('0');
+    expect(await t.redis.hexists(keys.buyers(sale), 'p3')).toBe(0);
+    expect((await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: 'p4' })).status).toBe(410);
+    const counters = await call(srv.url, 'GET', `/api/sales/${sale}/counters`, undefined, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(counters.body).toMatchObject({ stock: 2, remaining: 0, accepted: 2, persisted: 2, rejected: 1 });
+    expect(counters.body.inventory.state).toBe('ok');
+  });
+
+  it('dead-letters messages that are not orders, or whose rejection cannot be recorded, and keeps writing good ones', async () => {
     await ensureConsumer();
     const sale = await createSale(srv.url, 5);
     const conn = await amqp.connect(AMQP_URL);
@@ -234,7 +282,7 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
       ch.sendToQueue(t.cfg.orderQueue, Buffer.from(body), { persistent: true });
     };
     send('not json');
-    // a sale that does not exist: foreign-key violation, a data error
+    // a sale that does not exist: foreign-key violation, and no row (not even a rejected one) can refer to it
     send(
       JSON.stringify({
         orderId: orderIdFor('424242', 'x'),
@@ -257,17 +305,25 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     await waitFor('good row', async () => (await orderCount(t.pool, sale)) === 1);
   });
 
-  it('rebuild-stock restores remaining stock and purchase markers after the prefix keys are deleted', async () => {
+  it('Redis lost its keys: orders answer 503 inventory_recovering (never 404), the fence lifts by itself, stock and markers are exact', async () => {
     await ensureConsumer();
+    await waitFor('no fence', async () => (await call(srv.url, 'GET', '/readyz')).status === 200, 20_000);
     const sale = await createSale(srv.url, 10);
     for (const u of ['r1', 'r2', 'r3']) {
       expect((await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: u })).status).toBe(202);
     }
     await waitFor('3 rows', async () => (await orderCount(t.pool, sale)) === 3);
+    const recoveries = async (): Promise<number> =>
+      sumCounter((await call(srv.url, 'GET', '/metrics')).body, 'inventory_recoveries_total') ?? 0;
+    const before = await recoveries();
     expect(await deletePrefix(t.redis, t.cfg.redisKeyPrefix)).toBeGreaterThan(0);
-    expect((await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: 'r4' })).status).toBe(404);
-    const res = await rebuildStock(t.pool, t.redis, new Keys(t.cfg.redisKeyPrefix));
-    expect(res.sales).toBeGreaterThan(0);
+    const during = await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: 'r4' });
+    expect(during.status).toBe(503);
+    expect(during.body.error).toBe('inventory_recovering');
+    const ready = await call(srv.url, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.inventory).toMatchObject({ state: 'recovering', reason: 'redis_lost_data' });
+    await waitFor('fence lifted', async () => (await call(srv.url, 'GET', '/readyz')).status === 200, 20_000);
     expect((await call(srv.url, 'GET', `/api/sales/${sale}`)).body.remaining).toBe(7);
     expect((await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: 'r1' })).status).toBe(409);
     expect((await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: 'r4' })).status).toBe(202);
@@ -278,6 +334,8 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     await call(srv.url, 'GET', `/api/sales/${sale}`);
     expect(await t.redis.ttl(keys.saleInfo(sale))).toBeGreaterThan(0);
     expect(await t.redis.ttl(keys.orderIndex(orderIdFor(sale, 'r4')))).toBeGreaterThan(0);
+    expect(await recoveries()).toBe(before + 1);
+    expect((await call(srv.url, 'GET', '/metrics')).body).toMatch(/inventory_fenced 0/);
   });
 
   it('exposes the seed metric names and readiness', async () => {
@@ -300,5 +358,29 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     const cm = await consumer!.metrics.registry.metrics();
     expect(cm).toContain('order_consumer_lag_messages');
     expect(cm).toMatch(/order_consumer_messages_total\{result="inserted"\} [1-9]/);
+  });
+
+  it("the operator's API probe reads accepted vs persisted vs rejected into status.health.api", async () => {
+    await ensureConsumer();
+    await waitFor('no fence', async () => (await call(srv.url, 'GET', '/readyz')).status === 200, 20_000);
+    await waitFor('queue drained', async () => (await queueDepth(t.cfg)) === 0);
+    const all = await call(srv.url, 'GET', '/api/admin/counters', undefined, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(all.status).toBe(200);
+    const opts = { timeoutMs: 2000, thresholds: DEFAULT_THRESHOLDS };
+    const r = await probeApi(srv.url, opts, undefined, ADMIN_TOKEN);
+    expect(r.healthy).toBe(true);
+    expect(r.inventory).toEqual({ state: 'ok' });
+    expect(r.orders).toEqual(all.body.totals);
+    expect(r.orders!.rejected).toBeGreaterThan(0); // the refused order of the test above
+    expect(r.message).toContain(`rejected ${r.orders!.rejected}`);
+    // One more rejection than the round before: the API is unhealthy for that round, with the reason.
+    const previous = { ...r, orders: { ...r.orders!, rejected: r.orders!.rejected - 1 } };
+    const next = await probeApi(srv.url, opts, previous, ADMIN_TOKEN);
+    expect(next).toMatchObject({ healthy: false, reason: 'OrdersRejected' });
+    expect(JSON.stringify(next)).not.toContain(ADMIN_TOKEN);
+    // Without the token the probe still answers, just without counters.
+    expect((await probeApi(srv.url, opts)).orders).toBeUndefined();
   });
 });

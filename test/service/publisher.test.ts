@@ -10,6 +10,7 @@ const order = (i: number): OrderMessage => ({
   saleId: '1',
   userId: `user-${i}`,
   acceptedAt: new Date().toISOString(),
+  attempt: 1,
 });
 
 async function drain(url: string, queue: string): Promise<unknown[]> {

@@ -6,6 +6,8 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadConfig, type ServiceConfig } from '../../src/service/config.js';
 import { createPool, migrate } from '../../src/service/db.js';
+import { InventoryGuard } from '../../src/service/inventory-guard.js';
+import type { Keys } from '../../src/service/keys.js';
 
 export const PG_ADMIN = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -66,6 +68,19 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
       await a.end();
     },
   };
+}
+
+/**
+ * Marks the inventory under `keys` as verified in the Redis process `redis` talks to (what a recovery's lift
+ * does), for tests that drive the purchase script without a recovery. Returns an InventoryGuard that trusts it.
+ */
+export async function verifiedGuard(redis: Redis, keys: Keys, epoch = 1): Promise<InventoryGuard> {
+  const info = await redis.info('server');
+  const runId = /run_id:(\w+)/.exec(info)![1]!;
+  await redis.hset(keys.guard(), { state: 'ok', epoch, runId, reason: '', recovery: '' });
+  const guard = new InventoryGuard(redis, keys, async () => undefined);
+  await guard.check();
+  return guard;
 }
 
 export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {

@@ -2,7 +2,6 @@
  * `flash-sale-operator backup drill`: restore the newest verified dump of a stack into a scratch database with
  * the rendered restore.sh, compare every table's row count with the source database, drop the scratch database.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,21 +9,38 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { backupScriptsData } from '../../render/backup.js';
 import { parseOptions, UsageError, type Command, type CommandIO } from '../command.js';
+import { connOf, quoteIdent, rowCounts, runBashScript } from './drill-support.js';
+import { runPitrDrill, type PitrDrillArgs } from './pitr-drill.js';
 
 const usage = `Usage: flash-sale-operator backup drill --backup-dir DIR --stack NAME --postgres URL [--keep] [--json]
+       flash-sale-operator backup drill --pitr-dir DIR (--target-time T | --target-lsn L) [--database DB]
+                                        [--user ROLE] [--os-user USER] [--pg-bin DIR] [--keep] [--json]
 
-Restores the newest verified dump of STACK in DIR (restore.sh, as the operator renders it) into a scratch
-database fso_drill_<time> on the server of URL, compares each table's row count with the database of URL,
-then drops the scratch database (unless --keep) and prints a report.
+A dump drill restores the newest verified dump of STACK in DIR (restore.sh, as the operator renders it) into a
+scratch database fso_drill_<time> on the server of URL, compares each table's row count with the database of
+URL, then drops the scratch database (unless --keep) and prints a report.
+
+A point-in-time drill restores the WAL archive and base backups of a spec.backup.pitr volume (DIR, e.g. the
+volume mounted or copied here) to the target with the rendered pitr-restore.sh, recovers it in a private
+PostgreSQL on this machine, prints each table's row count of DB and the last transaction replayed, and stops
+and removes it (unless --keep).
 
   --backup-dir DIR   directory with <stack>-<UTC>.dump files and their .sha256
   --stack NAME       stack whose dumps to use
   --postgres URL     postgres://user@host:port/database (the source to compare with). A password is taken from
                      the file named by PGPASSWORD_FILE; one in the URL is used too but never printed.
-  --keep             keep the scratch database for inspection
+  --pitr-dir DIR     a spec.backup.pitr volume: base/ and wal/
+  --target-time T    recover every transaction committed up to T (RFC 3339, e.g. 2025-11-11T00:00:05Z)
+  --target-lsn L     recover up to WAL location L (e.g. 0/3000060) instead
+  --database DB      database whose tables are counted (postgres)
+  --user ROLE        role to connect as, the cluster's superuser (postgres)
+  --os-user USER     OS user the private server runs as when this runs as root (postgres)
+  --pg-bin DIR       PostgreSQL binaries (default /usr/lib/postgresql/<major of the backup>/bin)
+  --keep             keep the scratch database (dump drill) or data directory (point-in-time drill)
   --json             print the report as JSON
 
-Exit codes: 0 every table matches, 1 a mismatch or a failed restore, 2 usage error.`;
+Exit codes: 0 every table matches / the recovery reached its target, 1 a mismatch or a failed restore,
+2 usage error.`;
 
 interface DrillArgs {
   backupDir: string;
@@ -34,17 +50,57 @@ interface DrillArgs {
   json: boolean;
 }
 
-export function parseDrillArgs(argv: string[]): DrillArgs {
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseDrillArgs(
+  argv: string[],
+): ({ mode: 'dump' } & DrillArgs) | ({ mode: 'pitr'; json: boolean } & PitrDrillArgs) {
   if (argv[0] !== 'drill') throw new UsageError('the only backup sub-command is "drill"');
   const v = parseOptions(argv.slice(1), {
     'backup-dir': { type: 'string' },
     stack: { type: 'string' },
     postgres: { type: 'string' },
+    'pitr-dir': { type: 'string' },
+    'target-time': { type: 'string' },
+    'target-lsn': { type: 'string' },
+    database: { type: 'string' },
+    user: { type: 'string' },
+    'os-user': { type: 'string' },
+    'pg-bin': { type: 'string' },
     keep: { type: 'boolean' },
     json: { type: 'boolean' },
   });
+  if (v['pitr-dir'] !== undefined) {
+    const time = v['target-time'];
+    const lsn = v['target-lsn'];
+    if ((time === undefined) === (lsn === undefined)) {
+      throw new UsageError('a point-in-time drill needs exactly one of --target-time and --target-lsn');
+    }
+    if (time !== undefined && (!RFC3339.test(time) || Number.isNaN(Date.parse(time)))) {
+      throw new UsageError(
+        `--target-time "${time}" is not an RFC 3339 time with a zone, e.g. 2025-11-11T00:00:05Z`,
+      );
+    }
+    if (lsn !== undefined && !/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(lsn)) {
+      throw new UsageError(`--target-lsn "${lsn}" is not a WAL location like 0/3000060`);
+    }
+    return {
+      mode: 'pitr',
+      pitrDir: v['pitr-dir'],
+      ...(time !== undefined ? { targetTime: time } : {}),
+      ...(lsn !== undefined ? { targetLsn: lsn } : {}),
+      database: v.database ?? 'postgres',
+      user: v.user ?? 'postgres',
+      osUser: v['os-user'] ?? 'postgres',
+      ...(v['pg-bin'] !== undefined ? { pgBin: v['pg-bin'] } : {}),
+      keep: v.keep ?? false,
+      json: v.json ?? false,
+      timeoutSeconds: 600,
+    };
+  }
   for (const required of ['backup-dir', 'stack', 'postgres'] as const) {
-    if (!v[required]) throw new UsageError(`--${required} is required`);
+    if (!v[required])
+      throw new UsageError(`--${required} is required (or --pitr-dir for a point-in-time drill)`);
   }
   let url: URL;
   try {
@@ -56,86 +112,13 @@ export function parseDrillArgs(argv: string[]): DrillArgs {
     throw new UsageError('--postgres must be a postgres:// URL');
   }
   return {
+    mode: 'dump',
     backupDir: v['backup-dir'] ?? '',
     stack: v.stack ?? '',
     url,
     keep: v.keep ?? false,
     json: v.json ?? false,
   };
-}
-
-interface Conn {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  password?: string;
-}
-
-function connOf(url: URL): Conn {
-  const c: Conn = {
-    host: url.hostname || '127.0.0.1',
-    port: Number(url.port || 5432),
-    user: decodeURIComponent(url.username || 'postgres'),
-    database: decodeURIComponent(url.pathname.replace(/^\//, '') || 'postgres'),
-  };
-  if (url.password) c.password = decodeURIComponent(url.password);
-  return c;
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-async function rowCounts(conn: Conn, database: string): Promise<Record<string, number>> {
-  const client = new pg.Client({ ...conn, database });
-  await client.connect();
-  try {
-    const tables = await client.query<{ s: string; t: string }>(
-      `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-         AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1, 2`,
-    );
-    const out: Record<string, number> = {};
-    for (const { s, t } of tables.rows) {
-      const r = await client.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM ${quoteIdent(s)}.${quoteIdent(t)}`,
-      );
-      out[`${s}.${t}`] = Number(r.rows[0]?.n ?? NaN);
-    }
-    return out;
-  } finally {
-    await client.end();
-  }
-}
-
-interface ScriptRun {
-  code: number;
-  stderr: string;
-  result: Record<string, unknown>;
-}
-
-function runRestore(script: string, env: Record<string, string>): Promise<ScriptRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let result: Record<string, unknown> = {};
-      try {
-        result = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-      } catch {
-        result = {};
-      }
-      resolve({ code: code ?? 1, stderr, result });
-    });
-  });
 }
 
 export interface DrillReport {
@@ -173,7 +156,7 @@ export async function runDrill(args: DrillArgs): Promise<DrillReport> {
       writeFileSync(join(work, 'password'), conn.password, { mode: 0o600 });
       env.PGPASSWORD_FILE = join(work, 'password');
     }
-    const run = await runRestore(script, env);
+    const run = await runBashScript(script, env);
     created = run.result.created === true;
     if (run.code !== 0) {
       report.error =
@@ -207,10 +190,25 @@ export async function runDrill(args: DrillArgs): Promise<DrillReport> {
 
 export const backupCommand: Command = {
   name: 'backup',
-  summary: 'Backup tools: `backup drill` restores the newest dump into a scratch database and compares',
+  summary:
+    'Backup tools: `backup drill` restores the newest dump into a scratch database and compares, or recovers a PITR volume to a point in time',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
     const args = parseDrillArgs(argv);
+    if (args.mode === 'pitr') {
+      const report = await runPitrDrill(args);
+      if (args.json) io.stdout(`${JSON.stringify(report)}\n`);
+      else {
+        io.stdout(
+          `point-in-time drill to ${report.target} from ${report.baseBackup ?? '(no base backup)'}: ${report.ok ? 'OK' : 'FAILED'} in ${report.durationSeconds} s\n`,
+        );
+        if (report.lastReplayedCommit)
+          io.stdout(`  last transaction replayed: ${report.lastReplayedCommit}\n`);
+        for (const [table, n] of Object.entries(report.tables)) io.stdout(`  ${table}: ${n} rows\n`);
+      }
+      if (report.error) io.stderr(`backup drill: ${report.error}\n`);
+      return report.ok ? 0 : 1;
+    }
     const report = await runDrill(args);
     if (args.json) {
       io.stdout(`${JSON.stringify(report)}\n`);

@@ -125,6 +125,38 @@ describe('promtool test rules: the alerts fire on the series the exporters emit,
           ],
         },
         {
+          // A 202 the database refused, a fence that does not lift, and WAL that cannot be archived.
+          interval: '1m',
+          input_series: [
+            { series: 'orders_rejected_total{namespace="prod",reason="out_of_stock"}', values: '0x10 1x20' },
+            { series: 'inventory_fenced{namespace="prod",pod="api-1"}', values: '0x5 1x1 0x5 1x10' },
+            { series: 'pg_stat_archiver_failed_count{namespace="prod",pod="pg-0"}', values: '0x10 1+1x10' },
+          ],
+          alert_rule_test: [
+            { eval_time: '9m', alertname: 'FlashSaleOrdersRejected', exp_alerts: [] },
+            {
+              eval_time: '12m',
+              alertname: 'FlashSaleOrdersRejected',
+              exp_alerts: [
+                { exp_labels: { severity: 'critical', namespace: 'prod', reason: 'out_of_stock' } },
+              ],
+            },
+            // A fence that lifts within 2 minutes (a recovery) is quiet; one that stays up fires.
+            { eval_time: '8m', alertname: 'FlashSaleInventoryFenceStuck', exp_alerts: [] },
+            {
+              eval_time: '18m',
+              alertname: 'FlashSaleInventoryFenceStuck',
+              exp_alerts: [{ exp_labels: { severity: 'critical', namespace: 'prod' } }],
+            },
+            { eval_time: '9m', alertname: 'FlashSalePostgresWalArchiveFailing', exp_alerts: [] },
+            {
+              eval_time: '14m',
+              alertname: 'FlashSalePostgresWalArchiveFailing',
+              exp_alerts: [{ exp_labels: { severity: 'critical', namespace: 'prod' } }],
+            },
+          ],
+        },
+        {
           // Sold out: requests answered 410 and no decrements is normal, not a stall.
           interval: '1m',
           input_series: [
