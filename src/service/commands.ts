@@ -1,11 +1,8 @@
-#!/usr/bin/env node
 /**
  * flash-sale-api: migrate | serve | consume | rebuild-stock. Configuration comes from the environment
- * (see src/service/config.ts and docs/api-service.md).
+ * (see src/service/config.ts and docs/api-service.md). The binary's entry is main.ts.
  */
 import cluster from 'node:cluster';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
 import { startConsumer } from './consumer.js';
@@ -24,10 +21,51 @@ commands:
   rebuild-stock  recompute Redis stock and purchase markers from PostgreSQL
 
 configuration: DATABASE_URL, REDIS_URL, AMQP_URL, PORT (8001), ADMIN_TOKEN, and the tuning
-variables documented in docs/api-service.md.
+variables documented in docs/api-service.md. 'flash-sale-api <command> --help' describes one command.
 `;
 
-const log = (s: string): void => {
+const CONFIG = 'Configuration comes from the environment (docs/api-service.md lists every variable).';
+
+/** `flash-sale-api <command> --help`: what the command does and the variables it reads. Prints only. */
+const COMMAND_HELP: Record<string, string> = {
+  migrate: `usage: flash-sale-api migrate
+
+Creates or upgrades the PostgreSQL schema in DATABASE_URL; idempotent (an advisory lock and
+schema_migrations), so every pod may run it. With MIGRATE_WAIT_FOR_RESTORE=1 it first waits up to
+MIGRATE_RESTORE_TIMEOUT_SECONDS for the bootstrap restore's marker.
+${CONFIG}
+`,
+  serve: `usage: flash-sale-api serve
+
+Runs the HTTP API on HOST:PORT (default 0.0.0.0:8001) with WORKERS processes (default: CPU count), using
+DATABASE_URL, REDIS_URL, AMQP_URL and ADMIN_TOKEN. Stops gracefully on SIGTERM or SIGINT.
+${CONFIG}
+`,
+  consume: `usage: flash-sale-api consume
+
+Runs the order consumer: reads ORDER_QUEUE on AMQP_URL and writes the orders to DATABASE_URL idempotently,
+acking after commit; /metrics and /healthz on CONSUMER_METRICS_PORT (default 9464, 0 = off). SIGTERM
+drains what it holds, then exits; a lost broker connection exits 1.
+${CONFIG}
+`,
+  'rebuild-stock': `usage: flash-sale-api rebuild-stock
+
+Recomputes every sale's Redis stock and purchase markers (REDIS_URL, REDIS_KEY_PREFIX) from PostgreSQL
+(DATABASE_URL). Run it with the order queue drained.
+${CONFIG}
+`,
+};
+
+/** A usage error: the error line first, then where to look; exit status 2. */
+function usageError(message: string, command?: string): number {
+  const help = command === undefined ? 'flash-sale-api --help' : `flash-sale-api ${command} --help`;
+  process.stderr.write(
+    `flash-sale-api${command === undefined ? '' : ` ${command}`}: ${message}\nRun '${help}' for usage.\n`,
+  );
+  return 2;
+}
+
+export const log = (s: string): void => {
   process.stderr.write(`flash-sale-api: ${s}\n`);
 };
 
@@ -93,10 +131,26 @@ async function consume(cfg: ServiceConfig): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const cmd = argv[0];
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(USAGE);
-    return cmd === undefined ? 2 : 0;
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) return usageError(`give a command: ${Object.keys(COMMAND_HELP).join(', ')}`);
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const topic = cmd === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !COMMAND_HELP[topic])
+      return usageError(`unknown command ${JSON.stringify(topic)}`);
+    process.stdout.write(topic !== undefined ? (COMMAND_HELP[topic] ?? '') : USAGE);
+    return 0;
+  }
+  const help = COMMAND_HELP[cmd];
+  if (help === undefined) return usageError(`unknown command ${JSON.stringify(cmd)}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (rest.length > 0) {
+    return usageError(
+      `unexpected argument ${JSON.stringify(rest[0])}; it takes none (configuration comes from the environment)`,
+      cmd,
+    );
   }
   let cfg: ServiceConfig;
   try {
@@ -149,27 +203,6 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     default:
-      process.stderr.write(`flash-sale-api: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
-      return 2;
+      return usageError(`unknown command ${JSON.stringify(cmd)}`);
   }
-}
-
-function isEntryPoint(): boolean {
-  try {
-    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exit(code);
-    },
-    (err: unknown) => {
-      log(err instanceof Error ? (err.stack ?? err.message) : String(err));
-      process.exit(1);
-    },
-  );
 }
