@@ -1,0 +1,63 @@
+/** Linux process tree helpers (from /proc) for tests that check no process is left behind. */
+import { readdirSync, readFileSync } from 'node:fs';
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  state: string;
+}
+
+function readStat(pid: number): ProcInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid …; comm may hold spaces and parentheses, so split after the last ')'.
+    const [state = '', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(ppid), state };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while `pid` exists and has not exited (a zombie nobody reaped counts as exited). */
+export function isRunning(pid: number): boolean {
+  const info = readStat(pid);
+  return info !== undefined && info.state !== 'Z' && info.state !== 'X';
+}
+
+/** Every running process below `pid` (children, grandchildren, …). */
+export function descendants(pid: number): number[] {
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => readStat(Number(d)))
+    .filter((p): p is ProcInfo => p !== undefined && p.state !== 'Z');
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const p of all) {
+      if (p.ppid === parent) {
+        found.push(p.pid);
+        walk(p.pid);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** The command line of `pid`, arguments joined by spaces ('' once it is gone). */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Waits until none of `pids` runs; returns those still running after `timeoutMs`. */
+export async function waitUntilGone(pids: number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = pids.filter(isRunning);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
