@@ -28,6 +28,11 @@ export function nodeVersionProblem(binary: string, version: string): string | un
  */
 function stopWithNpmParent(): void {
   if (!process.env.npm_command) return;
+  if (orphanedAlready()) {
+    // npx was killed while this process was still loading: the sh died before we could watch it.
+    setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+    return;
+  }
   const parent = process.ppid;
   const timer = setInterval(() => {
     if (process.ppid === parent) return;
@@ -35,6 +40,20 @@ function stopWithNpmParent(): void {
     process.kill(process.pid, 'SIGTERM');
   }, 500);
   timer.unref();
+}
+
+/**
+ * Started by npm but adopted by init already: our parent is PID 1 and PID 1 is not npm itself (as it is for
+ * `CMD ["npm", "start"]` in a container).
+ */
+function orphanedAlready(): boolean {
+  if (process.ppid !== 1) return false;
+  const fs = process.getBuiltinModule('node:fs');
+  try {
+    return !fs.readFileSync('/proc/1/cmdline', 'utf8').includes('npm');
+  } catch {
+    return false; // no /proc: cannot tell
+  }
 }
 
 /** A reader that stops early (`| head`) is not an error: end quietly instead of an EPIPE stack trace. */

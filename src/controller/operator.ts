@@ -164,12 +164,19 @@ export class Operator {
     }
   }
 
+  /** Starts the operator; a stop() while it starts wins: start then returns without starting more. */
   async start(): Promise<void> {
-    this.server = await serveMetrics(this.opts.metricsAddr, this.metrics, {
+    const server = await serveMetrics(this.opts.metricsAddr, this.metrics, {
       healthy: () => !this.stopping.signal.aborted,
       ready: () => this.isReady(),
     });
+    if (this.stopping.signal.aborted) {
+      await new Promise<void>((resolve) => server.server.close(() => resolve()));
+      return;
+    }
+    this.server = server;
     await this.preflight();
+    if (this.stopping.signal.aborted) return;
     if (this.elector) {
       this.metrics.isLeader.set(0);
       const leading = await this.elector.run(() => {
@@ -192,6 +199,7 @@ export class Operator {
 
   private async startControllers(): Promise<void> {
     this.prometheusOperator = await this.detectPrometheusOperator();
+    if (this.stopping.signal.aborted) return;
     this.parts.health?.start((key) => this.queue.add(key), this.metrics.registry);
     const kinds: string[] = [KIND, ...OWNED_KINDS, ...(this.prometheusOperator ? MONITORING_KINDS : [])];
     for (const kind of kinds) this.startInformers(resourceTypeByKind(kind));

@@ -5,14 +5,15 @@ interface ProcInfo {
   pid: number;
   ppid: number;
   state: string;
+  session: number;
 }
 
 function readStat(pid: number): ProcInfo | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // pid (comm) state ppid …; comm may hold spaces and parentheses, so split after the last ')'.
-    const [state = '', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pid, ppid: Number(ppid), state };
+    const [state = '', ppid = '0', , session = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(ppid), state, session: Number(session) };
   } catch {
     return undefined;
   }
@@ -24,12 +25,23 @@ export function isRunning(pid: number): boolean {
   return info !== undefined && info.state !== 'Z' && info.state !== 'X';
 }
 
-/** Every running process below `pid` (children, grandchildren, …). */
-export function descendants(pid: number): number[] {
-  const all = readdirSync('/proc')
+function running(): ProcInfo[] {
+  return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map((d) => readStat(Number(d)))
-    .filter((p): p is ProcInfo => p !== undefined && p.state !== 'Z');
+    .filter((p): p is ProcInfo => p !== undefined && p.state !== 'Z' && p.state !== 'X');
+}
+
+/** Every running process of session `sid` (a process spawned with `detached: true` leads its own session). */
+export function inSession(sid: number): number[] {
+  return running()
+    .filter((p) => p.session === sid)
+    .map((p) => p.pid);
+}
+
+/** Every running process below `pid` (children, grandchildren, …). */
+export function descendants(pid: number): number[] {
+  const all = running();
   const found: number[] = [];
   const walk = (parent: number) => {
     for (const p of all) {

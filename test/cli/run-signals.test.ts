@@ -3,7 +3,9 @@
  * signal within a second is the same request (under `npm start` one Ctrl-C arrives twice); and started the
  * way the README shows, `npx flash-sale-operator run … &`, killing npx's PID stops the operator too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../api/crd-helpers.js';
@@ -55,12 +57,33 @@ const runArgs = () => [
 ];
 
 describe('stopping flash-sale-operator run', () => {
-  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s stops it gracefully, exit 0', async (signal) => {
-    const op = start(process.execPath, [BIN, ...runArgs()]);
-    await until('operator running', () => op.stderr().includes('"operator running"'));
-    op.child.kill(signal);
-    expect(await op.exited).toBe(0);
-    expect(op.stderr()).toMatch(new RegExp(`"msg":"shutting down","signal":"${signal}"`));
+  it('SIGINT, SIGTERM and SIGHUP each stop it gracefully, exit 0', async () => {
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    await Promise.all(
+      signals.map(async (signal) => {
+        const op = start(process.execPath, [BIN, ...runArgs()]);
+        await until('operator running', () => op.stderr().includes('"operator running"'));
+        op.child.kill(signal);
+        expect(await op.exited, signal).toBe(0);
+        expect(op.stderr()).toMatch(new RegExp(`"msg":"shutting down","signal":"${signal}"`));
+      }),
+    );
+  });
+
+  it('a signal while it is still starting (a slow API server) stops it instead of leaving it running', async () => {
+    srv.resetRequests();
+    srv.faults.addLatency({ ms: 3000, verb: 'list', resource: 'flashsalestacks' });
+    try {
+      const op = start(process.execPath, [BIN, ...runArgs()]);
+      await until('the preflight list', () =>
+        srv.requests().some((r) => r.verb === 'list' && r.resource === 'flashsalestacks'),
+      );
+      op.child.kill('SIGTERM');
+      expect(await op.exited).toBe(0);
+      expect(op.stderr()).toMatch(/"msg":"shutting down","signal":"SIGTERM"/);
+    } finally {
+      srv.faults.clear();
+    }
   });
 
   it('a second Ctrl-C at once (npm forwards the terminal one) is the same request: still a graceful exit 0', async () => {
@@ -84,5 +107,41 @@ describe('stopping flash-sale-operator run', () => {
     npx.child.kill('SIGTERM');
     await npx.exited;
     expect(await waitUntilGone([operator!], 15_000)).toEqual([]);
+  });
+
+  it('started by npm, but orphaned before it even loaded (npx killed at once), it stops as well', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fso-orphan-'));
+    // bash starts it in the background and exits at once: it is adopted before its first line of code runs.
+    const orphan = (env: Record<string, string>) => {
+      const r = spawnSync(
+        'bash',
+        ['-c', '"$0" "$@" >"$LOG" 2>&1 </dev/null & echo $!', process.execPath, BIN, ...runArgs()],
+        { env: { ...process.env, ...env }, encoding: 'utf8' },
+      );
+      return Number(r.stdout.trim());
+    };
+    try {
+      const { npm_command: _drop, ...notNpm } = process.env;
+      const plain = spawnSync(
+        'bash',
+        ['-c', '"$0" "$@" >"$LOG" 2>&1 </dev/null & echo $!', process.execPath, BIN, ...runArgs()],
+        { env: { ...notNpm, LOG: join(dir, 'plain.log') } as NodeJS.ProcessEnv, encoding: 'utf8' },
+      );
+      const control = Number(plain.stdout.trim());
+      const underNpm = orphan({ npm_command: 'exec', LOG: join(dir, 'npm.log') });
+      expect(await waitUntilGone([underNpm], 20_000)).toEqual([]);
+      // Not started by npm: an orphan is none of our business (nohup, daemon managers), it keeps running.
+      await until('the control operator running', () =>
+        readFileSync(join(dir, 'plain.log'), 'utf8').includes('"operator running"'),
+      );
+      expect(isRunning(control)).toBe(true);
+      process.kill(control, 'SIGTERM');
+      expect(await waitUntilGone([control], 20_000)).toEqual([]);
+      expect(readFileSync(join(dir, 'plain.log'), 'utf8')).toMatch(
+        /"msg":"shutting down","signal":"SIGTERM"/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
