@@ -3,7 +3,7 @@
  * VERIFY=true runs the full verification exactly like VERIFY=1 — and refuse anything else, before touching
  * anything (VERIFY=true used to skip the full read silently).
  */
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
   runScript,
   seedDatabase,
   tempDir,
+  truncatingPgDump,
   uniqueName,
 } from './helpers.js';
 
@@ -31,19 +32,7 @@ beforeAll(async () => {
   databases.push(source);
   await createDatabase(source);
   await seedDatabase(source);
-  // pg_dump that loses the second half of its dump: only the full read (VERIFY) notices.
-  shim = join(dir, 'shim');
-  mkdirSync(shim);
-  writeFileSync(
-    join(shim, 'pg_dump'),
-    `#!/usr/bin/env bash
-set -e
-"${PG_BIN}/pg_dump" "$@"
-for a in "$@"; do case $a in --file=*) f=\${a#--file=};; esac; done
-truncate -s $(( $(stat -c %s "$f") / 2 )) "$f"
-`,
-  );
-  chmodSync(join(shim, 'pg_dump'), 0o755);
+  shim = truncatingPgDump(join(dir, 'shim'));
 });
 afterAll(async () => {
   for (const db of databases) await dropDatabase(db);

@@ -8,26 +8,12 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/cli.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { ROOT } from '../api/crd-helpers.js';
+import { LOCAL_CHECK_ARGS as LOCAL, runCli } from './run-cli.js';
 
 const BIN = join(ROOT, 'dist/src/cli/main.js');
-const LOCAL = [
-  '--postgres',
-  'postgres://postgres@127.0.0.1:5432/postgres',
-  '--redis',
-  'redis://127.0.0.1:6379',
-  '--amqp',
-  'amqp://guest:guest@127.0.0.1:5672',
-];
-
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 let dir: string;
 beforeAll(() => {

@@ -5,16 +5,8 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkCommand, parseCheckArgs } from '../../src/cli/commands/check.js';
 import { UsageError } from '../../src/cli/command.js';
+import { LOCAL_CHECK_ARGS as LOCAL } from '../cli/run-cli.js';
 import { freePort, startPgBouncer } from './daemons.js';
-
-const LOCAL = [
-  '--postgres',
-  'postgres://postgres@127.0.0.1:5432/postgres',
-  '--redis',
-  'redis://127.0.0.1:6379',
-  '--amqp',
-  'amqp://guest:guest@127.0.0.1:5672',
-];
 
 async function runCheck(argv: string[]) {
   let out = '';
