@@ -21,7 +21,7 @@ function runReporting(version: string, entry: string, args: string[]) {
   )}`;
   return spawnSync(process.execPath, ['--import', preload, join(ROOT, entry), ...args], {
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 120_000,
   });
 }
 
@@ -79,7 +79,7 @@ describe('the Node.js version gate', () => {
       encoding: 'utf8',
     }).stdout.trim();
     for (const [bin, entry] of BINARIES) {
-      const r = spawnSync(machineNode, [join(ROOT, entry), '--help'], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(machineNode, [join(ROOT, entry), '--help'], { encoding: 'utf8', timeout: 120_000 });
       if (nodeVersionProblem(bin, version)) {
         expect(r.status, r.stderr).toBe(1);
         expect(r.stderr).toBe(`${nodeVersionProblem(bin, version)}\n`);

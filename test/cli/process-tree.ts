@@ -1,6 +1,14 @@
 /** Linux process tree helpers (from /proc) for tests that check no process is left behind. */
 import { readdirSync, readFileSync } from 'node:fs';
 
+/**
+ * How long tests wait for a process to start, get ready or end: generous, because the suite shares two cores
+ * with other work and a Node.js process can take many seconds to load then. A wait, never a measurement.
+ */
+export const PROCESS_WAIT_MS = 120_000;
+/** Test timeout for tests that start and stop several such processes one after another. */
+export const PROCESS_TEST_TIMEOUT_MS = 4 * PROCESS_WAIT_MS;
+
 interface ProcInfo {
   pid: number;
   ppid: number;

@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../api/crd-helpers.js';
 import { startFakeApiServer, type FakeApiServer } from '../support/server.js';
-import { commandLine, descendants, isRunning, waitUntilGone } from './process-tree.js';
+import {
+  commandLine,
+  descendants,
+  isRunning,
+  PROCESS_TEST_TIMEOUT_MS,
+  PROCESS_WAIT_MS,
+  waitUntilGone,
+} from './process-tree.js';
 
 const BIN = join(ROOT, 'dist/src/cli/main.js');
 let srv: FakeApiServer;
@@ -39,7 +46,7 @@ function start(command: string, args: string[]): Started {
   return { child, stderr: () => stderr, exited };
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs = 40_000): Promise<void> {
+async function until(what: string, ok: () => boolean, timeoutMs = PROCESS_WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -56,7 +63,7 @@ const runArgs = () => [
   '127.0.0.1:0',
 ];
 
-describe('stopping flash-sale-operator run', () => {
+describe('stopping flash-sale-operator run', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('SIGINT, SIGTERM and SIGHUP each stop it gracefully, exit 0', async () => {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     await Promise.all(
@@ -98,7 +105,7 @@ describe('stopping flash-sale-operator run', () => {
 
   it('started as `npx flash-sale-operator run … &`, killing the PID of npx stops the operator', async () => {
     const npx = start('npx', ['flash-sale-operator', ...runArgs()]);
-    await until('operator running', () => npx.stderr().includes('"operator running"'), 90_000);
+    await until('operator running', () => npx.stderr().includes('"operator running"'));
     // npx runs it as npx → sh -c → node; the sh is what npx's signal reaches.
     const operator = descendants(npx.child.pid!).find((pid) =>
       /^node \S*flash-sale-operator run --kubeconfig/.test(commandLine(pid)),
@@ -106,7 +113,7 @@ describe('stopping flash-sale-operator run', () => {
     expect(operator, 'the operator process below npx').toBeDefined();
     npx.child.kill('SIGTERM');
     await npx.exited;
-    expect(await waitUntilGone([operator!], 15_000)).toEqual([]);
+    expect(await waitUntilGone([operator!], PROCESS_WAIT_MS)).toEqual([]);
   });
 
   it('started by npm, but orphaned before it even loaded (npx killed at once), it stops as well', async () => {
@@ -129,14 +136,14 @@ describe('stopping flash-sale-operator run', () => {
       );
       const control = Number(plain.stdout.trim());
       const underNpm = orphan({ npm_command: 'exec', LOG: join(dir, 'npm.log') });
-      expect(await waitUntilGone([underNpm], 20_000)).toEqual([]);
+      expect(await waitUntilGone([underNpm], PROCESS_WAIT_MS)).toEqual([]);
       // Not started by npm: an orphan is none of our business (nohup, daemon managers), it keeps running.
       await until('the control operator running', () =>
         readFileSync(join(dir, 'plain.log'), 'utf8').includes('"operator running"'),
       );
       expect(isRunning(control)).toBe(true);
       process.kill(control, 'SIGTERM');
-      expect(await waitUntilGone([control], 20_000)).toEqual([]);
+      expect(await waitUntilGone([control], PROCESS_WAIT_MS)).toEqual([]);
       expect(readFileSync(join(dir, 'plain.log'), 'utf8')).toMatch(
         /"msg":"shutting down","signal":"SIGTERM"/,
       );

@@ -115,7 +115,7 @@ describe('paths that cannot be read', () => {
     const [cmdline, args] = asRoot
       ? ['runuser', ['-u', 'nobody', '--', process.execPath, BIN, cmd, '-f', file]]
       : [process.execPath, [BIN, cmd, '-f', file]];
-    const r = spawnSync(cmdline, args, { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(cmdline, args, { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`${file}: cannot read file: permission denied\n`);
@@ -127,7 +127,7 @@ describe('a reader that stops early', () => {
     const r = spawnSync(
       'bash',
       ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" render -f examples/production.yaml | head -1`],
-      { cwd: ROOT, encoding: 'utf8', timeout: 30_000 },
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('---\n');

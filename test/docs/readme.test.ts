@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../api/crd-helpers.js';
-import { inSession, waitUntilGone } from '../cli/process-tree.js';
+import { inSession, PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS, waitUntilGone } from '../cli/process-tree.js';
 import { kubectlBinary } from '../support/tools.js';
 
 /** Commands not run here, by their exact text in README.md, with the reason. */
@@ -129,7 +129,7 @@ async function runCommands(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  const left = await waitUntilGone(inSession(child.pid!), 20_000);
+  const left = await waitUntilGone(inSession(child.pid!), PROCESS_WAIT_MS);
   for (const pid of left) process.kill(pid, 'SIGKILL');
   expect(left, `processes left behind by README block ${name}:\n${out}`).toEqual([]);
   return { code, out };
@@ -142,7 +142,7 @@ const testAt = all.findIndex((b) => b.lang === 'sh' && commands(b).some((c) => c
 /** The blocks the playground test takes: its output, the "another terminal" commands, their output. */
 const playgroundBlocks = [playgroundAt + 1, playgroundAt + 2, playgroundAt + 3];
 
-describe('README.md', () => {
+describe('README.md', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('has the blocks this test knows how to check', () => {
     expect(all[playgroundAt + 1]?.lang).toBe('text');
     expect(all[playgroundAt + 2]?.lang).toBe('sh');
@@ -203,7 +203,7 @@ describe('README.md', () => {
     const exited = new Promise<number | null>((resolve) => npm.once('exit', (c) => resolve(c)));
     try {
       const last = expected.trimEnd().split('\n').pop()!;
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + PROCESS_WAIT_MS;
       while (!out.includes(last)) {
         if (Date.now() > deadline || npm.exitCode !== null) throw new Error(`npm start did not get Ready:\n${out}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -235,7 +235,7 @@ describe('README.md', () => {
     }
     await exited;
     expect(out).toMatch(/\nstopped\n$/);
-    expect(await waitUntilGone(inSession(npm.pid!), 15_000)).toEqual([]);
+    expect(await waitUntilGone(inSession(npm.pid!), PROCESS_WAIT_MS)).toEqual([]);
   });
 
   const runnable = shellBlocks.filter((b) => {

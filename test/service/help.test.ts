@@ -39,7 +39,7 @@ function api(...args: string[]) {
   return spawnSync(process.execPath, [MAIN, ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
-    timeout: 20_000,
+    timeout: 120_000,
   });
 }
 

@@ -27,7 +27,7 @@ import { createOperator } from './run.js';
 const STAND_IN = new URL('../../../test/support/server.js', import.meta.url);
 const CRD = 'crds/flashsale.dev_flashsalestacks.yaml';
 const DEFAULT_EXAMPLE = 'examples/minimal.yaml';
-const READY_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 120_000;
 
 const usage = `Usage: flash-sale-operator playground [-f FILE...] [--port N] [--kubeconfig FILE]
 
