@@ -2,6 +2,9 @@
  * The operator's RBAC needs, in one place: the ClusterRole/Role in manifests/ and the Helm chart are
  * generated from this list (npm run generate), and a test checks it against the requests the controller
  * actually makes during the controller test suite: nothing missing, nothing granted that is never used.
+ *
+ * Objects are written with server-side apply, and an apply that creates the object is authorised as
+ * `create` as well as `patch` (kube-apiserver endpoints/handlers/patch.go), so every applied kind needs both.
  */
 export interface PolicyRule {
   apiGroups: string[];
@@ -13,45 +16,57 @@ export interface PolicyRule {
 export const OPERATOR_RULES: readonly PolicyRule[] = [
   { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks'], verbs: ['list', 'watch', 'patch'] },
   { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks/status'], verbs: ['patch'] },
+  // Owned objects carry `blockOwnerDeletion: true` owner references to their stack; with the
+  // OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift) that needs update on the owner's
+  // finalizers subresource.
+  { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks/finalizers'], verbs: ['update'] },
   {
     apiGroups: [''],
     resources: ['configmaps', 'serviceaccounts', 'services'],
-    verbs: ['list', 'watch', 'patch', 'delete'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
   },
   {
     apiGroups: [''],
     resources: ['secrets'],
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   },
-  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'watch', 'patch', 'delete'] },
+  {
+    apiGroups: [''],
+    resources: ['persistentvolumeclaims'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // Pods of finished backup Jobs: their termination message names the dump file and its size.
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'patch', 'delete'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   // No delete: a stack always has its PostgreSQL, Redis and RabbitMQ; garbage collection removes them.
-  { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch', 'patch'] },
-  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch', 'patch', 'delete'] },
-  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
+  { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['list', 'watch', 'create', 'patch'] },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   {
     apiGroups: ['autoscaling'],
     resources: ['horizontalpodautoscalers'],
-    verbs: ['list', 'watch', 'patch', 'delete'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
   },
-  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list', 'watch', 'patch', 'delete'] },
+  {
+    apiGroups: ['policy'],
+    resources: ['poddisruptionbudgets'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
   {
     apiGroups: ['networking.k8s.io'],
     resources: ['networkpolicies'],
-    verbs: ['list', 'watch', 'patch', 'delete'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
   },
   {
     apiGroups: ['rbac.authorization.k8s.io'],
     resources: ['roles', 'rolebindings'],
-    verbs: ['list', 'watch', 'patch', 'delete'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
   },
   {
     apiGroups: ['monitoring.coreos.com'],
     resources: ['servicemonitors', 'prometheusrules'],
-    verbs: ['list', 'watch', 'patch', 'delete'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
   },
 ];
 

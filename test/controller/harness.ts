@@ -1,6 +1,9 @@
 /**
  * Test harness: the in-memory API server (with our CRD and the simulated kubelet) and an operator running
- * in-process against it over real HTTP, through @kubernetes/client-node's KubeConfig.
+ * in-process against it over real HTTP, through @kubernetes/client-node's KubeConfig. The operator runs as
+ * its ServiceAccount with exactly the RBAC of manifests/rbac (as `kubectl apply -k manifests/` installs it),
+ * so a request the generated ClusterRole/Role does not allow fails here as on a real cluster; tests act as
+ * the cluster admin (`kc`).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +16,49 @@ import { Operator, type OperatorOptions, type OperatorParts } from '../../src/co
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import { createOperatorParts } from '../../src/controller/wiring.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from '../support/server.js';
+import type { KObj } from '../support/util.js';
 
 export const CRD_FILE = fileURLToPath(
   new URL('../../crds/flashsale.dev_flashsalestacks.yaml', import.meta.url),
 );
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+const RBAC_DIR = fileURLToPath(new URL('../../manifests/rbac/', import.meta.url));
+
+/** Where manifests/ installs the operator (its ServiceAccount, leader-election Role and Lease). */
+export const OPERATOR_NAMESPACE = 'flash-sale-system';
+export const OPERATOR_SERVICE_ACCOUNT = 'flash-sale-operator';
+/** The user the operator's requests are made as. */
+export const OPERATOR_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_SERVICE_ACCOUNT}`;
+
+/** The objects of manifests/rbac/kustomization.yaml, in order. */
+function operatorRbacObjects(): ApiObject[] {
+  const kustomization = YAML.parse(readFileSync(`${RBAC_DIR}kustomization.yaml`, 'utf8')) as {
+    resources: string[];
+  };
+  return kustomization.resources.flatMap((f) =>
+    YAML.parseAllDocuments(readFileSync(`${RBAC_DIR}${f}`, 'utf8')).map((d) => d.toJSON() as ApiObject),
+  );
+}
+
+/** Installs the operator's namespace, ServiceAccount and generated RBAC; returns a kubeconfig of the ServiceAccount. */
+export function installOperatorRbac(srv: FakeApiServer): KubeConfig {
+  const objects = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } },
+    ...operatorRbacObjects(),
+  ];
+  for (const o of objects) {
+    const t = srv.registry.typeForKind(o.apiVersion, o.kind)!;
+    srv.registry.create(t, o.metadata.namespace, o as KObj, { fieldManager: 'kubectl' });
+  }
+  const kc = new KubeConfig();
+  kc.loadFromFile(
+    srv.writeKubeconfig({
+      serviceAccount: { namespace: OPERATOR_NAMESPACE, name: OPERATOR_SERVICE_ACCOUNT },
+    }),
+  );
+  return kc;
+}
 
 export function loadExample(name: string, namespace = 'default'): ApiObject {
   const doc = YAML.parse(readFileSync(`${EXAMPLES}${name}`, 'utf8')) as ApiObject;
@@ -25,13 +66,15 @@ export function loadExample(name: string, namespace = 'default'): ApiObject {
   return doc;
 }
 
+/** The server, the admin's kubeconfig (`kc`) and the operator's (`operatorKc`, its ServiceAccount with the generated RBAC). */
 export async function startServer(
   opts: FakeApiServerOptions = {},
-): Promise<{ srv: FakeApiServer; kc: KubeConfig }> {
+): Promise<{ srv: FakeApiServer; kc: KubeConfig; operatorKc: KubeConfig }> {
   const srv = await startFakeApiServer({ crdFiles: [CRD_FILE], kubelet: { delayMs: 50 }, ...opts });
   const kc = new KubeConfig();
   kc.loadFromFile(srv.kubeconfigPath);
-  return { srv, kc };
+  const operatorKc = installOperatorRbac(srv);
+  return { srv, kc, operatorKc };
 }
 
 export function operatorOptions(overrides: Partial<OperatorOptions> = {}): OperatorOptions {
@@ -41,7 +84,7 @@ export function operatorOptions(overrides: Partial<OperatorOptions> = {}): Opera
     leaderElect: false,
     concurrency: 4,
     resyncMs: 60_000,
-    operatorNamespace: 'flash-sale-system',
+    operatorNamespace: OPERATOR_NAMESPACE,
     watchIdleTimeoutMs: 5_000,
     backoffBaseMs: 50,
     backoffMaxMs: 1_000,
@@ -122,7 +165,10 @@ export function waitReady(c: KubeClient, name = 'shop', timeoutMs = 30_000): Pro
 /** What a test of the running operator reads: filled in afresh before each test (see useOperatorTestEnv). */
 export interface OperatorTestEnv {
   srv: FakeApiServer;
+  /** The cluster admin's kubeconfig (what `c` uses). */
   kc: KubeConfig;
+  /** The operator's ServiceAccount kubeconfig. */
+  operatorKc: KubeConfig;
   c: KubeClient;
   /** The operator of the current test, once started. */
   op: Operator;
@@ -145,12 +191,12 @@ export interface OperatorTestEnvOptions {
 export function useOperatorTestEnv(opts: OperatorTestEnvOptions = {}): OperatorTestEnv {
   const env = {
     async startOperator(overrides: Partial<OperatorOptions> = {}, parts = opts.parts?.() ?? testParts()) {
-      env.op = await startOperator(env.kc, overrides, parts);
+      env.op = await startOperator(env.operatorKc, overrides, parts);
       return env.op;
     },
   } as OperatorTestEnv;
   beforeEach(async () => {
-    ({ srv: env.srv, kc: env.kc } = await startServer(opts.server));
+    ({ srv: env.srv, kc: env.kc, operatorKc: env.operatorKc } = await startServer(opts.server));
     env.c = client(env.kc);
     if (opts.operator !== false) await env.startOperator(opts.operator);
   });

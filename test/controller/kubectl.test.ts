@@ -64,7 +64,7 @@ describe('kubectl against the in-memory API server with the operator binary runn
         cwd: ROOT,
       },
     );
-    await waitForLine(apiserver, /listening on http:\/\/\S+/, 'fake-apiserver');
+    await waitForLine(apiserver, /listening on https:\/\/\S+/, 'fake-apiserver');
     operator = spawn(
       NODE,
       [

@@ -10,6 +10,7 @@ import {
   eventually,
   loadExample,
   operatorOptions,
+  OPERATOR_NAMESPACE,
   startServer,
   STACKS,
   testParts,
@@ -22,11 +23,12 @@ const DEPLOYMENTS = resourceTypeByKind('Deployment');
 describe('leader election on a coordination.k8s.io Lease', () => {
   let srv: FakeApiServer;
   let kc: KubeConfig;
+  let operatorKc: KubeConfig;
   let c: KubeClient;
   const ops: Operator[] = [];
 
   beforeEach(async () => {
-    ({ srv, kc } = await startServer());
+    ({ srv, kc, operatorKc } = await startServer());
     c = client(kc);
   });
 
@@ -38,7 +40,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
   const electionOpts = (identity: string) => ({
     leaderElect: true,
     identity,
-    operatorNamespace: 'default',
+    operatorNamespace: OPERATOR_NAMESPACE,
     leaseDurationMs: 2_000,
     renewDeadlineMs: 1_500,
     retryPeriodMs: 300,
@@ -50,7 +52,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     const op = new Promise<Operator>((r) => (resolveOp = r));
     const started = (async () => {
       const log = process.env.OPERATOR_LOGS ? createLogger('debug').child({ identity }) : silentLogger;
-      const o = new Operator(kc, operatorOptions(electionOpts(identity)), testParts(), log);
+      const o = new Operator(operatorKc, operatorOptions(electionOpts(identity)), testParts(), log);
       ops.push(o);
       resolveOp(o);
       await o.start();
@@ -68,7 +70,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     await c.create(loadExample('minimal.yaml'));
     await waitReady(c);
     await leaderA.waitIdle();
-    const lease = await c.get(LEASES, 'default', 'flash-sale-operator-leader');
+    const lease = await c.get(LEASES, OPERATOR_NAMESPACE, 'flash-sale-operator-leader');
     expect((lease.spec as any).holderIdentity).toBe('replica-a');
     expect(leaderA.writes).toBeGreaterThan(0);
     expect(standby.writes).toBe(0);
@@ -85,8 +87,8 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     await b.started;
     await eventually(
       async () =>
-        ((await c.get(LEASES, 'default', 'flash-sale-operator-leader')).spec as any).holderIdentity ===
-        'replica-b',
+        ((await c.get(LEASES, OPERATOR_NAMESPACE, 'flash-sale-operator-leader')).spec as any)
+          .holderIdentity === 'replica-b',
       'replica-b to hold the lease',
     );
     await c.mergePatch(STACKS, 'default', 'shop', { spec: { nginx: { replicas: 3 } } });
@@ -110,7 +112,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     const t0 = Date.now();
     await b.started;
     const waited = Date.now() - t0;
-    const lease = await c.get(LEASES, 'default', 'flash-sale-operator-leader');
+    const lease = await c.get(LEASES, OPERATOR_NAMESPACE, 'flash-sale-operator-leader');
     expect((lease.spec as any).holderIdentity).toBe('replica-b');
     expect((lease.spec as any).leaseTransitions).toBeGreaterThanOrEqual(1);
     // It had to wait for the 2 s lease to expire (it could not take a live lease).

@@ -71,6 +71,7 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
   let db: pg.Client | undefined;
   let srv: FakeApiServer;
   let kc: KubeConfig;
+  let operatorKc: KubeConfig;
   let c: KubeClient;
   let op: Operator | undefined;
   let reloader: PostgresReloader;
@@ -97,7 +98,7 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
   };
 
   beforeAll(async () => {
-    ({ srv, kc } = await startServer());
+    ({ srv, kc, operatorKc } = await startServer());
     c = client(kc);
     const parts = createOperatorParts({
       health: false,
@@ -112,7 +113,7 @@ describe('reloadable PostgreSQL parameters are applied live by the operator (rea
     });
     expect(parts.postgresReloader).toBeInstanceOf(PostgresReloader);
     reloader = parts.postgresReloader as PostgresReloader;
-    op = await startOperator(kc, {}, parts);
+    op = await startOperator(operatorKc, {}, parts);
 
     await c.create({
       apiVersion: 'flashsale.dev/v1alpha1',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeApiServer } from '../support/server.js';
+import { request } from '../support/tls.js';
 import { apiError, eventually, http, start } from './helpers.js';
 
 let srv: FakeApiServer;
@@ -74,15 +75,43 @@ describe('fault injection', () => {
     const down = srv.faults.down(1);
     await eventually(async () => {
       try {
-        await fetch(`${srv.url}/version`);
+        await request(`${srv.url}/version`);
         return false;
       } catch (e) {
-        return String((e as { cause?: { code?: string } }).cause?.code) === 'ECONNREFUSED';
+        return (e as { code?: string }).code === 'ECONNREFUSED';
       }
     }, 'connection refused');
     await down;
     expect((await http(srv, 'GET', '/version')).status).toBe(200);
     expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+  });
+
+  it('refuses one object with 422 Invalid and the given message, leaving other objects alone', async () => {
+    const message =
+      'StatefulSet.apps "web" is invalid: spec: Forbidden: updates to statefulset spec are forbidden';
+    srv.faults.failNext({
+      verb: 'patch',
+      resource: 'configmaps',
+      name: 'refused',
+      code: 422,
+      count: 2,
+      message,
+    });
+    await http(srv, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'refused' } });
+    await http(srv, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'fine' } });
+    const patch = (name: string) =>
+      http(
+        srv,
+        'PATCH',
+        `/api/v1/namespaces/default/configmaps/${name}`,
+        { data: { a: '1' } },
+        'application/merge-patch+json',
+      );
+    const r = await patch('refused');
+    expect([r.status, r.json.reason, r.json.message]).toEqual([422, 'Invalid', message]);
+    expect((await patch('fine')).status).toBe(200);
+    expect((await patch('refused')).status).toBe(422);
+    expect((await patch('refused')).status).toBe(200);
   });
 
   it('exposes the same controls over HTTP under /debug', async () => {
@@ -242,11 +271,13 @@ describe('standalone start', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const url = await eventually(
-        () => out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)?.[1],
+        () => out.match(/listening on (https:\/\/127\.0\.0\.1:\d+)/)?.[1],
         'URL printed',
       );
-      expect(readFileSync(kcPath, 'utf8')).toContain(`server: ${url}`);
-      const v = await fetch(`${url}/version`);
+      const kubeconfig = readFileSync(kcPath, 'utf8');
+      expect(kubeconfig).toContain(`server: ${url}`);
+      const token = /token: (\S+)/.exec(kubeconfig)![1]!;
+      const v = await request(`${url}/version`, { headers: { Authorization: `Bearer ${token}` } });
       expect(v.status).toBe(200);
     } finally {
       child.kill('SIGTERM');

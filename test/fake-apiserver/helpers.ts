@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'vitest';
+import { request } from '../support/tls.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from '../support/server.js';
 
 export const WIDGET_CRD = fileURLToPath(new URL('./fixtures/widgets-crd.yaml', import.meta.url));
@@ -28,7 +29,7 @@ export async function apiError(p: Promise<unknown>, code: number): Promise<Recor
   throw new Error(`expected the call to fail with ${code}, it succeeded`);
 }
 
-/** Raw HTTP against the server (for content types and endpoints client-node does not expose). */
+/** Raw HTTP against the server as its admin (for content types and endpoints client-node does not expose). */
 export async function http(
   srv: FakeApiServer,
   method: string,
@@ -37,19 +38,27 @@ export async function http(
   contentType = 'application/json',
   headers: Record<string, string> = {},
 ): Promise<{ status: number; json: any; headers: Headers }> {
-  const res = await fetch(srv.url + path, {
+  const res = await request(srv.url + path, {
     method,
-    headers: { 'Content-Type': contentType, Accept: 'application/json', ...headers },
+    headers: {
+      'Content-Type': contentType,
+      Accept: 'application/json',
+      Authorization: `Bearer ${srv.adminToken}`,
+      ...headers,
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await res.text();
+  const text = res.body.toString('utf8');
+  const h = new Headers();
+  for (const [k, v] of Object.entries(res.headers))
+    for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) h.append(k, x);
   let json: any;
   try {
     json = JSON.parse(text);
   } catch {
     json = text;
   }
-  return { status: res.status, json, headers: res.headers };
+  return { status: res.status, json, headers: h };
 }
 
 export async function eventually<T>(

@@ -6,15 +6,16 @@
  * not served: clients that ask for it get the legacy documents as application/json and fall back.
  */
 import { createHash } from 'node:crypto';
+import type { KubernetesVersion } from '../../src/kubernetes/version.js';
 import type { ResourceType } from './resources.js';
 
 const VERBS_COLLECTION = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-export function versionInfo(): Record<string, string> {
+export function versionInfo(v: KubernetesVersion): Record<string, string> {
   return {
-    major: '1',
-    minor: '32',
-    gitVersion: 'v1.32.0-fake',
+    major: String(v.major),
+    minor: String(v.minor),
+    gitVersion: `v${v.major}.${v.minor}.0-fake`,
     gitCommit: '0000000000000000000000000000000000000000',
     gitTreeState: 'clean',
     buildDate: '2026-01-01T00:00:00Z',
@@ -64,7 +65,7 @@ export function resourceList(types: ResourceType[], group: string, version: stri
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: VERBS_COLLECTION,
+      verbs: t.verbs ?? VERBS_COLLECTION,
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
       ...(t.categories.length ? { categories: t.categories } : {}),
       storageVersionHash: createHash('sha256').update(`${group}/${t.plural}`).digest('base64').slice(0, 11),

@@ -13,6 +13,8 @@ export interface RequestRecord {
   path: string;
   userAgent?: string;
   fieldManager?: string;
+  /** The authenticated user (absent when authentication failed). */
+  user?: string;
 }
 
 export interface FailRule {
@@ -24,7 +26,11 @@ export interface FailRule {
   name?: string;
   /** How many matching requests fail (default 1). */
   count?: number;
-  /** 500 (default), 409, 429, 503, 504… */
+  /**
+   * 500 (default), 409, 429, 503, 504…; 422 answers reason Invalid (what a validating admission webhook or
+   * an immutable field gets), e.g. `failNext({ verb: 'patch', resource: 'statefulsets', name: 'shop-redis',
+   * code: 422, count: 1000, message: '...' })` to refuse one object's applies.
+   */
   code?: number;
   /** For 429: the Retry-After header in seconds (default 1). */
   retryAfterSeconds?: number;

@@ -33,6 +33,8 @@ export interface ResourceType {
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   /** Stored in another resource's storage (events.k8s.io Events are core/v1 Events). */
   storage?: { group: string; plural: string };
+  /** The verbs discovery lists, when not the usual collection verbs (review APIs only take `create`). */
+  verbs?: string[];
 }
 
 type Def = [
@@ -96,29 +98,47 @@ const CATEGORY_ALL = new Set([
   'horizontalpodautoscalers',
 ]);
 
+/** SelfSubjectAccessReview (`kubectl auth can-i`): create-only, answered by access.ts, never stored. */
+const ACCESS_REVIEW: ResourceType = {
+  group: 'authorization.k8s.io',
+  version: 'v1',
+  kind: 'SelfSubjectAccessReview',
+  plural: 'selfsubjectaccessreviews',
+  singular: 'selfsubjectaccessreview',
+  namespaced: false,
+  shortNames: [],
+  categories: [],
+  status: false,
+  generation: false,
+  verbs: ['create'],
+};
+
 export function builtinTypes(): ResourceType[] {
-  return BUILTINS.map(([group, version, kind, plural, namespaced, shortNames, status, generation]) => ({
-    group,
-    version,
-    kind,
-    plural,
-    singular: kind.toLowerCase(),
-    namespaced,
-    shortNames,
-    categories: CATEGORY_ALL.has(plural) ? ['all'] : [],
-    status,
-    generation,
-    ...(group === 'events.k8s.io' ? { storage: { group: '', plural: 'events' } } : {}),
-    ...(['deployments', 'statefulsets', 'replicasets'].includes(plural)
-      ? {
-          scale: {
-            specReplicasPath: '.spec.replicas',
-            statusReplicasPath: '.status.replicas',
-            labelSelectorPath: '.spec.selector',
-          },
-        }
-      : {}),
-  }));
+  return [
+    ...BUILTINS.map(([group, version, kind, plural, namespaced, shortNames, status, generation]) => ({
+      group,
+      version,
+      kind,
+      plural,
+      singular: kind.toLowerCase(),
+      namespaced,
+      shortNames,
+      categories: CATEGORY_ALL.has(plural) ? ['all'] : [],
+      status,
+      generation,
+      ...(group === 'events.k8s.io' ? { storage: { group: '', plural: 'events' } } : {}),
+      ...(['deployments', 'statefulsets', 'replicasets'].includes(plural)
+        ? {
+            scale: {
+              specReplicasPath: '.spec.replicas',
+              statusReplicasPath: '.status.replicas',
+              labelSelectorPath: '.spec.selector',
+            },
+          }
+        : {}),
+    })),
+    ACCESS_REVIEW,
+  ];
 }
 
 /** CRDs of the Prometheus operator, served when the server option `prometheusOperator` is on. */

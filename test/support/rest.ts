@@ -10,6 +10,8 @@ import {
   qualified,
   staleConflict,
 } from './errors.js';
+import type { RbacAdmission } from './rbac-admission.js';
+import type { UserInfo } from './authn.js';
 import type { Nav } from './fieldset.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
 import { builtinTypes, typesFromCrd, type ResourceType } from './resources.js';
@@ -28,6 +30,8 @@ export interface WriteOptions {
   /** undefined when the request did not carry `force`. */
   force?: boolean;
   subresource?: string;
+  /** The authenticated requester; writes without one (the stand-in's own) skip admission. */
+  user?: UserInfo;
 }
 
 export interface DeleteOptions {
@@ -43,6 +47,8 @@ export class Registry {
   private readonly schemas = new Map<string, CrdSchema>();
   /** Called after any deletion or ownership change so garbage collection can run. */
   onChange: () => void = () => {};
+  /** Authorisation checks inside writes (rbac-admission.ts), set by the server. */
+  rbacAdmission?: RbacAdmission;
 
   constructor(historySize: number) {
     this.store = new Store(historySize);
@@ -184,7 +190,20 @@ export class Registry {
 
   private validateMeta(t: ResourceType, obj: KObj): void {
     const name = obj.metadata.name ?? '';
-    if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
+    if (t.group === 'rbac.authorization.k8s.io') {
+      // RBAC names are only path segments (ValidateRBACName), so "system:discovery" is valid.
+      const why = ['.', '..'].includes(name)
+        ? `may not be '${name}'`
+        : name.includes('/')
+          ? "may not contain '/'"
+          : name.includes('%')
+            ? "may not contain '%'"
+            : undefined;
+      if (why)
+        throw invalid(t.kind, t.group, name, [
+          { field: 'metadata.name', message: `Invalid value: "${name}": ${why}` },
+        ]);
+    } else if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
       throw invalid(t.kind, t.group, name, [
         {
           field: 'metadata.name',
@@ -328,6 +347,17 @@ export class Registry {
     if (o.subresource !== 'status') this.initialStatus(t, obj);
     this.builtinDefaults(t, obj);
     this.admitCustom(t, obj, o);
+    if (o.user) {
+      const apply = o.subresource === 'apply';
+      this.rbacAdmission?.validate({
+        operation: 'create',
+        type: t,
+        obj,
+        user: o.user,
+        subresource: apply ? undefined : o.subresource,
+        createdByApply: apply,
+      });
+    }
     if (o.subresource !== 'apply') {
       obj.metadata.managedFields = updateManagedFields(
         undefined,
@@ -456,6 +486,15 @@ export class Registry {
     this.validateMeta(t, next);
     if (!sub) this.builtinDefaults(t, next);
     this.admitCustom(t, next, o, old);
+    if (o.user)
+      this.rbacAdmission?.validate({
+        operation: 'update',
+        type: t,
+        obj: next,
+        old,
+        user: o.user,
+        subresource: sub,
+      });
     if (t.generation && !sub && !deepEqual(specPart(old), specPart(next)))
       next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     if (preApplied) next.metadata.managedFields = preApplied.metadata.managedFields;

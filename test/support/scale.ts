@@ -2,6 +2,7 @@
 import { badRequest } from './errors.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
 import type { ResourceType } from './resources.js';
+import { labelSelectorString } from './selectors.js';
 import type { Registry, WriteOptions } from './rest.js';
 import { clone, isObj, type KObj } from './util.js';
 
@@ -18,21 +19,6 @@ function setPath(o: any, path: string, v: unknown): void {
   cur[parts[parts.length - 1]!] = v;
 }
 
-function selectorString(sel: any): string {
-  if (typeof sel === 'string') return sel;
-  if (!isObj(sel)) return '';
-  const parts = Object.entries((sel.matchLabels ?? {}) as Record<string, string>).map(
-    ([k, v]) => `${k}=${v}`,
-  );
-  for (const e of (sel.matchExpressions ?? []) as { key: string; operator: string; values?: string[] }[]) {
-    if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
-}
-
 export function toScale(t: ResourceType, o: KObj): KObj {
   const s = t.scale!;
   const { name, namespace, uid, resourceVersion, creationTimestamp } = o.metadata;
@@ -43,7 +29,7 @@ export function toScale(t: ResourceType, o: KObj): KObj {
     spec: { replicas: getPath(o, s.specReplicasPath) ?? 0 },
     status: {
       replicas: getPath(o, s.statusReplicasPath) ?? 0,
-      ...(s.labelSelectorPath ? { selector: selectorString(getPath(o, s.labelSelectorPath)) } : {}),
+      ...(s.labelSelectorPath ? { selector: labelSelectorString(getPath(o, s.labelSelectorPath)) } : {}),
     },
   };
 }

@@ -1,6 +1,6 @@
 /** Label and field selectors, parsed as the API server parses them. */
 import { ApiError, badRequest } from './errors.js';
-import type { KObj } from './util.js';
+import { isObj, type KObj } from './util.js';
 
 type LabelReq =
   | { key: string; op: 'in' | 'notin'; values: string[] }
@@ -50,6 +50,27 @@ export function parseLabelSelector(s: string | null | undefined): LabelSelector 
     }
   }
   return reqs;
+}
+
+/** A metav1.LabelSelector object (matchLabels, matchExpressions) in the string form selectors are parsed from. */
+export function labelSelectorString(sel: unknown): string {
+  if (typeof sel === 'string') return sel;
+  if (!isObj(sel)) return '';
+  const parts = Object.entries((sel.matchLabels ?? {}) as Record<string, string>).map(
+    ([k, v]) => `${k}=${v}`,
+  );
+  for (const e of (sel.matchExpressions ?? []) as { key: string; operator: string; values?: string[] }[]) {
+    if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+/** A metav1.LabelSelector object as requirements to match with. */
+export function labelSelectorOf(sel: unknown): LabelSelector {
+  return parseLabelSelector(labelSelectorString(sel));
 }
 
 export function matchLabels(sel: LabelSelector, labels: Record<string, string> | undefined): boolean {

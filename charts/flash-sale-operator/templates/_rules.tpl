@@ -17,6 +17,12 @@
   verbs:
     - patch
 - apiGroups:
+    - flashsale.dev
+  resources:
+    - flashsalestacks/finalizers
+  verbs:
+    - update
+- apiGroups:
     - ""
   resources:
     - configmaps
@@ -25,6 +31,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -46,6 +53,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -67,6 +75,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -76,6 +85,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
 - apiGroups:
     - batch
@@ -84,6 +94,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -94,6 +105,7 @@
     - get
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -103,6 +115,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -112,6 +125,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -121,6 +135,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -131,6 +146,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
@@ -141,6 +157,7 @@
   verbs:
     - list
     - watch
+    - create
     - patch
     - delete
 - apiGroups:
