@@ -212,8 +212,8 @@ describe('README.md', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
       const shown = out.slice(out.indexOf('flash-sale playground:'));
       const realDir = /\/\S*flash-sale-playground-\w+/.exec(shown)![0];
       const readmeDir = /\/\S*flash-sale-playground-\w+/.exec(expected)![0];
-      const realPort = /http:\/\/127\.0\.0\.1:(\d+)/.exec(shown)![1]!;
-      const readmePort = /http:\/\/127\.0\.0\.1:(\d+)/.exec(expected)![1]!;
+      const realPort = /https?:\/\/127\.0\.0\.1:(\d+)/.exec(shown)![1]!;
+      const readmePort = /https?:\/\/127\.0\.0\.1:(\d+)/.exec(expected)![1]!;
       const normalised = shown.replaceAll(realDir, readmeDir).replaceAll(`127.0.0.1:${realPort}`, `127.0.0.1:${readmePort}`);
       expect(normalised.slice(0, expected.length)).toBe(expected);
 
