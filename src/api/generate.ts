@@ -34,6 +34,17 @@ export function toOpenAPI(node: SchemaNode): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The CRD's openAPIV3Schema. A real API server refuses a CRD whose root `metadata` node carries anything but
+ * `type` (name/generateName restrictions aside): apiextensions' structural-schema rule, "must not specify
+ * anything other than name and generateName, but metadata is implicitly specified".
+ */
+export function crdSchema(): Record<string, unknown> {
+  const schema = toOpenAPI(rootSchema);
+  const properties = schema.properties as Record<string, unknown>;
+  return { ...schema, properties: { ...properties, metadata: { type: 'object' } } };
+}
+
 /** The CustomResourceDefinition object. */
 export function crdObject(): Record<string, unknown> {
   return {
@@ -63,7 +74,7 @@ export function crdObject(): Record<string, unknown> {
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: printerColumns,
-          schema: { openAPIV3Schema: toOpenAPI(rootSchema) },
+          schema: { openAPIV3Schema: crdSchema() },
         },
       ],
     },

@@ -664,6 +664,7 @@ export const rootSchema: SchemaNode = obj(
   {
     apiVersion: str('APIVersion of this representation: flashsale.dev/v1alpha1.'),
     kind: str('Kind of this representation: FlashSaleStack.'),
+    // Documented here for docs/api.md only: the CRD carries just `type: object` (see crdSchema in generate.ts).
     metadata: { type: 'object', description: 'Standard object metadata.' },
     spec: { ...specSchema, default: {} },
     status: statusSchema,

@@ -13,15 +13,18 @@ export interface KubernetesVersion {
 }
 
 export const MIN_SUPPORTED: KubernetesVersion = { major: 1, minor: 28 };
-/** The newest minor we test against (the emulated server versions in test/support). */
-export const MAX_TESTED: KubernetesVersion = { major: 1, minor: 33 };
+/**
+ * The newest minor we test against: the newest the stand-in API server emulates (EMULATED_MINORS in
+ * test/support/kube-openapi.ts, from the OpenAPI models of @kubernetes/client-node 2.0, release-1.36).
+ */
+export const MAX_TESTED: KubernetesVersion = { major: 1, minor: 36 };
 
 /** "1.28" */
 export function formatVersion(v: KubernetesVersion): string {
   return `${v.major}.${v.minor}`;
 }
 
-/** The supported range as users read it: "1.28 or newer (tested up to 1.33)". */
+/** The supported range as users read it: "1.28 or newer (tested up to 1.36)". */
 export function supportedRangeText(): string {
   return `${formatVersion(MIN_SUPPORTED)} or newer (tested up to ${formatVersion(MAX_TESTED)})`;
 }

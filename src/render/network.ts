@@ -62,7 +62,9 @@ export function renderNetworkPolicies(
             ? { matchLabels: { [STACK_LABEL]: stack.metadata.name } }
             : { matchLabels: selectorLabels(stack, target) },
         policyTypes: types,
-        ...spec,
+        // An empty rule list (deny all) is named by policyTypes only: the API server drops `ingress: []`
+        // (omitempty), and rendering it would never match the stored object.
+        ...Object.fromEntries(Object.entries(spec).filter(([, rules]) => rules.length > 0)),
       },
     };
   };

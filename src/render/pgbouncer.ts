@@ -184,7 +184,9 @@ export function renderPgBouncer(stack: ResolvedFlashSaleStack, inputs: RenderInp
       },
       // Let in-flight transactions finish: the Service drops the pod first, then PgBouncer gets SIGTERM
       // (1.18: SIGTERM = immediate shutdown, so delay it; SIGINT would be a safe shutdown).
-      lifecycle: { preStop: { sleep: { seconds: 5 } } },
+      // An exec sleep, not `preStop.sleep`: that field exists only from Kubernetes 1.29 (on by default from 1.30),
+      // and a 1.28 server refuses the whole Deployment.
+      lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } },
       volumeMounts: [
         { name: 'config', mountPath: PGBOUNCER_CONFIG_DIR, readOnly: true },
         { name: 'auth', mountPath: PGBOUNCER_AUTH_DIR, readOnly: true },

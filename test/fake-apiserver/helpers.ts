@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'vitest';
 import { request } from '../support/tls.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from '../support/server.js';
+import { kubectlBinary } from '../support/tools.js';
 
 export const WIDGET_CRD = fileURLToPath(new URL('./fixtures/widgets-crd.yaml', import.meta.url));
 
@@ -91,5 +95,29 @@ export function widget(
     kind: 'Widget',
     metadata: { name, namespace: 'default', ...extra },
     spec,
+  };
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs the machine's kubectl against `srv` (discovery cached under `cacheDir`); never throws. */
+export function kubectlFor(srv: FakeApiServer, cacheDir: string) {
+  const run = promisify(execFile);
+  return async (...args: string[]): Promise<KubectlResult> => {
+    try {
+      const r = await run(
+        kubectlBinary(),
+        ['--kubeconfig', srv.kubeconfigPath, '--cache-dir', join(cacheDir, 'cache'), ...args],
+        { timeout: 30_000 },
+      );
+      return { ...r, code: 0 };
+    } catch (e) {
+      const err = e as KubectlResult;
+      return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+    }
   };
 }

@@ -1,32 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeApiServer } from '../support/server.js';
-import { eventually, http, start } from './helpers.js';
-import { kubectlBinary } from '../support/tools.js';
+import { eventually, http, kubectlFor, start } from './helpers.js';
 
-const run = promisify(execFile);
 let srv: FakeApiServer;
 let dir: string;
-
-async function kubectl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const r = await run(
-      kubectlBinary(),
-      ['--kubeconfig', srv.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args],
-      { timeout: 30_000 },
-    );
-    return { ...r, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
-}
+const kubectl = (...args: string[]) => kubectlFor(srv, dir)(...args);
 
 function file(name: string, text: string): string {
   const p = join(dir, name);

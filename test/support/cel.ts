@@ -37,6 +37,9 @@ const MACROS = new Set(['all', 'exists', 'exists_one']);
 
 export class CelError extends Error {}
 
+/** A rule that is not CEL at all (a real server refuses the CRD); other CelErrors are just outside the subset. */
+export class CelSyntaxError extends CelError {}
+
 function tokenize(src: string): string[] {
   const out: string[] = [];
   let i = 0;
@@ -56,7 +59,7 @@ function tokenize(src: string): string[] {
           j += 2;
         } else s += src[j++];
       }
-      if (j >= src.length) throw new CelError(`unterminated string in ${src}`);
+      if (j >= src.length) throw new CelSyntaxError(`unterminated string in ${src}`);
       out.push('"' + s);
       i = j + 1;
       continue;
@@ -112,7 +115,7 @@ export function parseCel(src: string): Node {
   const peek = () => toks[p];
   const next = () => toks[p++];
   const expect = (t: string) => {
-    if (toks[p] !== t) throw new CelError(`expected ${t} at token ${p} of ${src}`);
+    if (toks[p] !== t) throw new CelSyntaxError(`expected ${t} at token ${p} of ${src}`);
     p++;
   };
   const expr = (): Node => {
@@ -166,7 +169,7 @@ export function parseCel(src: string): Node {
       if (peek() === '.') {
         next();
         const name = next();
-        if (!name || !/^[A-Za-z_]/.test(name)) throw new CelError(`expected a field name in ${src}`);
+        if (!name || !/^[A-Za-z_]/.test(name)) throw new CelSyntaxError(`expected a field name in ${src}`);
         if (peek() === '(') {
           if (MACROS.has(name)) {
             expect('(');
@@ -190,7 +193,7 @@ export function parseCel(src: string): Node {
   };
   const primary = (): Node => {
     const t = next();
-    if (t === undefined) throw new CelError(`unexpected end of ${src}`);
+    if (t === undefined) throw new CelSyntaxError(`unexpected end of ${src}`);
     if (t.startsWith('"')) return { k: 'lit', v: t.slice(1) };
     if (t.startsWith('#')) return { k: 'lit', v: Number(t.slice(1)) };
     if (t === 'true' || t === 'false') return { k: 'lit', v: t === 'true' };
@@ -226,10 +229,10 @@ export function parseCel(src: string): Node {
       }
       return { k: 'id', name: t };
     }
-    throw new CelError(`unexpected token ${t} in ${src}`);
+    throw new CelSyntaxError(`unexpected token ${t} in ${src}`);
   };
   const n = expr();
-  if (p !== toks.length) throw new CelError(`unexpected token ${toks[p]} in ${src}`);
+  if (p !== toks.length) throw new CelSyntaxError(`unexpected token ${toks[p]} in ${src}`);
   return n;
 }
 
@@ -471,10 +474,107 @@ export function compileRule(r: {
   message?: string;
   fieldPath?: string;
   reason?: string;
-}): CompiledRule | { error: string } {
+}): CompiledRule | { error: string; syntax: boolean } {
   try {
     return { ...r, ast: parseCel(r.rule), usesOldSelf: /\boldSelf\b/.test(r.rule) };
   } catch (e) {
-    return { error: (e as Error).message };
+    return { error: (e as Error).message, syntax: e instanceof CelSyntaxError };
   }
+}
+
+type SchemaNode = Record<string, any> | undefined;
+
+function childSchema(s: SchemaNode, field: string): { schema: SchemaNode; undefinedField: boolean } {
+  if (!s || s['x-kubernetes-preserve-unknown-fields'] || s['x-kubernetes-embedded-resource'])
+    return { schema: undefined, undefinedField: false };
+  if (s.properties && typeof s.properties === 'object') {
+    if (field in s.properties) return { schema: s.properties[field], undefinedField: false };
+    return { schema: undefined, undefinedField: !s.additionalProperties };
+  }
+  if (s.additionalProperties && typeof s.additionalProperties === 'object')
+    return { schema: s.additionalProperties, undefinedField: false };
+  return { schema: undefined, undefinedField: s.type === 'object' && !s.additionalProperties };
+}
+
+/**
+ * What cel-go's type check refuses that we can see statically: names other than `self`, `oldSelf` and
+ * macro variables, and fields the schema does not declare (`undefined field 'x'`).
+ */
+export function typeCheckIssues(rule: string, self: SchemaNode, atRoot: boolean): string[] {
+  let ast: Node;
+  try {
+    ast = parseCel(rule);
+  } catch {
+    return [];
+  }
+  const issues: string[] = [];
+  const typeOf = (n: Node, vars: Map<string, SchemaNode>): SchemaNode => {
+    switch (n.k) {
+      case 'id':
+        if (n.name === 'self' || n.name === 'oldSelf') return self;
+        if (vars.has(n.name)) return vars.get(n.name);
+        issues.push(`undeclared reference to '${n.name}' (in container '')`);
+        return undefined;
+      case 'member':
+      case 'has': {
+        // At the root, CEL sees metadata as an object with name and generateName (apiextensions' CEL types).
+        if (
+          atRoot &&
+          n.name === 'metadata' &&
+          n.obj.k === 'id' &&
+          (n.obj.name === 'self' || n.obj.name === 'oldSelf')
+        )
+          return {
+            type: 'object',
+            properties: { name: { type: 'string' }, generateName: { type: 'string' } },
+          };
+        const parent = typeOf(n.obj, vars);
+        const c = childSchema(parent, n.name);
+        if (c.undefinedField) issues.push(`undefined field '${n.name}'`);
+        return c.schema;
+      }
+      case 'index': {
+        const parent = typeOf(n.obj, vars);
+        typeOf(n.idx, vars);
+        return (
+          parent?.items ??
+          (typeof parent?.additionalProperties === 'object' ? parent.additionalProperties : undefined)
+        );
+      }
+      case 'macro': {
+        const target = typeOf(n.target, vars);
+        const item =
+          target?.type === 'array'
+            ? target.items
+            : target?.type === 'object'
+              ? { type: 'string' }
+              : undefined;
+        typeOf(n.body, new Map([...vars, [n.v, item]]));
+        return undefined;
+      }
+      case 'call':
+        if (n.target) typeOf(n.target, vars);
+        for (const a of n.args) typeOf(a, vars);
+        return undefined;
+      case 'un':
+        typeOf(n.x, vars);
+        return undefined;
+      case 'bin':
+        typeOf(n.l, vars);
+        typeOf(n.r, vars);
+        return undefined;
+      case 'cond':
+        typeOf(n.c, vars);
+        typeOf(n.a, vars);
+        typeOf(n.b, vars);
+        return undefined;
+      case 'list':
+        for (const x of n.items) typeOf(x, vars);
+        return undefined;
+      default:
+        return undefined;
+    }
+  };
+  typeOf(ast, new Map());
+  return issues;
 }

@@ -11,6 +11,7 @@ import type { ResourceType } from './resources.js';
 
 const VERBS_COLLECTION = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
+/** The /version document of the emulated version (1.28 → gitVersion v1.28.0-fake). */
 export function versionInfo(v: KubernetesVersion): Record<string, string> {
   return {
     major: String(v.major),
@@ -103,7 +104,7 @@ function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
-export function openApiV3Index(types: ResourceType[]): Record<string, unknown> {
+export function openApiV3Index(types: ResourceType[], serverMinor: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   const seen = new Set<string>();
   for (const t of types) {
@@ -111,7 +112,7 @@ export function openApiV3Index(types: ResourceType[]): Record<string, unknown> {
     if (seen.has(p)) continue;
     seen.add(p);
     const hash = createHash('sha256')
-      .update(JSON.stringify(openApiV3Doc(types, t.group, t.version)))
+      .update(JSON.stringify(openApiV3Doc(types, t.group, t.version, serverMinor)))
       .digest('hex')
       .slice(0, 32);
     paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
@@ -123,6 +124,7 @@ export function openApiV3Doc(
   types: ResourceType[],
   group: string,
   version: string,
+  serverMinor: string,
 ): Record<string, unknown> | undefined {
   const ts = types.filter((t) => t.group === group && t.version === version);
   if (!ts.length) return undefined;
@@ -148,7 +150,7 @@ export function openApiV3Doc(
   }
   return {
     openapi: '3.0.0',
-    info: { title: 'Kubernetes', version: 'v1.32.0-fake' },
+    info: { title: 'Kubernetes', version: `v${serverMinor}.0-fake` },
     paths,
     components: { schemas: {} },
   };

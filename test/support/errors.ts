@@ -26,7 +26,8 @@ export class ApiError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      // A plain (non-Status) error upstream has no reason; the field is then omitted.
+      ...(this.reason ? { reason: this.reason } : {}),
       ...(this.details ? { details: this.details } : {}),
       code: this.code,
     };
@@ -80,7 +81,9 @@ export function invalid(
   name: string,
   causes: { field: string; message: string; reason?: string }[],
 ): ApiError {
-  const msg = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+  // One cause is printed bare, several as an aggregate: "[a: x, b: y]" (apimachinery errors.NewInvalid).
+  const joined = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+  const msg = causes.length > 1 ? `[${joined}]` : joined;
   return new ApiError(422, 'Invalid', `${kind}${group ? '.' + group : ''} "${name}" is invalid: ${msg}`, {
     name,
     group,

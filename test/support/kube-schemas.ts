@@ -2,8 +2,18 @@
  * Validation of Kubernetes objects for tests: built-in kinds against Kubernetes' own OpenAPI schemas
  * (kubernetes-models), Prometheus Operator kinds (monitoring.coreos.com/v1) against the part of their CRD
  * schemas our objects use, with unknown fields refused. Used for rendered stacks and for the install manifests.
+ *
+ * Per Kubernetes minor: `validateObject(obj, { kubernetesVersion: '1.28' })` (and `schemaFailures(objects,
+ * { kubernetesVersion })`) check built-in objects the way the stand-in API server emulating that minor does
+ * (test/support/builtin-schemas.ts on the OpenAPI models of that release): fields the release does not have
+ * (`field not declared in schema`, as server-side apply says), wrong types, malformed quantities, missing
+ * required fields, and for CustomResourceDefinitions the apiextensions rules of that release.
  */
 import { Ajv } from 'ajv';
+import { formatVersion, MIN_SUPPORTED } from '../../src/kubernetes/version.js';
+import { conform } from './builtin-schemas.js';
+import { crdCauses } from './crd-validation.js';
+import { EMULATED_MINORS, isEmulatedMinor, kubeOpenApi } from './kube-openapi.js';
 
 /** The fields every validated object needs: which schema, and a name for the failure message. */
 export interface SchemaObject {
@@ -148,11 +158,54 @@ async function modelFor(o: SchemaObject): Promise<ModelClass | string> {
   return mod[o.kind] ?? `kubernetes-models has no ${o.apiVersion} ${o.kind}`;
 }
 
-/** Validation failures ("Kind/name: message") of every object; [] when all pass. */
-export async function schemaFailures(objects: readonly SchemaObject[]): Promise<string[]> {
+export interface VersionOptions {
+  /** Kubernetes minor, e.g. "1.28"; one of EMULATED_MINORS (default MIN_SUPPORTED). */
+  kubernetesVersion?: string;
+}
+
+/**
+ * Problems a server of the given minor has with one built-in object ([] when none), each with its path:
+ * `.spec.template.spec.containers[name="pgbouncer"].lifecycle.preStop.sleep: field not declared in schema`.
+ */
+export function validateObject(obj: SchemaObject, options: VersionOptions = {}): string[] {
+  const minor = options.kubernetesVersion ?? formatVersion(MIN_SUPPORTED);
+  if (!isEmulatedMinor(minor))
+    throw new Error(`no OpenAPI models for Kubernetes ${minor}; available: ${EMULATED_MINORS.join(', ')}`);
+  if (obj.apiVersion === 'monitoring.coreos.com/v1') {
+    const validate = monitoringValidators[obj.kind];
+    if (!validate) return [`no schema for ${obj.apiVersion} ${obj.kind}`];
+    return validate(obj) ? [] : [ajv.errorsText(validate.errors)];
+  }
+  const api = kubeOpenApi(minor);
+  const model = api.rootModel(obj.apiVersion, obj.kind);
+  if (!model) return [`Kubernetes ${minor} has no ${obj.apiVersion} ${obj.kind}`];
+  const c = conform(api, model, structuredClone(obj) as unknown as Record<string, unknown>);
+  const problems = [
+    ...c.unknown.map((u) => `${u.ssaPath}: field not declared in schema`),
+    ...c.types.map((t) => `${t.ssaPath}: ${t.detail ?? `expected ${t.goType}, got ${t.got}`}`),
+    ...c.required.map((r) => `${r.path}: Required value`),
+  ];
+  if (obj.kind === 'CustomResourceDefinition')
+    for (const cause of crdCauses(obj as unknown as Record<string, unknown>, Number(minor.split('.')[1])))
+      problems.push(`${cause.field}: ${cause.message}`);
+  return problems;
+}
+
+/**
+ * Validation failures ("Kind/name: message") of every object; [] when all pass. Without options the
+ * kubernetes-models validators (one recent release) are used; with `kubernetesVersion`, validateObject.
+ */
+export async function schemaFailures(
+  objects: readonly SchemaObject[],
+  options?: VersionOptions,
+): Promise<string[]> {
   const failures: string[] = [];
   for (const o of objects) {
     const where = `${o.kind}/${o.metadata?.name}`;
+    if (options) {
+      for (const p of validateObject(o, options)) failures.push(`${where}: ${p}`);
+      continue;
+    }
     if (o.apiVersion === 'monitoring.coreos.com/v1') {
       const validate = monitoringValidators[o.kind];
       if (!validate) failures.push(`${where}: no schema for ${o.apiVersion} ${o.kind}`);

@@ -1,7 +1,7 @@
 /**
  * Standalone in-memory API server:
  *   npm run fake-apiserver -- --port <n|0> --kubeconfig <file> [--kubelet] [--kubelet-delay-ms N]
- *                             [--crd <file>]... [--prometheus-operator]
+ *                             [--crd <file>]... [--prometheus-operator] [--kubernetes-version 1.28]
  * Writes the kubeconfig, prints the URL, runs until killed (SIGINT/SIGTERM stop it cleanly).
  */
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { startFakeApiServer, type FakeApiServerOptions } from './server.js';
 
 function usage(msg: string): never {
   console.error(`fake-apiserver: ${msg}
-usage: npm run fake-apiserver -- --port <n|0> --kubeconfig <file> [--kubelet] [--kubelet-delay-ms N] [--crd <file>]... [--prometheus-operator]`);
+usage: npm run fake-apiserver -- --port <n|0> --kubeconfig <file> [--kubelet] [--kubelet-delay-ms N] [--crd <file>]... [--prometheus-operator] [--kubernetes-version 1.28]`);
   process.exit(2);
 }
 
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     else if (a === '--kubelet-delay-ms') kubeletDelay = Number(val());
     else if (a === '--crd') opts.crdFiles!.push(val());
     else if (a === '--prometheus-operator') opts.prometheusOperator = true;
+    else if (a === '--kubernetes-version') opts.kubernetesVersion = val();
     else if (a === '--help' || a === '-h') usage('help');
     else usage(`unknown argument ${a}`);
   }

@@ -69,6 +69,7 @@ const BUILTINS: Def[] = [
   ['networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, ['netpol'], false, true],
   ['networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, ['ing'], true, true],
   ['coordination.k8s.io', 'v1', 'Lease', 'leases', true, [], false, false],
+  ['storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, ['sc'], false, false],
   ['events.k8s.io', 'v1', 'Event', 'events', true, ['ev'], false, false],
   ['rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true, [], false, false],
   ['rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true, [], false, false],

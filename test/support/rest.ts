@@ -13,6 +13,9 @@ import {
 import type { RbacAdmission } from './rbac-admission.js';
 import type { UserInfo } from './authn.js';
 import type { Nav } from './fieldset.js';
+import { BuiltinAdmission, fieldValidationOf } from './admission.js';
+import { formatVersion, MIN_SUPPORTED } from '../../src/kubernetes/version.js';
+import { isEmulatedMinor, type EmulatedMinor } from './kube-openapi.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
 import { builtinTypes, typesFromCrd, type ResourceType } from './resources.js';
 import { CrdSchema } from './schema.js';
@@ -30,9 +33,24 @@ export interface WriteOptions {
   /** undefined when the request did not carry `force`. */
   force?: boolean;
   subresource?: string;
+  /** Filled with the warnings of this write (sent as `Warning` response headers). */
+  warnings?: string[];
   /** The authenticated requester; writes without one (the stand-in's own) skip admission. */
   user?: UserInfo;
 }
+
+export interface RegistryOptions {
+  /** Emulated Kubernetes minor (default: the lowest the operator supports). */
+  kubernetesVersion?: EmulatedMinor;
+  /**
+   * The StorageClass created at start (marked default, like kind's `standard`), or false for none.
+   * `allowVolumeExpansion` defaults to false, as on kind.
+   */
+  storageClass?: { name?: string; allowVolumeExpansion?: boolean } | false;
+}
+
+const STORAGE_CLASSES = 'storage.k8s.io/storageclasses';
+const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 
 export interface DeleteOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
@@ -50,14 +68,40 @@ export class Registry {
   /** Authorisation checks inside writes (rbac-admission.ts), set by the server. */
   rbacAdmission?: RbacAdmission;
 
-  constructor(historySize: number) {
+  readonly admission: BuiltinAdmission;
+
+  constructor(historySize: number, options: RegistryOptions = {}) {
     this.store = new Store(historySize);
+    this.admission = new BuiltinAdmission(options.kubernetesVersion ?? lowestSupported(), {
+      storageClass: (name) => this.store.get(STORAGE_CLASSES, undefined, name),
+      defaultStorageClass: () =>
+        this.store
+          .list(STORAGE_CLASSES)
+          .find((sc) => sc.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')?.metadata.name,
+    });
     for (const t of builtinTypes()) this.addType(t);
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.create(
         this.type('', 'v1', 'namespaces')!,
         undefined,
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+        { fieldManager: 'kube-apiserver' },
+      );
+    }
+    if (options.storageClass !== false) {
+      const sc = options.storageClass ?? {};
+      this.create(
+        this.type('storage.k8s.io', 'v1', 'storageclasses')!,
+        undefined,
+        {
+          apiVersion: 'storage.k8s.io/v1',
+          kind: 'StorageClass',
+          metadata: { name: sc.name ?? 'standard', annotations: { [DEFAULT_CLASS_ANNOTATION]: 'true' } },
+          provisioner: 'rancher.io/local-path',
+          reclaimPolicy: 'Delete',
+          volumeBindingMode: 'WaitForFirstConsumer',
+          ...(sc.allowVolumeExpansion ? { allowVolumeExpansion: true } : {}),
+        },
         { fieldManager: 'kube-apiserver' },
       );
     }
@@ -97,6 +141,10 @@ export class Registry {
 
   private nav(t: ResourceType): Nav {
     return t.crd ? { builtin: false, schema: t.crd.schema } : { builtin: true };
+  }
+
+  private warn(o: WriteOptions, warnings: string[]): void {
+    if (warnings.length) (o.warnings ??= []).push(...warnings);
   }
 
   private manager(o: WriteOptions, fallback: string): string {
@@ -175,7 +223,8 @@ export class Registry {
     const schema = this.schemas.get(`${t.group}/${t.version}/${t.plural}`);
     if (!schema) return [];
     const removed = schema.prune(obj);
-    if (removed.length && o.fieldValidation === 'Strict') {
+    const mode = fieldValidationOf(o.fieldValidation);
+    if (removed.length && mode === 'Strict') {
       throw new ApiError(
         400,
         'BadRequest',
@@ -185,7 +234,7 @@ export class Registry {
     schema.applyDefaults(obj);
     const issues = [...schema.validate(obj), ...schema.validateRules(obj, old)];
     if (issues.length) throw invalid(t.kind, t.group, obj.metadata.name ?? '', issues);
-    return o.fieldValidation === 'Warn' ? removed.map((r) => `unknown field "${r}"`) : [];
+    return mode === 'Warn' ? removed.map((r) => `unknown field "${r}"`) : [];
   }
 
   private validateMeta(t: ResourceType, obj: KObj): void {
@@ -225,25 +274,6 @@ export class Registry {
         ]);
       }
     }
-    if (t.plural === 'customresourcedefinitions') {
-      const s = obj.spec ?? {};
-      const causes: { field: string; message: string }[] = [];
-      if (!s.group) causes.push({ field: 'spec.group', message: 'Required value' });
-      if (!s.names?.plural) causes.push({ field: 'spec.names.plural', message: 'Required value' });
-      if (!s.names?.kind) causes.push({ field: 'spec.names.kind', message: 'Required value' });
-      if (!Array.isArray(s.versions) || s.versions.length === 0)
-        causes.push({
-          field: 'spec.versions',
-          message: 'Required value: must have exactly one version marked as storage version',
-        });
-      if (s.group && s.names?.plural && name !== `${s.names.plural}.${s.group}`) {
-        causes.push({
-          field: 'metadata.name',
-          message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`,
-        });
-      }
-      if (causes.length) throw invalid(t.kind, t.group, name, causes);
-    }
   }
 
   private ensureNamespace(t: ResourceType, ns: string | undefined): void {
@@ -270,42 +300,6 @@ export class Registry {
     else delete obj.status;
   }
 
-  private builtinDefaults(t: ResourceType, obj: KObj): void {
-    if (t.plural === 'services') {
-      obj.spec ??= {};
-      obj.spec.type ??= 'ClusterIP';
-      if (obj.spec.clusterIP === undefined && obj.spec.type !== 'ExternalName') {
-        const n = Math.floor(Math.random() * 65000) + 10;
-        obj.spec.clusterIP = `10.96.${Math.floor(n / 256)}.${n % 256}`;
-        obj.spec.clusterIPs = [obj.spec.clusterIP];
-      }
-      for (const p of obj.spec.ports ?? []) {
-        p.protocol ??= 'TCP';
-        p.targetPort ??= p.port;
-      }
-      obj.spec.sessionAffinity ??= 'None';
-    }
-    if (t.plural === 'deployments' || t.plural === 'statefulsets') {
-      obj.spec ??= {};
-      obj.spec.replicas ??= 1;
-      obj.spec.revisionHistoryLimit ??= 10;
-    }
-    const containers =
-      obj.spec?.template?.spec?.containers ?? (t.plural === 'pods' ? obj.spec?.containers : undefined);
-    for (const c of Array.isArray(containers) ? containers : [])
-      for (const p of c.ports ?? []) p.protocol ??= 'TCP';
-    if (t.plural === 'secrets') {
-      obj.type ??= 'Opaque';
-      // stringData is write-only: merged into data (base64) and never stored, as the Secret strategy does.
-      if (isObj(obj.stringData)) {
-        obj.data = { ...(obj.data ?? {}) };
-        for (const [k, v] of Object.entries(obj.stringData))
-          obj.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
-      }
-      delete obj.stringData;
-    }
-  }
-
   // ---- writes ----
 
   private coreEvents(): ResourceType {
@@ -319,6 +313,7 @@ export class Registry {
     }
     const obj = clone(body);
     this.checkIdentity(t, ns, obj);
+    if (o.subresource !== 'apply') this.warn(o, this.admission.decode(t, obj, o.fieldValidation));
     if (!obj.metadata.name) {
       if (obj.metadata.generateName)
         obj.metadata.name = obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
@@ -345,8 +340,11 @@ export class Registry {
     if (t.generation) m.generation = 1;
     else delete m.generation;
     if (o.subresource !== 'status') this.initialStatus(t, obj);
-    this.builtinDefaults(t, obj);
-    this.admitCustom(t, obj, o);
+    this.admission.defaults(t, obj, undefined);
+    this.warn(o, this.admitCustom(t, obj, o));
+    // Normalised first, so validation compares what is stored (as upstream compares decoded objects).
+    this.admission.store(t, obj);
+    this.admission.validate(t, obj, undefined, undefined);
     if (o.user) {
       const apply = o.subresource === 'apply';
       this.rbacAdmission?.validate({
@@ -437,6 +435,7 @@ export class Registry {
     if (!old) throw notFound(t.plural, t.group, name);
     const obj = clone(body);
     this.checkIdentity(t, ns, obj, name);
+    if (!preApplied) this.warn(o, this.admission.decode(t, obj, o.fieldValidation));
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion)
       throw staleConflict(t.plural, t.group, name);
@@ -484,8 +483,10 @@ export class Registry {
       }
     }
     this.validateMeta(t, next);
-    if (!sub) this.builtinDefaults(t, next);
-    this.admitCustom(t, next, o, old);
+    if (!sub) this.admission.defaults(t, next, old);
+    this.warn(o, this.admitCustom(t, next, o, old));
+    this.admission.store(t, next);
+    this.admission.validate(t, next, old, sub);
     if (o.user)
       this.rbacAdmission?.validate({
         operation: 'update',
@@ -576,6 +577,7 @@ export class Registry {
         throw badRequest('apiVersion and kind must be set in an apply patch');
       applied.metadata ??= {};
       this.checkIdentity(t, ns, applied, name);
+      this.admission.decodeApply(t, applied, ns, name);
       const sub = o.subresource === 'status' ? 'status' : undefined;
       if (!existing) {
         if (sub) throw notFound(t.plural, t.group, name);
@@ -744,4 +746,10 @@ function tryJson(s: string): KObj | undefined {
   } catch {
     return undefined;
   }
+}
+
+function lowestSupported(): EmulatedMinor {
+  const v = formatVersion(MIN_SUPPORTED);
+  if (!isEmulatedMinor(v)) throw new Error(`fake-apiserver cannot emulate Kubernetes ${v} (MIN_SUPPORTED)`);
+  return v;
 }

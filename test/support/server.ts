@@ -25,17 +25,34 @@
  * - `kubectl auth can-i` works (SelfSubjectAccessReview); protobuf request bodies (kubectl 1.31+ imperative
  *   creates) are decoded for Namespace, ConfigMap, Secret, ServiceAccount and SelfSubjectAccessReview.
  *
- * Implemented: discovery (+ a minimal /openapi/v3 so kubectl uses server-side field validation), CRUD for
- * core/apps/batch/policy/autoscaling/networking/coordination/events/rbac/apiextensions and CRD-defined kinds
- * (monitoring.coreos.com served when `prometheusOperator` is set), a global resourceVersion (no bump on
- * no-op writes), 409 on stale resourceVersion / duplicate create, generation, uid, creationTimestamp,
- * managedFields; list with label/field selectors, limit/continue; watch with resume, 410 Expired, bookmarks,
- * timeoutSeconds, selector transitions; merge / JSON / strategic-merge (built-ins; 415 for custom resources) /
- * server-side apply patches; status subresource; finalizers, deletionTimestamp, propagationPolicy and
- * owner-reference garbage collection, namespace termination; CRD pruning, defaulting and schema validation
- * (ajv) plus a CEL subset for x-kubernetes-validations; the scale subresource; events.k8s.io/v1 as a view of
- * core/v1 Events; Table output with printer columns (also on watches); fault injection, request log and a
- * simulated kubelet.
+ * Implemented: discovery (+ /openapi/v3 and a protobuf /openapi/v2 whose operations declare the
+ * `fieldValidation` parameter, which is what kubectl checks before relying on server-side field validation),
+ * CRUD for core/apps/batch/policy/autoscaling/networking/coordination/events/rbac/storage/apiextensions and
+ * CRD-defined kinds (monitoring.coreos.com served when `prometheusOperator` is set), a global resourceVersion
+ * (no bump on no-op writes), 409 on stale resourceVersion / duplicate create, generation, uid,
+ * creationTimestamp, managedFields; list with label/field selectors, limit/continue; watch with resume, 410
+ * Expired, bookmarks, timeoutSeconds, selector transitions; merge / JSON / strategic-merge (built-ins; 415 for
+ * custom resources) / server-side apply patches; status subresource; finalizers, deletionTimestamp,
+ * propagationPolicy and owner-reference garbage collection, namespace termination; CRD pruning, defaulting and
+ * schema validation (ajv) plus a CEL subset for x-kubernetes-validations; the scale subresource;
+ * events.k8s.io/v1 as a view of core/v1 Events; Table output with printer columns (also on watches); fault
+ * injection, request log and a simulated kubelet.
+ *
+ * Strict like a real server of the emulated minor (`kubernetesVersion`, default MIN_SUPPORTED; /version and
+ * the OpenAPI documents report it), see admission.ts:
+ * - built-in objects decoded against that release's OpenAPI models (kube-openapi.ts): server-side apply
+ *   refuses unknown fields and wrong types (500 `failed to create typed patch object …: field not declared in
+ *   schema`), create/update honour `fieldValidation` (Strict 400, Warn — the default — drops with a `Warning`
+ *   header, Ignore); missing required spec fields 422; fields of features off by default at that minor are
+ *   dropped (preStop.sleep at 1.29);
+ * - CRDs validated with the apiextensions rules of that minor (crd-validation.ts), unknown CRD fields (e.g.
+ *   `fieldPath` before 1.28) handled as above;
+ * - defaults of the kinds we render, Service IP / node port allocation, Job selectors, the default StorageClass
+ *   (defaults.ts; `storageClass` option);
+ * - immutable fields (StatefulSet, Job, PVC with resize admission, selectors, Service clusterIP, immutable
+ *   ConfigMaps/Secrets, roleRef) with upstream's messages (immutable.ts);
+ * - objects stored as Go encodes them: empty omitempty lists/maps/strings dropped, quantities canonical,
+ *   absent non-pointer structs present (builtin-schemas.ts, quantity.ts).
  *
  * NOT implemented (differences from a real kube-apiserver):
  * - authentication other than bearer tokens (client certificates, OIDC, webhooks), impersonation, the Node
@@ -44,20 +61,25 @@
  *   rules into aggregated roles (they are evaluated, not stored), the default user-facing roles
  *   (admin/edit/view, system:controller:*), admission webhooks, quotas, LimitRanges;
  * - CEL beyond the subset in cel.ts (rules outside it are skipped and reported on stderr and by
- *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting;
+ *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting; at CRD
+ *   create, CEL is checked for syntax, undeclared names and undeclared fields only, and syntax errors carry
+ *   our parser's wording after upstream's `compilation failed: ERROR: <input>:…` prefix;
  *   CRD conversion webhooks/version conversion (all served versions of a CRD share one stored object);
  *   CRD field selectors (selectableFields);
- * - validation of built-in kinds beyond metadata.name and label values; field validation (Strict/Warn) of
- *   unknown fields of built-in kinds; defaulting of built-ins beyond a few fields (Service ports/clusterIP,
- *   workload replicas, container port protocol, Secret type);
- * - protobuf beyond the request bodies of the kinds above (responses are always JSON, which kubectl
- *   accepts), CBOR, aggregated discovery (clients fall back to the legacy documents),
- *   /openapi/v2 (404) and real schemas in /openapi/v3 (so `kubectl explain` does not work);
+ * - emulated minors are those with an OpenAPI models package (EMULATED_MINORS: 1.27–1.30, 1.32–1.34, 1.36);
+ *   enum values, formats and most hand-written validation of built-ins (pkg/apis/…/validation) beyond required
+ *   fields and the immutable-field rules are not checked; `omitempty`/pointer-ness is approximated (optional
+ *   lists, maps and strings are dropped when empty; scalars only where listed in kube-openapi.ts); feature
+ *   gates other than the defaults per minor named in defaults.ts/admission.ts;
+ * - protobuf and CBOR request/response bodies (only /openapi/v2 is served as protobuf), aggregated discovery
+ *   (clients fall back to the legacy documents), schema definitions in /openapi/v2 and /openapi/v3 (so
+ *   `kubectl explain` does not work);
  * - watch-list (`sendInitialEvents`), list at an exact past resourceVersion, consistent pagination snapshots
  *   (continue tokens read the current state); Tables for every built-in kind use a few sensible columns, not
  *   the exact kube-apiserver printers;
- * - pods, ReplicaSets, endpoints and scheduling are not simulated (the kubelet only writes workload status);
- *   graceful pod termination; server-side apply on /scale; `kubectl exec/logs/port-forward`;
+ * - pods, ReplicaSets, endpoints, PersistentVolumes and scheduling are not simulated (the kubelet only writes
+ *   workload status and binds claims); graceful pod termination; server-side apply on /scale;
+ *   `kubectl exec/logs/port-forward`;
  * - server-side apply: conflicts are checked per field value; type-aware schema for built-ins is reduced
  *   to the common associative lists (containers, ports, env, volumes, volumeMounts, conditions, …);
  *   managedFields of non-apply writes are approximations of the real "Update" bookkeeping;
@@ -91,6 +113,8 @@ import { coreEventField } from './events.js';
 import { Faults, type FailRule, type LatencyRule, type RequestCounts, type RequestRecord } from './faults.js';
 import { GarbageCollector } from './gc.js';
 import { Kubelet, type KubeletControl } from './kubelet.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV2Protobuf } from './openapi-v2.js';
+import { EMULATED_MINORS, isEmulatedMinor } from './kube-openapi.js';
 import { decodeProtobufObject, isProtobuf } from './protobuf.js';
 import { prometheusOperatorCrds, type ResourceType } from './resources.js';
 import { Registry, type DeleteOptions, type WriteOptions } from './rest.js';
@@ -124,11 +148,16 @@ export interface FakeApiServerOptions {
   /** Delay before a garbage-collection pass after a deletion (default 10 ms). */
   gcDelayMs?: number;
   /**
-   * The Kubernetes version the server says it is in /version, and whose messages it uses where they changed
-   * between releases (default "1.32"). Note that /usr/bin/kubectl on our machines is a dispatcher that runs
-   * the kubectl of the server's minor.
+   * Kubernetes minor to emulate (default: MIN_SUPPORTED of src/kubernetes/version.ts). Built-in objects are
+   * validated against that release's OpenAPI models, CRDs against its apiextensions API, defaults and
+   * immutable-field rules follow it, and /version reports it. One of EMULATED_MINORS (kube-openapi.ts).
    */
   kubernetesVersion?: string;
+  /**
+   * The default StorageClass served at start (storage.k8s.io/v1, annotated as the default, like kind's
+   * `standard`): name and whether PVCs of that class may grow. `false`: no StorageClass at all.
+   */
+  storageClass?: { name?: string; allowVolumeExpansion?: boolean } | false;
   /** Requests without a bearer token are `system:anonymous` (kube-apiserver's default) instead of 401. */
   anonymous?: boolean;
 }
@@ -310,7 +339,15 @@ function crdObjects(text: string): Record<string, unknown>[] {
 
 export async function startFakeApiServer(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const host = options.host ?? '127.0.0.1';
-  const reg = new Registry(options.watchHistory ?? 10_000);
+  const version = options.kubernetesVersion;
+  if (version !== undefined && !isEmulatedMinor(version))
+    throw new Error(
+      `fake-apiserver: kubernetesVersion ${version} is not emulated; choose one of ${EMULATED_MINORS.join(', ')}`,
+    );
+  const reg = new Registry(options.watchHistory ?? 10_000, {
+    kubernetesVersion: version,
+    storageClass: options.storageClass,
+  });
   const gc = new GarbageCollector(reg, options.gcDelayMs ?? 10);
   reg.onChange = () => gc.schedule();
   const kubeletOpt = options.kubelet;
@@ -323,11 +360,8 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const watches = new Set<ActiveWatch>();
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 5000;
   const crdType = reg.type('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
-  const kubernetesVersion = options.kubernetesVersion ?? '1.32';
-  const parsedVersion = parseKubernetesVersion(kubernetesVersion);
-  if (!parsedVersion)
-    throw new Error(`kubernetesVersion: "${kubernetesVersion}" is not a version such as "1.28"`);
-  const emulated = parsedVersion;
+  // One emulated version for everything: schemas, defaults, /version and the version-dependent messages.
+  const emulated = parseKubernetesVersion(reg.admission.version)!;
   const access = new AccessControl(reg, { anonymous: options.anonymous ?? false, minor: emulated.minor });
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   access.authn.addUser(adminToken, ADMIN);
@@ -426,13 +460,21 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       if (path === '/healthz' || path === '/readyz' || path === '/livez') return send(res, 200, 'ok');
       if (path === '/api') return send(res, 200, apiVersions());
       if (path === '/apis') return send(res, 200, apiGroupList(reg.types()));
-      if (path === '/openapi/v2')
-        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      if (path === '/openapi/v3') return send(res, 200, openApiV3Index(reg.types()));
+      if (path === '/openapi/v2') {
+        if (
+          /json/.test(String(req.headers.accept ?? '')) &&
+          !/protobuf/.test(String(req.headers.accept ?? ''))
+        )
+          return send(res, 200, openApiV2Json(reg.types(), reg.admission.version));
+        const doc = openApiV2Protobuf(reg.types(), reg.admission.version);
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': doc.length });
+        return void res.end(doc);
+      }
+      if (path === '/openapi/v3') return send(res, 200, openApiV3Index(reg.types(), reg.admission.version));
       if (path.startsWith('/openapi/v3/')) {
         const segs = path.slice('/openapi/v3/'.length).split('/');
         const [g, v] = segs[0] === 'api' ? ['', segs[1]!] : [segs[1] ?? '', segs[2] ?? ''];
-        const doc = openApiV3Doc(reg.types(), g, v);
+        const doc = openApiV3Doc(reg.types(), g, v, reg.admission.version);
         if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
         return send(res, 200, doc);
       }
@@ -548,7 +590,9 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     const accept = String(req.headers.accept ?? '');
     const wantsTable = /as=Table/.test(accept);
     const contentType = String(req.headers['content-type'] ?? 'application/json');
+    const warnings: string[] = [];
     const wopts = (): WriteOptions => ({
+      warnings,
       fieldManager: q.get('fieldManager') ?? undefined,
       userAgent: req.headers['user-agent'],
       dryRun: q.getAll('dryRun').includes('All'),
@@ -558,7 +602,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       user,
     });
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
-    const single = (obj: KObj, code = 200) =>
+    const single = (obj: KObj, code = 200) => {
+      // Warnings as the real server sends them: one `Warning: 299 - "<text>"` header each.
+      if (warnings.length && !res.headersSent)
+        res.setHeader(
+          'Warning',
+          warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
       send(
         res,
         code,
@@ -571,6 +621,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
             )
           : obj,
       );
+    };
     switch (verb) {
       case 'get':
         return single(reg.get(t, ns, r.name!));
