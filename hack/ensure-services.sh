@@ -2,8 +2,8 @@
 # Makes sure PostgreSQL (5432), Redis (6379) and RabbitMQ (5672) answer on 127.0.0.1, starting any that
 # is down with the machine's own commands. Exits non-zero if one cannot be brought up.
 set -euo pipefail
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=hack/deps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/deps.sh"
 
 wait_port() {
   local name=$1 port=$2 tries=${3:-60}

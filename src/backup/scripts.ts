@@ -17,6 +17,8 @@
  *   VERIFY (1)                        1: `pg_restore --list` AND a full read of every data block
  *                                     (`pg_restore -f /dev/null`); 0: `pg_restore --list` only
  *   BACKUP_FILE (latest), TARGET_DATABASE, FORCE (0), REQUIRE_CHECKSUM (1), SKIP_IF_RESTORED (0) (restore.sh)
+ *                                     Booleans (VERIFY, FORCE, REQUIRE_CHECKSUM, SKIP_IF_RESTORED) take 1/true/
+ *                                     yes/on or 0/false/no/off in any case; anything else stops the script.
  *   TERMINATION_LOG (/dev/termination-log)  the final JSON line is also written here when writable, so the
  *                                     controller reads the result from the pod's
  *                                     status.containerStatuses[].state.terminated.message (no log scraping).
@@ -98,6 +100,16 @@ require_env() {
   done
 }
 
+# Reads the boolean variable $1 (default $2) as 1 or 0: 1/true/yes/on, 0/false/no/off, any case; else fails.
+bool_env() {
+  local value=${'$'}{!1:-$2}
+  case ${'$'}{value,,} in
+    1 | true | yes | on) printf -v "$1" 1 ;;
+    0 | false | no | off) printf -v "$1" 0 ;;
+    *) fail "$1 must be a boolean (1, true, yes, on or 0, false, no, off), got '$value'" ;;
+  esac
+}
+
 # flock on BACKUP_DIR/.flashsale-backup.lock: a backup and a restore (or two of either) never overlap.
 take_lock() {
   local lock="$BACKUP_DIR/.flashsale-backup.lock" wait=${'$'}{LOCK_WAIT_SECONDS:-0}
@@ -145,7 +157,7 @@ export function backupScript(): string {
 require_env PGHOST PGPORT PGUSER PGDATABASE BACKUP_DIR STACK
 RETENTION_DAYS=${'$'}{RETENTION_DAYS:-30}
 MIN_KEEP=${'$'}{MIN_KEEP:-3}
-VERIFY=${'$'}{VERIFY:-1}
+bool_env VERIFY 1
 [[ $RETENTION_DAYS =~ ^[0-9]+$ ]] || fail "RETENTION_DAYS must be a whole number of days, got '$RETENTION_DAYS'"
 [[ $MIN_KEEP =~ ^[0-9]+$ ]] || fail "MIN_KEEP must be a whole number, got '$MIN_KEEP'"
 (( MIN_KEEP >= 1 )) || fail "MIN_KEEP must be at least 1 (the newest good dump is never deleted), got $MIN_KEEP"
@@ -226,9 +238,9 @@ export function restoreScript(): string {
     String.raw`
 require_env PGHOST PGPORT PGUSER BACKUP_DIR TARGET_DATABASE
 BACKUP_FILE=${'$'}{BACKUP_FILE:-latest}
-FORCE=${'$'}{FORCE:-0}
-REQUIRE_CHECKSUM=${'$'}{REQUIRE_CHECKSUM:-1}
-SKIP_IF_RESTORED=${'$'}{SKIP_IF_RESTORED:-0}
+bool_env FORCE 0
+bool_env REQUIRE_CHECKSUM 1
+bool_env SKIP_IF_RESTORED 0
 MAINTENANCE_DATABASE=${'$'}{MAINTENANCE_DATABASE:-postgres}
 [[ -d $BACKUP_DIR ]] || fail "BACKUP_DIR $BACKUP_DIR is not a directory"
 

@@ -17,28 +17,39 @@ function topLevelHelp(): string {
   ].join('\n');
 }
 
+const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
+
+/** A usage error as users see it: the one line that matters first, then where the full usage is. */
+function usageError(io: CommandIO, message: string, command?: string): number {
+  const prefix = command === undefined ? 'flash-sale-operator' : `flash-sale-operator ${command}`;
+  io.stderr(`${prefix}: ${message}\nRun '${prefix} --help' for usage.\n`);
+  return 2;
+}
+
 export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(topLevelHelp());
-    return name === undefined ? 2 : 0;
+  if (name === undefined) {
+    return usageError(io, `give a command: ${commands.map((c) => c.name).join(', ')}`);
+  }
+  if (isHelp(name) || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    const command = topic === undefined ? undefined : commands.find((c) => c.name === topic);
+    if (topic !== undefined && !command) return usageError(io, `unknown command '${topic}'`);
+    io.stdout(command ? withNewline(command.usage) : topLevelHelp());
+    return 0;
   }
   const command = commands.find((c) => c.name === name);
-  if (!command) {
-    io.stderr(`flash-sale-operator: unknown command '${name}'.\n\n${topLevelHelp()}`);
-    return 2;
-  }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(command.usage.endsWith('\n') ? command.usage : `${command.usage}\n`);
+  if (!command) return usageError(io, `unknown command '${name}'`);
+  if (rest.some(isHelp)) {
+    io.stdout(withNewline(command.usage));
     return 0;
   }
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`flash-sale-operator ${command.name}: ${err.message}\n\n${command.usage}\n`);
-      return 2;
-    }
+    if (err instanceof UsageError) return usageError(io, err.message, command.name);
     throw err;
   }
 }
+
+const withNewline = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);

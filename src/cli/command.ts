@@ -13,7 +13,7 @@ export interface CommandIO {
   stderr: (text: string) => void;
 }
 
-/** A usage error: printed with the command's usage, exit code 2. */
+/** A usage error: its message is printed first, then a pointer to the command's --help; exit code 2. */
 export class UsageError extends Error {}
 
 export const processIO: CommandIO = {

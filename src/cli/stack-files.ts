@@ -22,6 +22,20 @@ export interface StackFiles {
   errors: string[];
 }
 
+function whyUnreadable(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'it is a directory; give each YAML file in it with its own -f (e.g. -f examples/minimal.yaml)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return err.code ?? err.message;
+  }
+}
+
 export function readStackFiles(files: string[]): StackFiles {
   const out: StackFiles = { stacks: [], errors: [] };
   for (const file of files) {
@@ -29,10 +43,7 @@ export function readStackFiles(files: string[]): StackFiles {
     try {
       text = readFileSync(file === '-' ? 0 : file, 'utf8');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      out.errors.push(
-        `${file}: cannot read file${code === 'ENOENT' ? ': no such file' : code ? `: ${code}` : ''}`,
-      );
+      out.errors.push(`${file}: cannot read file: ${whyUnreadable(err as NodeJS.ErrnoException)}`);
       continue;
     }
     const parsed = parseStackDocuments(text);

@@ -174,12 +174,19 @@ export class Operator {
     }
   }
 
+  /** Starts the operator; a stop() while it starts wins: start then returns without starting more. */
   async start(): Promise<void> {
-    this.server = await serveMetrics(this.opts.metricsAddr, this.metrics, {
+    const server = await serveMetrics(this.opts.metricsAddr, this.metrics, {
       healthy: () => !this.stopping.signal.aborted,
       ready: () => this.isReady(),
     });
+    if (this.stopping.signal.aborted) {
+      await new Promise<void>((resolve) => server.server.close(() => resolve()));
+      return;
+    }
+    this.server = server;
     await this.preflight();
+    if (this.stopping.signal.aborted) return;
     if (this.elector) {
       this.metrics.isLeader.set(0);
       const leading = await this.elector.run(() => {
@@ -206,6 +213,7 @@ export class Operator {
     for (const kind of kinds) this.startInformers(resourceTypeByKind(kind));
     await Promise.all([...this.informers.values()].flat().map((i) => i.waitForSync()));
     await this.followMonitoringKinds();
+    if (this.stopping.signal.aborted) return;
     this.started = true;
     for (let i = 0; i < this.opts.concurrency; i++) this.workersDone.push(this.worker());
     this.resyncTimer = setInterval(() => void this.resync(), this.opts.resyncMs);

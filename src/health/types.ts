@@ -18,7 +18,6 @@ export type HealthReason =
   | 'Healthy'
   | 'Unreachable'
   | 'ProbeError'
-  | 'InvalidTarget'
   | 'ConnectionsSaturated'
   | 'LockWaitsHigh'
   | 'LongRunningTransaction'

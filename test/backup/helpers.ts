@@ -1,7 +1,7 @@
 /** Helpers for the backup tests: the scripts as render emits them, a bash runner, databases and comparisons. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -72,6 +72,26 @@ export async function runScript(
     json = {};
   }
   return { code, stdout, stderr, json };
+}
+
+/**
+ * A directory `shim` holding a pg_dump that writes its dump and then loses the second half of it (a full disk,
+ * a dying node...): `pg_restore --list` still reads it, only a full read of the data notices. Put it first on PATH.
+ */
+export function truncatingPgDump(shim: string): string {
+  mkdirSync(shim);
+  writeFileSync(
+    join(shim, 'pg_dump'),
+    `#!/usr/bin/env bash
+set -e
+"${PG_BIN}/pg_dump" "$@"
+for a in "$@"; do case $a in --file=*) f=\${a#--file=};; esac; done
+size=$(stat -c %s "$f")
+truncate -s $((size / 2)) "$f"
+`,
+  );
+  chmodSync(join(shim, 'pg_dump'), 0o755);
+  return shim;
 }
 
 export function tempDir(prefix: string): string {

@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -28,6 +27,7 @@ import {
   seedDatabase,
   tableFingerprints,
   tempDir,
+  truncatingPgDump,
   uniqueName,
 } from './helpers.js';
 
@@ -146,20 +146,7 @@ describe('backup.sh and restore.sh from the rendered ConfigMap', () => {
     const src = await newDatabase();
     fakeDump(backups, 'shop-20200101T000000Z.dump', 400);
     fakeDump(backups, 'shop-20200102T000000Z.dump', 399);
-    // pg_dump that writes a dump and then loses its second half (a full disk, a dying node...).
-    const shim = join(dir, 'shim');
-    mkdirSync(shim);
-    writeFileSync(
-      join(shim, 'pg_dump'),
-      `#!/usr/bin/env bash
-set -e
-"${PG_BIN}/pg_dump" "$@"
-for a in "$@"; do case $a in --file=*) f=\${a#--file=};; esac; done
-size=$(stat -c %s "$f")
-truncate -s $((size / 2)) "$f"
-`,
-    );
-    chmodSync(join(shim, 'pg_dump'), 0o755);
+    const shim = truncatingPgDump(join(dir, 'shim'));
     const before = readdirSync(backups).sort();
     const b = await runScript(scripts.backup, {
       PGDATABASE: src,

@@ -3,17 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { main } from '../../src/cli/cli.js';
 import { formatVersion, MAX_TESTED } from '../../src/kubernetes/version.js';
 import { KIND_ORDER, render, sortObjects } from '../../src/render/index.js';
+import { runCli } from '../cli/run-cli.js';
 import { EXAMPLES_DIR, SECRETS, exampleNames, inputs, loadExample, stackOf } from '../golden/fixtures.js';
 
-async function run(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 let dir: string;
 beforeAll(() => {

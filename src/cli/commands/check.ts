@@ -9,7 +9,7 @@ import {
   redisTargetFromUrl,
   TargetUrlError,
 } from '../../health/targets.js';
-import type { HealthComponent, HealthReport, ProbeResultBase, ProbeTargets } from '../../health/types.js';
+import type { HealthReport, ProbeTargets } from '../../health/types.js';
 import { DEFAULT_THRESHOLDS, HEALTH_COMPONENTS } from '../../health/types.js';
 
 const usage = `Usage: flash-sale-operator check --postgres URL --redis URL --amqp URL [options]
@@ -29,24 +29,26 @@ Optional:
   --timeout 5s      per-probe timeout (default 5s)
   --json            print JSON: {"healthy", "checkedAt", "health": {<component>: status.health fields}}
 
-Exit codes: 0 every checked component is healthy, 1 any is not, 2 usage error.
+Exit codes: 0 every checked component is healthy, 1 any is not, 2 usage error (a required flag missing,
+or a URL that is not one of the forms above).
 Passwords in URLs are used to connect and never printed.`;
 
 interface Parsed {
-  urls: Partial<Record<HealthComponent, string>>;
-  queues?: string[];
+  targets: ProbeTargets;
   timeoutMs: number;
   json: boolean;
 }
 
+/** Flag → how its URL becomes a probe target; a URL that cannot be used is a usage error naming the flag. */
 const URL_FLAGS = {
-  postgres: 'postgres',
-  pgbouncer: 'pgbouncer',
-  redis: 'redis',
-  amqp: 'rabbitmq',
-  api: 'api',
-  nginx: 'nginx',
-} as const satisfies Record<string, HealthComponent>;
+  postgres: (url: string, t: ProbeTargets) => (t.postgres = pgTargetFromUrl(url)),
+  pgbouncer: (url: string, t: ProbeTargets) =>
+    (t.pgbouncer = pgTargetFromUrl(url, '--pgbouncer', 'pgbouncer')),
+  redis: (url: string, t: ProbeTargets) => (t.redis = redisTargetFromUrl(url)),
+  amqp: (url: string, t: ProbeTargets) => (t.rabbitmq = amqpTargetFromUrl(url)),
+  api: (url: string, t: ProbeTargets) => (t.apiUrl = httpBaseFromUrl(url, '--api')),
+  nginx: (url: string, t: ProbeTargets) => (t.nginxUrl = httpBaseFromUrl(url, '--nginx')),
+} as const;
 
 export function parseCheckArgs(argv: string[]): Parsed {
   const v = parseOptions(argv, {
@@ -60,10 +62,18 @@ export function parseCheckArgs(argv: string[]): Parsed {
     timeout: { type: 'string' },
     json: { type: 'boolean' },
   });
-  const out: Parsed = { urls: {}, timeoutMs: 5000, json: v.json ?? false };
-  for (const [flag, component] of Object.entries(URL_FLAGS)) {
+  const out: Parsed = { targets: {}, timeoutMs: 5000, json: v.json ?? false };
+  const missing = ['postgres', 'redis', 'amqp'].filter((f) => v[f as keyof typeof URL_FLAGS] === undefined);
+  if (missing.length) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
+  for (const [flag, toTarget] of Object.entries(URL_FLAGS)) {
     const url = v[flag as keyof typeof URL_FLAGS];
-    if (url !== undefined) out.urls[component] = url;
+    if (url === undefined) continue;
+    try {
+      toTarget(url, out.targets);
+    } catch (err) {
+      if (err instanceof TargetUrlError) throw new UsageError(err.message);
+      throw err;
+    }
   }
   if (v.queues !== undefined) {
     const queues = v.queues
@@ -71,7 +81,7 @@ export function parseCheckArgs(argv: string[]): Parsed {
       .map((q) => q.trim())
       .filter(Boolean);
     if (queues.length === 0) throw new UsageError('--queues needs at least one queue name, e.g. order_queue');
-    out.queues = queues;
+    out.targets.queues = queues;
   }
   if (v.timeout !== undefined) {
     const ms = parseDurationMs(v.timeout);
@@ -79,42 +89,7 @@ export function parseCheckArgs(argv: string[]): Parsed {
       throw new UsageError(`--timeout: '${v.timeout}' is not a duration; use e.g. 5s or 500ms`);
     out.timeoutMs = ms;
   }
-  const missing = ['postgres', 'redis', 'amqp'].filter((f) => v[f as keyof typeof URL_FLAGS] === undefined);
-  if (missing.length) throw new UsageError(`missing ${missing.map((f) => `--${f}`).join(', ')}`);
   return out;
-}
-
-function buildTargets(
-  p: Parsed,
-  checkedAt: string,
-): { targets: ProbeTargets; invalid: HealthReport['components'] } {
-  const targets: ProbeTargets = {};
-  const invalid: HealthReport['components'] = {};
-  const attempt = (component: HealthComponent, fn: (url: string) => void) => {
-    const url = p.urls[component];
-    if (url === undefined) return;
-    try {
-      fn(url);
-    } catch (err) {
-      if (!(err instanceof TargetUrlError)) throw err;
-      const r: ProbeResultBase = {
-        healthy: false,
-        reason: 'InvalidTarget',
-        message: err.message,
-        checkedAt,
-        endpoint: 'invalid URL',
-      };
-      (invalid as Record<string, ProbeResultBase>)[component] = r;
-    }
-  };
-  attempt('postgres', (u) => (targets.postgres = pgTargetFromUrl(u)));
-  attempt('pgbouncer', (u) => (targets.pgbouncer = pgTargetFromUrl(u, '--pgbouncer', 'pgbouncer')));
-  attempt('redis', (u) => (targets.redis = redisTargetFromUrl(u)));
-  attempt('rabbitmq', (u) => (targets.rabbitmq = amqpTargetFromUrl(u)));
-  attempt('api', (u) => (targets.apiUrl = httpBaseFromUrl(u, '--api')));
-  attempt('nginx', (u) => (targets.nginxUrl = httpBaseFromUrl(u, '--nginx')));
-  if (p.queues) targets.queues = p.queues;
-  return { targets, invalid };
 }
 
 function readable(report: HealthReport): string {
@@ -131,28 +106,20 @@ function readable(report: HealthReport): string {
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const parsed = parseCheckArgs(argv);
-  const checkedAt = new Date().toISOString();
-  const { targets, invalid } = buildTargets(parsed, checkedAt);
   const session = new StackProbeSession(parsed.timeoutMs);
   let report: HealthReport;
   try {
-    report = await session.probe(targets, DEFAULT_THRESHOLDS);
+    report = await session.probe(parsed.targets, DEFAULT_THRESHOLDS);
   } finally {
     await session.close();
   }
-  const components: HealthReport['components'] = {};
-  for (const name of HEALTH_COMPONENTS) {
-    const r = invalid[name] ?? report.components[name];
-    if (r) (components as Record<string, unknown>)[name] = r;
-  }
-  const full: HealthReport = { checkedAt: report.checkedAt, components };
-  const healthy = Object.values(components).every((r) => r.healthy);
+  const healthy = Object.values(report.components).every((r) => r.healthy);
   if (parsed.json) {
     io.stdout(
-      JSON.stringify({ healthy, checkedAt: full.checkedAt, health: healthStatus(full) }, null, 2) + '\n',
+      JSON.stringify({ healthy, checkedAt: report.checkedAt, health: healthStatus(report) }, null, 2) + '\n',
     );
   } else {
-    io.stdout(readable(full));
+    io.stdout(readable(report));
   }
   return healthy ? 0 : 1;
 }

@@ -1,9 +1,32 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseOptions, UsageError, type Command } from '../command.js';
-import { createLogger, type LogLevel } from '../../controller/logger.js';
+import { createLogger, type Logger, type LogLevel } from '../../controller/logger.js';
 import { Operator } from '../../controller/operator.js';
 import { createOperatorParts } from '../../controller/wiring.js';
 import { parseDurationMs } from '../../health/duration.js';
+import { onStopSignal } from '../stop-signals.js';
+
+/** What `run` runs with; the playground starts the same operator with its own values. */
+export interface RunSettings {
+  namespaces: string[];
+  metricsAddr: string;
+  leaderElect: boolean;
+  concurrency: number;
+  resyncMs: number;
+  probeIntervalMs: number;
+  health: boolean;
+  operatorNamespace: string;
+}
+
+export function createOperator(kc: KubeConfig, settings: RunSettings, log: Logger): Operator {
+  const { health, probeIntervalMs, ...options } = settings;
+  return new Operator(
+    kc,
+    options,
+    createOperatorParts({ health, defaultProbeIntervalMs: probeIntervalMs, log }),
+    log,
+  );
+}
 
 const usage = `Usage: flash-sale-operator run [options]
 
@@ -22,6 +45,9 @@ Options:
   --no-health             do not probe component health (status shows workload readiness only)
   --log-level LEVEL       debug | info | warn | error (default info)
   -h, --help              show this help
+
+Stops gracefully on SIGINT (Ctrl-C), SIGTERM or SIGHUP; a second signal exits at once. Started by npx or
+npm run, it also stops when npx/npm is killed (kill $! after 'npx flash-sale-operator run ... &').
 `;
 
 export const runCommand: Command = {
@@ -90,8 +116,7 @@ export const runCommand: Command = {
       return 1;
     }
 
-    const operatorNamespace = values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'default';
-    const operator = new Operator(
+    const operator = createOperator(
       kc,
       {
         namespaces: values.namespaces
@@ -104,18 +129,16 @@ export const runCommand: Command = {
         leaderElect: values['leader-elect'],
         concurrency,
         resyncMs,
-        operatorNamespace,
+        probeIntervalMs,
+        health: !values['no-health'],
+        operatorNamespace: values['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'default',
       },
-      createOperatorParts({ health: !values['no-health'], defaultProbeIntervalMs: probeIntervalMs, log }),
       log,
     );
 
-    let signalled = false;
     const done = new Promise<number>((resolve) => {
-      const onSignal = (sig: string) => {
-        if (signalled) return;
-        signalled = true;
-        log.info('shutting down', { signal: sig });
+      onStopSignal((signal) => {
+        log.info('shutting down', { signal });
         operator.stop().then(
           () => resolve(0),
           (err: unknown) => {
@@ -123,9 +146,7 @@ export const runCommand: Command = {
             resolve(1);
           },
         );
-      };
-      process.once('SIGTERM', () => onSignal('SIGTERM'));
-      process.once('SIGINT', () => onSignal('SIGINT'));
+      }, 'flash-sale-operator run: signalled again while shutting down; exiting now');
     });
     try {
       await operator.start();
