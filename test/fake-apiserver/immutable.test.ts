@@ -99,6 +99,15 @@ describe('immutable fields on a 1.28 server', () => {
 
   it('the same refusal reaches client-node (PUT) and kubectl (client-side apply)', async () => {
     const apps = kc.makeApiClient(AppsV1Api);
+    // The simulated kubelet is still bringing up the 3 replicas of the previous test and writes status, so
+    // wait until it settled: otherwise the PUT's resourceVersion is stale and the answer is a 409 Conflict,
+    // which the real server also checks before validation.
+    await eventually(
+      async () =>
+        (await apps.readNamespacedStatefulSet({ name: 'db', namespace: 'default' })).status
+          ?.readyReplicas === 3,
+      'the 3 replicas ready',
+    );
     const live = await apps.readNamespacedStatefulSet({ name: 'db', namespace: 'default' });
     const changed: V1StatefulSet = structuredClone(live);
     changed.spec!.volumeClaimTemplates![0]!.spec!.resources!.requests!.storage = '3Gi';
