@@ -8,6 +8,7 @@ import {
   getOrder,
   getSale,
   insertSale,
+  isDatabaseOutage,
   saleOrderCounts,
   settleUnconfirmed,
   type OrderMessage,
@@ -266,7 +267,8 @@ export async function createSale(d: Deps, req: IncomingMessage, res: ServerRespo
   let row: SaleRow;
   try {
     row = await insertSale(d.pool, s);
-  } catch {
+  } catch (e) {
+    if (!isDatabaseOutage(e)) throw e;
     throw new HttpError(503, 'unavailable', 'the database is unavailable; no sale was created');
   }
   try {
