@@ -28,7 +28,11 @@ const UNREAD_BODY_LINGER_MS = 1000;
  */
 function closeIfBodyUnread(res: ServerResponse): Record<string, string> {
   const req = res.req as IncomingMessage | undefined;
-  if (req === undefined || req.complete) return {};
+  // A request without a body is not complete yet while its handler runs synchronously (GET /healthz).
+  const hasBody =
+    req?.headers['transfer-encoding'] !== undefined ||
+    (req?.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  if (req === undefined || !hasBody || req.complete) return {};
   res.once('finish', () => {
     const socket = req.socket;
     req.pause();
