@@ -114,6 +114,7 @@ export function parseStackDocuments(text: string): ParseResult {
         path: `document ${index}`,
         message: `the file has more than ${YAML_LIMITS.documents} YAML documents; split it into several files`,
       });
+      result.stacks = []; // the file is refused as a whole: nothing in it is rendered or validated
       return result;
     }
     addDocument(next.value, index, lines, result);
