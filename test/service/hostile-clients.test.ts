@@ -17,7 +17,7 @@ const HEADERS_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2000;
 const KEEP_ALIVE_TIMEOUT_MS = 500;
 /** Upper bound of every wait for a cut-off: the timeout, Node's check interval (timeout / 4) and slack. */
-const CUT_OFF_BOUND_MS = 6000;
+const CUT_OFF_BOUND_MS = 10_000;
 
 interface Probe {
   socket: Socket;
