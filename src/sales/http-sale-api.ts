@@ -125,7 +125,22 @@ export class HttpSaleApi implements SaleApi {
     );
   }
 
+  /** The base URL as errors show it: without user info. */
+  private shown(): string {
+    try {
+      const u = new URL(this.base);
+      u.username = '';
+      u.password = '';
+      return u.toString().replace(/\/+$/, '');
+    } catch {
+      return '(invalid base URL)';
+    }
+  }
+
+  /** Errors of fetch may quote the URL; the token (and the base's user info) never leave this client. */
   private scrub(s: string): string {
-    return this.opts.token === '' ? s : s.split(this.opts.token).join('***');
+    let out = s.split(this.base).join(this.shown());
+    if (this.opts.token !== '') out = out.split(this.opts.token).join('***');
+    return out;
   }
 }
