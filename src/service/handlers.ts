@@ -281,17 +281,24 @@ export async function createSale(d: Deps, req: IncomingMessage, res: ServerRespo
   checkAdmin(d, req);
   const s = parseSaleBody(await readJson(req, d.cfg.bodyLimitBytes));
   let out: { row: SaleRow; created: boolean } | undefined;
+  let loaded: string | undefined;
   try {
     out = await inTransaction(d.pool, async (c) => {
       const row = await insertSale(c, s);
       if (row) {
         await loadInventory(d, row);
+        loaded = row.id;
         return { row, created: true };
       }
       const existing = await getSaleByExternalId(c, s.externalId!);
       return existing ? { row: existing, created: false } : undefined;
     });
   } catch (e) {
+    // The commit failed after Redis got the inventory: it must not sell a sale PostgreSQL may not have. (Had
+    // the commit gone through after all, the sale's first order finds no inventory and the fence loads it.)
+    if (loaded !== undefined) {
+      await d.redis.del(d.keys.inventory(loaded), d.keys.saleInfo(loaded)).catch(() => undefined);
+    }
     if (e instanceof HttpError) throw e;
     throw new HttpError(503, 'unavailable', 'the database is unavailable; no sale was created');
   }

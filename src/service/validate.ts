@@ -55,7 +55,8 @@ export interface NewSale {
 
 export function parseSaleBody(body: unknown): NewSale {
   const o = obj(body);
-  const externalId = o.externalId === undefined ? undefined : parseExternalId(o.externalId);
+  const externalId =
+    o.externalId === undefined || o.externalId === null ? undefined : parseExternalId(o.externalId);
   const productId = ident(o.productId, 'productId');
   let name: string | null = null;
   if (o.name !== undefined && o.name !== null) {
