@@ -222,6 +222,29 @@ describe('the admin endpoints a FlashSale drives, against real PostgreSQL, Redis
     expect(await buy(sale, 'x')).toMatchObject({ status: 403, body: { error: 'sale_suspended' } });
   });
 
+  it('Redis unreachable: a create answers 503 and leaves no row, a suspend answers 503 and changes nothing', async () => {
+    const sale = await createSale(srv.url, 5);
+    const cut = await startServer(t.cfg, { log: () => undefined });
+    try {
+      cut.deps.redis.disconnect();
+      const c = await call(cut.url, 'POST', '/api/sales', body('shop/redis-down/uid-9'), admin);
+      expect(c).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+      expect(c.body.message).toMatch(/no sale was created/);
+      const rows = await t.pool.query(
+        "SELECT 1 FROM flash_sales WHERE external_id = 'shop/redis-down/uid-9'",
+      );
+      expect(rows.rowCount).toBe(0);
+      const s = await call(cut.url, 'POST', `/api/sales/${sale}/suspend`, undefined, admin);
+      expect(s).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+      expect(s.body.message).toMatch(/unchanged/);
+      const pg = await t.pool.query('SELECT gate FROM flash_sales WHERE id = $1', [sale]);
+      expect(pg.rows[0].gate).toBe('open');
+    } finally {
+      await cut.close();
+    }
+    expect((await buy(sale, 'still-open')).status).toBe(202);
+  });
+
   it('counters and reconciliation agree with the database; a removed order row makes it inconsistent', async () => {
     const sale = await createSale(srv.url, 10);
     for (const u of ['r1', 'r2', 'r3', 'r4']) expect((await buy(sale, u)).status).toBe(202);
