@@ -203,6 +203,13 @@ describe('the admin endpoints a FlashSale drives, against real PostgreSQL, Redis
     const stock = await call(srv.url, 'PATCH', `/api/sales/${sale}`, { endsAt, stock: 9 }, admin);
     expect(stock.status).toBe(400);
     expect(stock.body.message).toMatch(/only endsAt can be changed.*remove stock/);
+    const garbled = await call(srv.url, 'PATCH', `/api/sales/${sale}`, { endsAt: 'tomorrow' }, admin);
+    expect(garbled.status).toBe(400);
+    expect(garbled.body.message).toMatch(/^endsAt must be an ISO-8601 date-time/);
+    expect(await call(srv.url, 'PATCH', '/api/sales/999999', { endsAt }, admin)).toMatchObject({
+      status: 404,
+      body: { error: 'sale_not_found' },
+    });
     const pg = await t.pool.query('SELECT ends_at, initial_stock FROM flash_sales WHERE id = $1', [sale]);
     expect(pg.rows[0].ends_at.toISOString()).toBe(endsAt);
     expect(pg.rows[0].initial_stock).toBe(5);
