@@ -9,6 +9,7 @@
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
@@ -92,6 +93,20 @@ export const GRANTED_RULES: readonly PolicyRule[] = [...OPERATOR_RULES, ...DELEG
 /** Rules for leader election, granted in the operator's own namespace only. */
 export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+/**
+ * Granted by a Role in `default` only, for one object: the `kubernetes` EndpointSlice says where the API server
+ * listens, which the NetworkPolicy of a clustered RabbitMQ's peer discovery names (apiserver-endpoints.ts).
+ */
+export const API_SERVER_ENDPOINTS_NAMESPACE = 'default';
+export const API_SERVER_ENDPOINTS_RULES: readonly PolicyRule[] = [
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
+    resourceNames: ['kubernetes'],
+    verbs: ['get'],
+  },
 ];
 
 /** Every (group, resource, verb) triple the rules grant, as "group/resource:verb" ("" group → "core"). */

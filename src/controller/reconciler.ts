@@ -17,7 +17,7 @@ import type {
 } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
 import type { KubernetesVersion } from '../kubernetes/version.js';
-import type { KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
+import type { ApiServerEndpoints, KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
 import type { RenderResult } from '../render/index.js';
 import { STACK_LABEL } from '../render/common.js';
 import { POSTGRES_USERNAME } from '../render/resources.js';
@@ -120,6 +120,8 @@ export interface ReconcilerDeps {
   prometheusOperatorAvailable(): boolean;
   /** The API server's version, read at start (render emits only fields this server has). */
   kubernetesVersion(): KubernetesVersion;
+  /** Where the API server listens (the `kubernetes` EndpointSlice), read at start and on every resync. */
+  kubernetesApiServer?(): ApiServerEndpoints | undefined;
   operatorNamespace: string;
   now(): Date;
 }
@@ -260,6 +262,7 @@ export class Reconciler {
       prometheusOperatorAvailable: this.deps.prometheusOperatorAvailable(),
       operatorNamespace: this.deps.operatorNamespace,
       kubernetesVersion: this.deps.kubernetesVersion(),
+      kubernetesApiServer: this.deps.kubernetesApiServer?.(),
     };
   }
 

@@ -187,3 +187,15 @@
     - create
     - update
 {{- end }}
+
+{{/* Reading where the API server listens (the `kubernetes` EndpointSlice), in `default` only. */}}
+{{- define "flash-sale-operator.apiServerEndpointsRules" -}}
+- apiGroups:
+    - discovery.k8s.io
+  resources:
+    - endpointslices
+  resourceNames:
+    - kubernetes
+  verbs:
+    - get
+{{- end }}
