@@ -26,10 +26,13 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
     resources: ['configmaps', 'serviceaccounts', 'services'],
     verbs: ['list', 'watch', 'create', 'patch', 'delete'],
   },
+  // No `update`: the generated Secret is completed with a resourceVersion-checked merge patch. list/watch are
+  // made with the managed-by label selector (RBAC cannot scope a grant by label); get is by name, for the
+  // generated Secret before the cache has it and the user's spec.postgres.credentialsSecret.
   {
     apiGroups: [''],
     resources: ['secrets'],
-    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   },
   {
     apiGroups: [''],

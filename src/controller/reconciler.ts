@@ -364,8 +364,17 @@ export class Reconciler {
           data: encodeSecretData(merged as unknown as Record<string, string>),
         };
         try {
+          // A merge patch that names the resourceVersion it read: a concurrent writer makes it a 409, as an
+          // update would, and the operator needs no `update` on every Secret for it.
           if (live)
-            await this.deps.client.update({ ...body, metadata: { ...body.metadata, ...pickRv(live) } });
+            await this.deps.client.mergePatch(secretType, ns, name, {
+              metadata: {
+                ...pickRv(live),
+                labels: body.metadata.labels,
+                ownerReferences: body.metadata.ownerReferences,
+              },
+              data: body.data,
+            });
           else await this.deps.client.create(body);
           counter.writes++;
           secrets = merged;

@@ -43,7 +43,6 @@
     - list
     - watch
     - create
-    - update
     - patch
     - delete
 - apiGroups:
