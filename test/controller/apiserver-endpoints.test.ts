@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { endpointsOfServerUrl, endpointsOfSlice } from '../../src/controller/apiserver-endpoints.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import { API_SERVER_ADDRESS } from '../support/rest.js';
-import { eventually, loadExample, useOperatorTestEnv, waitReady } from './harness.js';
+import type { Logger } from '../../src/controller/logger.js';
+import { eventually, loadExample, startOperator, useOperatorTestEnv, waitReady } from './harness.js';
 
 const POLICIES = resourceTypeByKind('NetworkPolicy');
 const SLICES = resourceTypeByKind('EndpointSlice');
@@ -57,5 +58,38 @@ describe('a clustered RabbitMQ on the stand-in', () => {
       async () => JSON.stringify(await egress()).includes('172.18.0.9/32'),
       'the policy to follow the new API server address',
     );
+  }, 60_000);
+});
+
+describe('without the kubernetes EndpointSlice', () => {
+  const env = useOperatorTestEnv({ operator: false });
+
+  it("falls back to the operator's own API server address, with one warning", async () => {
+    await env.c.delete(SLICES, 'default', 'kubernetes');
+    const warnings: string[] = [];
+    const log: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (m) => void warnings.push(m),
+      error: () => {},
+      child: () => log,
+    };
+    env.op = await startOperator(env.operatorKc, { resyncMs: 300 }, undefined, log);
+    const stack = loadExample('minimal.yaml');
+    stack.spec = { rabbitmq: { replicas: 3 } };
+    await env.c.create(stack);
+    await waitReady(env.c);
+    const server = new URL(env.operatorKc.getCurrentCluster()!.server);
+    const policy = await env.c.get(POLICIES, 'default', 'shop-network-rabbitmq-to-apiserver');
+    expect((policy.spec as any).egress).toEqual([
+      {
+        to: [{ ipBlock: { cidr: `${server.hostname}/32` } }],
+        ports: [{ protocol: 'TCP', port: Number(server.port) }],
+      },
+    ]);
+    await new Promise((r) => setTimeout(r, 1_000)); // a few resyncs: still one warning
+    expect(warnings.filter((w) => w.includes('EndpointSlice default/kubernetes'))).toEqual([
+      `EndpointSlice default/kubernetes not used (it does not exist): using the operator's own API server address ${server.hostname}:${server.port}`,
+    ]);
   }, 60_000);
 });
