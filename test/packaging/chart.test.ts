@@ -122,6 +122,22 @@ describe('charts/flash-sale-operator', () => {
     ]);
   });
 
+  it('leaves `default` alone with apiServerEndpoints.read=false', async () => {
+    const objects = helm.template(
+      { scope: 'namespaced', apiServerEndpoints: { read: false } },
+      { namespace: 'shop' },
+    );
+    await checkInstall(objects, {
+      namespace: 'shop',
+      replicas: 2,
+      leaderElection: true,
+      watchNamespaces: ['shop'],
+      image: DEFAULT_IMAGES.operator,
+      serviceMonitor: false,
+      apiServerEndpoints: false,
+    });
+  });
+
   it('refuses several replicas without leader election, naming the fix', () => {
     const r = helm.run([
       'template',

@@ -19,6 +19,8 @@ export interface Expected {
   watchNamespaces: string[];
   image: string;
   serviceMonitor: boolean;
+  /** The Role in `default` that reads the `kubernetes` EndpointSlice (default: installed). */
+  apiServerEndpoints?: boolean;
 }
 
 export async function checkInstall(objects: KObject[], want: Expected): Promise<void> {
@@ -38,8 +40,13 @@ export async function checkInstall(objects: KObject[], want: Expected): Promise<
   );
   // In every mode: one Role in `default` that reads the `kubernetes` EndpointSlice and nothing else.
   const endpointRoles = find(objects, 'Role').filter((r) => r.metadata.name.endsWith('-apiserver-endpoints'));
-  expect(endpointRoles.map((r) => r.metadata.namespace)).toEqual(['default']);
-  expect((endpointRoles[0] as any).rules).toEqual(plain(API_SERVER_ENDPOINTS_RULES));
+  if (want.apiServerEndpoints === false) {
+    expect(endpointRoles).toEqual([]);
+    expect(objects.filter((o) => o.metadata.namespace === 'default')).toEqual([]);
+  } else {
+    expect(endpointRoles.map((r) => r.metadata.namespace)).toEqual(['default']);
+    expect((endpointRoles[0] as any).rules).toEqual(plain(API_SERVER_ENDPOINTS_RULES));
+  }
   if (want.watchNamespaces.length === 0) {
     expect(clusterRoles).toHaveLength(1);
     expect((clusterRoles[0] as any).rules).toEqual(plain(GRANTED_RULES));
