@@ -253,6 +253,7 @@ export function applyDefaults(stack: FlashSaleStack): ResolvedFlashSaleStack {
       serviceMonitor: pick(mon.serviceMonitor, 'auto'),
       prometheusRule: pick(mon.prometheusRule, true),
       grafanaDashboard: pick(mon.grafanaDashboard, true),
+      namespace: pick(mon.namespace, 'monitoring'),
       probeInterval: pick(mon.probeInterval, '30s'),
       probeTimeout: pick(mon.probeTimeout, '5s'),
       thresholds: resolvedThresholds,

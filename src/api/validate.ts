@@ -10,7 +10,13 @@
 import { checkCidr, checkCron, checkDateTime, checkDuration, checkImage, parseDuration } from './formats.js';
 import type { Problem } from './problems.js';
 import { parseMaxmemory, parseQuantity, QUANTITY_PATTERN } from './quantity.js';
-import { DURATION_PATTERN, MAXMEMORY_PATTERN, rootSchema, type SchemaNode } from './schema.js';
+import {
+  DNS_LABEL_PATTERN,
+  DURATION_PATTERN,
+  MAXMEMORY_PATTERN,
+  rootSchema,
+  type SchemaNode,
+} from './schema.js';
 import { API_VERSION, KIND, type PostgresMajorVersion } from './types.js';
 
 export type PostgresParameterCheck = (
@@ -137,6 +143,13 @@ function suggest(name: string, known: string[]): string {
 
 /** Patterns whose violations the format layer reports with a more specific message. */
 const SPECIFIC_PATTERNS = new Set([QUANTITY_PATTERN, DURATION_PATTERN, MAXMEMORY_PATTERN]);
+/** What a pattern means, where the field's description does not say it. */
+const PATTERN_FORMS = new Map([
+  [
+    DNS_LABEL_PATTERN,
+    'must be a DNS label such as a namespace name: lower-case letters, digits and "-", starting and ending with a letter or digit',
+  ],
+]);
 
 /** Layer 1: structure against the schema. */
 function checkStructure(value: unknown, node: SchemaNode, path: string, out: Problem[]): void {
@@ -200,7 +213,13 @@ function checkStructure(value: unknown, node: SchemaNode, path: string, out: Pro
       !SPECIFIC_PATTERNS.has(node.pattern) &&
       !new RegExp(node.pattern).test(value)
     ) {
-      out.push({ path, message: `${describe(value)} has the wrong form (${node.description})` });
+      const form = PATTERN_FORMS.get(node.pattern);
+      out.push({
+        path,
+        message: form
+          ? `${describe(value)} ${form}`
+          : `${describe(value)} has the wrong form (${node.description})`,
+      });
     }
   }
   if (Array.isArray(value)) {

@@ -7,13 +7,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
 import { KIND } from '../api/types.js';
 import { MIN_SUPPORTED, type KubernetesVersion } from '../kubernetes/version.js';
-import { STACK_LABEL } from '../render/common.js';
+import { STACK_LABEL, type ApiServerEndpoints } from '../render/common.js';
 import { KIND_ORDER } from '../render/index.js';
 import { comparable } from './cache-shape.js';
 import { KubeEventRecorder } from './events.js';
 import { Informer, objectKey, sleep } from './informer.js';
 import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
 import { readServerVersion } from './server-version.js';
+import { readApiServerEndpoints } from './apiserver-endpoints.js';
 import { LeaderElector } from './leader.js';
 import type { Logger } from './logger.js';
 import { OperatorMetrics, serveMetrics } from './metrics.js';
@@ -83,6 +84,10 @@ export class Operator {
   private prometheusOperator = false;
   /** Set by preflight from the server's /version. */
   private kubernetesVersion: KubernetesVersion = MIN_SUPPORTED;
+  /** Set by preflight and every resync from the `kubernetes` EndpointSlice. */
+  private apiServer: ApiServerEndpoints | undefined;
+  private apiServerProblem: string | undefined;
+  private readonly serverUrl: string | undefined;
   private started = false;
   private workersDone: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -98,6 +103,7 @@ export class Operator {
   ) {
     const identity = opts.identity ?? `${hostname()}-${process.pid}`;
     this.client = new KubeClient(kc, 30_000, `flash-sale-operator (${identity})`);
+    this.serverUrl = kc.getCurrentCluster()?.server;
     this.client.observer = (verb, resource, code) =>
       this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
     this.queue = new WorkQueue({
@@ -126,6 +132,7 @@ export class Operator {
       healthProbes: parts.health !== undefined,
       prometheusOperatorAvailable: () => this.prometheusOperator,
       kubernetesVersion: () => this.kubernetesVersion,
+      kubernetesApiServer: () => this.apiServer,
       operatorNamespace: opts.operatorNamespace,
       now: () => new Date(),
     });
@@ -156,6 +163,7 @@ export class Operator {
     try {
       this.kubernetesVersion = await readServerVersion(this.client);
       await this.client.list(stackType, this.opts.namespaces[0], { limit: 1 });
+      await this.lookUpApiServer();
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) {
         throw new Error(
@@ -382,14 +390,30 @@ export class Operator {
   private async resync(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     const before = this.prometheusOperator;
+    const apiServerBefore = JSON.stringify(this.apiServer);
     await this.followMonitoringKinds();
-    const everyStack = before !== this.prometheusOperator;
+    try {
+      await this.lookUpApiServer();
+    } catch (err) {
+      // Keep the addresses we have; the next resync tries again.
+      this.log.warn('reading the API server addresses failed', { error: String(err) });
+    }
+    const everyStack =
+      before !== this.prometheusOperator || apiServerBefore !== JSON.stringify(this.apiServer);
     for (const informer of this.informers.get(KIND) ?? []) {
       for (const obj of informer.list()) {
         if (everyStack) this.queue.add(objectKey(obj));
         else this.queue.addIfNotRecent(objectKey(obj), this.opts.resyncMs);
       }
     }
+  }
+
+  /** The API server's addresses for render; a fallback is logged once per distinct reason. */
+  private async lookUpApiServer(): Promise<void> {
+    const found = await readApiServerEndpoints(this.client, this.serverUrl);
+    if (found.problem && found.problem !== this.apiServerProblem) this.log.warn(found.problem);
+    this.apiServerProblem = found.problem;
+    this.apiServer = found.endpoints;
   }
 
   private async detectPrometheusOperator(): Promise<boolean> {

@@ -9,6 +9,7 @@
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
@@ -25,10 +26,13 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
     resources: ['configmaps', 'serviceaccounts', 'services'],
     verbs: ['list', 'watch', 'create', 'patch', 'delete'],
   },
+  // No `update`: the generated Secret is completed with a resourceVersion-checked merge patch. list/watch are
+  // made with the managed-by label selector (RBAC cannot scope a grant by label); get is by name, for the
+  // generated Secret before the cache has it and the user's spec.postgres.credentialsSecret.
   {
     apiGroups: [''],
     resources: ['secrets'],
-    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   },
   {
     apiGroups: [''],
@@ -92,6 +96,20 @@ export const GRANTED_RULES: readonly PolicyRule[] = [...OPERATOR_RULES, ...DELEG
 /** Rules for leader election, granted in the operator's own namespace only. */
 export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+/**
+ * Granted by a Role in `default` only, for one object: the `kubernetes` EndpointSlice says where the API server
+ * listens, which the NetworkPolicy of a clustered RabbitMQ's peer discovery names (apiserver-endpoints.ts).
+ */
+export const API_SERVER_ENDPOINTS_NAMESPACE = 'default';
+export const API_SERVER_ENDPOINTS_RULES: readonly PolicyRule[] = [
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
+    resourceNames: ['kubernetes'],
+    verbs: ['get'],
+  },
 ];
 
 /** Every (group, resource, verb) triple the rules grant, as "group/resource:verb" ("" group → "core"). */

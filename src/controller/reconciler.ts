@@ -17,7 +17,7 @@ import type {
 } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
 import type { KubernetesVersion } from '../kubernetes/version.js';
-import type { KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
+import type { ApiServerEndpoints, KubeObject, RenderInputs, StackSecrets } from '../render/common.js';
 import type { RenderResult } from '../render/index.js';
 import { STACK_LABEL } from '../render/common.js';
 import { POSTGRES_USERNAME } from '../render/resources.js';
@@ -120,6 +120,8 @@ export interface ReconcilerDeps {
   prometheusOperatorAvailable(): boolean;
   /** The API server's version, read at start (render emits only fields this server has). */
   kubernetesVersion(): KubernetesVersion;
+  /** Where the API server listens (the `kubernetes` EndpointSlice), read at start and on every resync. */
+  kubernetesApiServer?(): ApiServerEndpoints | undefined;
   operatorNamespace: string;
   now(): Date;
 }
@@ -260,6 +262,7 @@ export class Reconciler {
       prometheusOperatorAvailable: this.deps.prometheusOperatorAvailable(),
       operatorNamespace: this.deps.operatorNamespace,
       kubernetesVersion: this.deps.kubernetesVersion(),
+      kubernetesApiServer: this.deps.kubernetesApiServer?.(),
     };
   }
 
@@ -361,8 +364,17 @@ export class Reconciler {
           data: encodeSecretData(merged as unknown as Record<string, string>),
         };
         try {
+          // A merge patch that names the resourceVersion it read: a concurrent writer makes it a 409, as an
+          // update would, and the operator needs no `update` on every Secret for it.
           if (live)
-            await this.deps.client.update({ ...body, metadata: { ...body.metadata, ...pickRv(live) } });
+            await this.deps.client.mergePatch(secretType, ns, name, {
+              metadata: {
+                ...pickRv(live),
+                labels: body.metadata.labels,
+                ownerReferences: body.metadata.ownerReferences,
+              },
+              data: body.data,
+            });
           else await this.deps.client.create(body);
           counter.writes++;
           secrets = merged;

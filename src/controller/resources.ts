@@ -37,6 +37,8 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   rt('monitoring.coreos.com', 'v1', 'ServiceMonitor', 'servicemonitors'),
   rt('monitoring.coreos.com', 'v1', 'PrometheusRule', 'prometheusrules'),
   rt('coordination.k8s.io', 'v1', 'Lease', 'leases'),
+  // Only the `kubernetes` slice in `default`: where the API server listens (src/controller/apiserver-endpoints.ts).
+  rt('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
   rt('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false),
   rt('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false),
 ];

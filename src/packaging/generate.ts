@@ -2,7 +2,8 @@
  * Generators for the install artefacts derived from code:
  *   - copies of the CRD (src/api/generate.ts → crds/) into manifests/crd/ and charts/flash-sale-operator/crds/
  *     (kustomize cannot load files outside its root; Helm installs a chart's crds/ itself),
- *   - the ClusterRole, the leader-election Role and the namespaced-overlay Role for manifests/,
+ *   - the ClusterRole, the leader-election Role, the API-server-endpoints Role (in `default`) and the
+ *     namespaced-overlay Role for manifests/,
  *   - charts/flash-sale-operator/templates/_rules.tpl (the same rules for the chart's templates),
  * all from GRANTED_RULES (OPERATOR_RULES + DELEGATED_RULES) / LEADER_ELECTION_RULES in src/controller/rbac.ts,
  *   - manifests/monitoring/: the alert rules (a Prometheus rule file) and the Grafana dashboard JSON, from the
@@ -16,7 +17,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { CRD_PATH, generateCrdYaml } from '../api/generate.js';
-import { LEADER_ELECTION_RULES, GRANTED_RULES, type PolicyRule } from '../controller/rbac.js';
+import {
+  API_SERVER_ENDPOINTS_NAMESPACE,
+  API_SERVER_ENDPOINTS_RULES,
+  GRANTED_RULES,
+  LEADER_ELECTION_RULES,
+  type PolicyRule,
+} from '../controller/rbac.js';
 import { formatVersion, MIN_SUPPORTED } from '../kubernetes/version.js';
 import { alertRules } from '../render/alerts.js';
 import { grafanaDashboard } from '../render/dashboard.js';
@@ -25,6 +32,7 @@ import { grafanaDashboard } from '../render/dashboard.js';
 export const OPERATOR_NAME = 'flash-sale-operator';
 export const OPERATOR_NAMESPACE = 'flash-sale-system';
 export const LEADER_ELECTION_ROLE = `${OPERATOR_NAME}-leader-election`;
+export const API_SERVER_ENDPOINTS_ROLE = `${OPERATOR_NAME}-apiserver-endpoints`;
 /** The namespace the namespaced kustomize overlay watches (users edit the overlay to change it). */
 export const OVERLAY_WATCH_NAMESPACE = 'flash-sale';
 
@@ -32,6 +40,7 @@ export const MANIFESTS_CRD_PATH = 'manifests/crd/flashsale.dev_flashsalestacks.y
 export const CHART_CRD_PATH = 'charts/flash-sale-operator/crds/flashsale.dev_flashsalestacks.yaml';
 export const CLUSTER_ROLE_PATH = 'manifests/rbac/clusterrole.yaml';
 export const LEADER_ROLE_PATH = 'manifests/rbac/leader-election-role.yaml';
+export const API_SERVER_ENDPOINTS_ROLE_PATH = 'manifests/rbac/apiserver-endpoints-role.yaml';
 export const NAMESPACED_ROLE_PATH = 'manifests/overlays/namespaced/role.yaml';
 export const CHART_RULES_PATH = 'charts/flash-sale-operator/templates/_rules.tpl';
 export const ALERT_RULES_PATH = 'manifests/monitoring/alert-rules.yaml';
@@ -50,6 +59,7 @@ function plainRules(rules: readonly PolicyRule[]): PolicyRule[] {
   return rules.map((r) => ({
     apiGroups: [...r.apiGroups],
     resources: [...r.resources],
+    ...(r.resourceNames ? { resourceNames: [...r.resourceNames] } : {}),
     verbs: [...r.verbs],
   }));
 }
@@ -76,6 +86,15 @@ export function leaderElectionRoleYaml(): string {
   });
 }
 
+export function apiServerEndpointsRoleYaml(): string {
+  return yamlDoc({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: API_SERVER_ENDPOINTS_ROLE, namespace: API_SERVER_ENDPOINTS_NAMESPACE, labels: LABELS },
+    rules: plainRules(API_SERVER_ENDPOINTS_RULES),
+  });
+}
+
 export function namespacedRoleYaml(): string {
   return yamlDoc({
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -94,7 +113,9 @@ export function chartRulesTpl(): string {
     '{{/* Rules for the objects the operator manages in the namespaces it watches. */}}\n' +
     block('flash-sale-operator.operatorRules', GRANTED_RULES) +
     '\n{{/* Rules for leader election, in the operator namespace only. */}}\n' +
-    block('flash-sale-operator.leaderElectionRules', LEADER_ELECTION_RULES)
+    block('flash-sale-operator.leaderElectionRules', LEADER_ELECTION_RULES) +
+    '\n{{/* Reading where the API server listens (the `kubernetes` EndpointSlice), in `default` only. */}}\n' +
+    block('flash-sale-operator.apiServerEndpointsRules', API_SERVER_ENDPOINTS_RULES)
   );
 }
 
@@ -137,6 +158,7 @@ export function generatePackaging(version: string): Record<string, string> {
     [CHART_CRD_PATH]: crd,
     [CLUSTER_ROLE_PATH]: clusterRoleYaml(),
     [LEADER_ROLE_PATH]: leaderElectionRoleYaml(),
+    [API_SERVER_ENDPOINTS_ROLE_PATH]: apiServerEndpointsRoleYaml(),
     [NAMESPACED_ROLE_PATH]: namespacedRoleYaml(),
     [CHART_RULES_PATH]: chartRulesTpl(),
     [ALERT_RULES_PATH]:

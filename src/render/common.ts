@@ -48,6 +48,18 @@ export interface RenderInputs {
    * that follows the volume (max_wal_size) is sized from it, so it changes only after the volume grew.
    */
   postgresVolumeSize?: string;
+  /**
+   * Where the Kubernetes API server really listens: the addresses and ports of the `kubernetes` EndpointSlice
+   * in `default`, which the operator reads (src/controller/apiserver-endpoints.ts). A clustered RabbitMQ's
+   * peer discovery may reach only these. Absent (`render` without a cluster): no egress to the API server.
+   */
+  kubernetesApiServer?: ApiServerEndpoints;
+}
+
+/** Addresses (IPv4 or IPv6) and TCP ports the API server serves on, behind the `kubernetes` Service. */
+export interface ApiServerEndpoints {
+  addresses: string[];
+  ports: number[];
 }
 
 export interface StackSecrets {

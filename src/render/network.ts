@@ -3,8 +3,9 @@
  * only the paths the system needs:
  *   anywhere → nginx (its listeners) → API → PgBouncer / Redis / RabbitMQ;  consumer → PgBouncer / RabbitMQ;
  *   PgBouncer → PostgreSQL (API and consumer → PostgreSQL when PgBouncer is off);
- *   backup / maintenance / bootstrap Jobs → PostgreSQL;  RabbitMQ ↔ RabbitMQ (epmd, distribution) when clustered;
- *   Prometheus → metrics ports (any namespace, or one); the operator's namespace → data ports (health probes).
+ *   backup / maintenance / bootstrap Jobs → PostgreSQL;  RabbitMQ ↔ RabbitMQ (epmd, distribution) when clustered,
+ *   and clustered RabbitMQ → the API server's own addresses (peer discovery);
+ *   spec.monitoring.namespace → metrics ports only; the operator's namespace → data ports (health probes).
  * Policies are additive, so each allowed path is one small policy that names its peers. Pure.
  */
 import { PORTS } from '../api/images.js';
@@ -15,15 +16,11 @@ import {
   childName,
   objectMeta,
   selectorLabels,
+  type ApiServerEndpoints,
   type Component,
   type KubeObject,
   type RenderInputs,
 } from './common.js';
-
-export interface NetworkPolicyOptions {
-  /** Namespace Prometheus scrapes from; any namespace when absent. */
-  monitoringNamespace?: string;
-}
 
 type Port = number | string;
 
@@ -39,11 +36,18 @@ function namespaceByName(name: string): Record<string, unknown> {
   return { matchLabels: { 'kubernetes.io/metadata.name': name } };
 }
 
-export function renderNetworkPolicies(
-  stack: ResolvedFlashSaleStack,
-  inputs: RenderInputs,
-  options: NetworkPolicyOptions = {},
-): KubeObject[] {
+/** One host per ipBlock (/32, /128 for IPv6), sorted, so the same endpoints always render the same policy. */
+function apiServerRule(endpoints: ApiServerEndpoints): Record<string, unknown> | undefined {
+  const hosts = [...new Set(endpoints.addresses)].sort();
+  const ports = [...new Set(endpoints.ports)].sort((a, b) => a - b);
+  if (hosts.length === 0 || ports.length === 0) return undefined;
+  return {
+    to: hosts.map((ip) => ({ ipBlock: { cidr: `${ip}/${ip.includes(':') ? 128 : 32}` } })),
+    ports: tcp(ports),
+  };
+}
+
+export function renderNetworkPolicies(stack: ResolvedFlashSaleStack, inputs: RenderInputs): KubeObject[] {
   const s = stack.spec;
   const pods = (c: Component): Peer => ({ podSelector: { matchLabels: selectorLabels(stack, c) } });
   const policy = (
@@ -155,20 +159,19 @@ export function renderNetworkPolicies(
     out.push(
       policy('rabbitmq-peers', 'rabbitmq', {
         ingress: [{ from: [pods('rabbitmq')], ports: peerPorts }],
-        egress: [
-          { to: [pods('rabbitmq')], ports: peerPorts },
-          // rabbit_peer_discovery_k8s lists the headless Service's endpoints through the Kubernetes API
-          // (kubernetes.default.svc:443, which the node forwards to the API server's port, often 6443).
-          { ports: tcp([443, 6443]) },
-        ],
+        egress: [{ to: [pods('rabbitmq')], ports: peerPorts }],
       }),
     );
+    // rabbit_peer_discovery_k8s lists the headless Service's endpoints through kubernetes.default.svc. CNIs
+    // judge egress after the Service address is translated, so the rule names the API server's own addresses
+    // and ports (often 6443), never "443 to anywhere".
+    const toApiServer = inputs.kubernetesApiServer && apiServerRule(inputs.kubernetesApiServer);
+    if (toApiServer) out.push(policy('rabbitmq-to-apiserver', 'rabbitmq', { egress: [toApiServer] }));
   }
 
-  // 7. Prometheus scrapes the metrics ports (exporter sidecars, RabbitMQ's plugin, API, consumer).
-  const scraper: Peer = options.monitoringNamespace
-    ? { namespaceSelector: namespaceByName(options.monitoringNamespace) }
-    : { namespaceSelector: {} };
+  // 7. Prometheus, from spec.monitoring.namespace only, scrapes the metrics ports (exporter sidecars, RabbitMQ's
+  // plugin, API, consumer). The API serves /metrics on its HTTP port, so that namespace reaches that port too.
+  const scraper: Peer = { namespaceSelector: namespaceByName(s.monitoring.namespace) };
   if (s.monitoring.enabled) {
     const metrics: [Component, Port[]][] = [
       ['postgres', [PORTS.postgresExporter]],

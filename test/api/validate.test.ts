@@ -68,6 +68,18 @@ describe('validateStack', () => {
     expect(byPath['spec.surprise']).toMatch(/unknown field/);
   });
 
+  it('refuses a spec.monitoring.namespace that is no namespace name, saying what one looks like', () => {
+    expect(validateStack(base({ monitoring: { namespace: 'observability' } }))).toEqual([]);
+    expect(validateStack(base({ monitoring: { namespace: 'Monitoring_NS' } }))).toEqual([
+      {
+        path: 'spec.monitoring.namespace',
+        message:
+          'string "Monitoring_NS" must be a DNS label such as a namespace name: lower-case letters, digits and "-", starting and ending with a letter or digit',
+      },
+    ]);
+    expect(paths(base({ monitoring: { namespace: '' } }))).toEqual(['spec.monitoring.namespace']);
+  });
+
   it('suggests the right name for a misspelt field', () => {
     const p = validateStack(base({ redis: { maxMemoryPolicy: 'noeviction' } }));
     expect(p).toHaveLength(1);

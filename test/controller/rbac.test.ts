@@ -14,7 +14,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Operator } from '../../src/controller/operator.js';
 import type { KubeClient } from '../../src/controller/kube-client.js';
 import { silentLogger } from '../../src/controller/logger.js';
-import { grantedTriples, LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../src/controller/rbac.js';
+import {
+  API_SERVER_ENDPOINTS_RULES,
+  grantedTriples,
+  LEADER_ELECTION_RULES,
+  OPERATOR_RULES,
+} from '../../src/controller/rbac.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import { generatedSecretName } from '../../src/controller/secrets.js';
 import type { FakeApiServer } from '../support/server.js';
@@ -175,7 +180,11 @@ describe('RBAC grants exactly what the controller calls', () => {
     await srv.stop();
   });
 
-  const granted = grantedTriples([...OPERATOR_RULES, ...LEADER_ELECTION_RULES]);
+  const granted = grantedTriples([
+    ...OPERATOR_RULES,
+    ...LEADER_ELECTION_RULES,
+    ...API_SERVER_ENDPOINTS_RULES,
+  ]);
 
   it('grants every call the controller made, so nothing it did was refused', () => {
     expect(refused).toEqual([]);
@@ -194,7 +203,7 @@ describe('RBAC grants exactly what the controller calls', () => {
   });
 
   it('uses no wildcards', () => {
-    for (const r of [...OPERATOR_RULES, ...LEADER_ELECTION_RULES]) {
+    for (const r of [...OPERATOR_RULES, ...LEADER_ELECTION_RULES, ...API_SERVER_ENDPOINTS_RULES]) {
       expect([...r.apiGroups, ...r.resources, ...r.verbs]).not.toContain('*');
     }
   });

@@ -97,6 +97,47 @@ describe('charts/flash-sale-operator', () => {
     expect(one(objects, 'ServiceMonitor').metadata.labels?.release).toBe('prom');
   });
 
+  it('renders scope namespaced on its own: Roles and RoleBindings in the release namespace, no cluster-wide grant', async () => {
+    const objects = helm.template({ scope: 'namespaced' }, { release: 'fso', namespace: 'shop' });
+    await checkInstall(objects, {
+      namespace: 'shop',
+      replicas: 2,
+      leaderElection: true,
+      watchNamespaces: ['shop'],
+      image: DEFAULT_IMAGES.operator,
+      serviceMonitor: false,
+    });
+    expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    const roleNamespaces = objects
+      .filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')
+      .map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)
+      .sort();
+    expect(roleNamespaces).toEqual([
+      'Role/default/fso-flash-sale-operator-apiserver-endpoints',
+      'Role/shop/fso-flash-sale-operator',
+      'Role/shop/fso-flash-sale-operator-leader-election',
+      'RoleBinding/default/fso-flash-sale-operator-apiserver-endpoints',
+      'RoleBinding/shop/fso-flash-sale-operator',
+      'RoleBinding/shop/fso-flash-sale-operator-leader-election',
+    ]);
+  });
+
+  it('leaves `default` alone with apiServerEndpoints.read=false', async () => {
+    const objects = helm.template(
+      { scope: 'namespaced', apiServerEndpoints: { read: false } },
+      { namespace: 'shop' },
+    );
+    await checkInstall(objects, {
+      namespace: 'shop',
+      replicas: 2,
+      leaderElection: true,
+      watchNamespaces: ['shop'],
+      image: DEFAULT_IMAGES.operator,
+      serviceMonitor: false,
+      apiServerEndpoints: false,
+    });
+  });
+
   it('refuses several replicas without leader election, naming the fix', () => {
     const r = helm.run([
       'template',
@@ -117,6 +158,7 @@ describe('charts/flash-sale-operator', () => {
       ['logLevel=verbose', 'logLevel'],
       ['replicas=0', 'replicas'],
       ['watchNamespaces={Bad_NS}', 'watchNamespaces.0'],
+      ['scope=namespace', 'scope'],
       ['resync=ten', 'resync'],
     ] as const) {
       const r = helm.run(['template', 'x', CHART, '--set', set]);

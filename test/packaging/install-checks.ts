@@ -4,7 +4,11 @@
  * operator Deployment's flags/probes/security, and Service/ServiceMonitor selectors that match.
  */
 import { expect } from 'vitest';
-import { LEADER_ELECTION_RULES, GRANTED_RULES } from '../../src/controller/rbac.js';
+import {
+  API_SERVER_ENDPOINTS_RULES,
+  LEADER_ELECTION_RULES,
+  GRANTED_RULES,
+} from '../../src/controller/rbac.js';
 import { find, one, operatorPod, schemaFailures, type KObject } from './support.js';
 
 export interface Expected {
@@ -15,6 +19,8 @@ export interface Expected {
   watchNamespaces: string[];
   image: string;
   serviceMonitor: boolean;
+  /** The Role in `default` that reads the `kubernetes` EndpointSlice (default: installed). */
+  apiServerEndpoints?: boolean;
 }
 
 export async function checkInstall(objects: KObject[], want: Expected): Promise<void> {
@@ -29,7 +35,18 @@ export async function checkInstall(objects: KObject[], want: Expected): Promise<
   }
   const plain = (rules: readonly unknown[]) => JSON.parse(JSON.stringify(rules));
   const clusterRoles = find(objects, 'ClusterRole');
-  const operatorRoles = find(objects, 'Role').filter((r) => !r.metadata.name.endsWith('-leader-election'));
+  const operatorRoles = find(objects, 'Role').filter(
+    (r) => !r.metadata.name.endsWith('-leader-election') && !r.metadata.name.endsWith('-apiserver-endpoints'),
+  );
+  // In every mode: one Role in `default` that reads the `kubernetes` EndpointSlice and nothing else.
+  const endpointRoles = find(objects, 'Role').filter((r) => r.metadata.name.endsWith('-apiserver-endpoints'));
+  if (want.apiServerEndpoints === false) {
+    expect(endpointRoles).toEqual([]);
+    expect(objects.filter((o) => o.metadata.namespace === 'default')).toEqual([]);
+  } else {
+    expect(endpointRoles.map((r) => r.metadata.namespace)).toEqual(['default']);
+    expect((endpointRoles[0] as any).rules).toEqual(plain(API_SERVER_ENDPOINTS_RULES));
+  }
   if (want.watchNamespaces.length === 0) {
     expect(clusterRoles).toHaveLength(1);
     expect((clusterRoles[0] as any).rules).toEqual(plain(GRANTED_RULES));

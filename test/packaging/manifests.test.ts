@@ -37,6 +37,8 @@ describe('kubectl kustomize manifests/', () => {
         'Deployment',
         'Namespace',
         'Role',
+        'Role',
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',
@@ -50,13 +52,16 @@ describe('kubectl kustomize manifests/', () => {
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  it('includes the FlashSaleStack CRD and every namespaced object lives in flash-sale-system', () => {
+  it('includes the FlashSaleStack CRD; every namespaced object lives in flash-sale-system but the endpoints reader', () => {
     const crd = one(objects, 'CustomResourceDefinition');
     expect(crd.metadata.name).toBe('flashsalestacks.flashsale.dev');
     for (const o of objects) {
       if (['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))
         continue;
-      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('flash-sale-system');
+      // Reads the `kubernetes` EndpointSlice, which lives in `default`.
+      const where =
+        o.metadata.name === 'flash-sale-operator-apiserver-endpoints' ? 'default' : 'flash-sale-system';
+      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(where);
     }
   });
 });

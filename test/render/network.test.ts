@@ -92,11 +92,51 @@ describe('renderNetworkPolicies', () => {
     });
     const scrape = pols.find((p) => p.metadata.name === 'shop-network-redis-metrics')!.spec as Spec;
     expect(scrape.ingress![0]!.ports).toEqual([{ protocol: 'TCP', port: 9121 }]);
-    const scoped = renderNetworkPolicies(stack, inputs(), { monitoringNamespace: 'monitoring' });
+    expect(scrape.ingress![0]!.from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
+    const scoped = renderNetworkPolicies(stackOf({ monitoring: { namespace: 'observability' } }), inputs());
     const s2 = scoped.find((p) => p.metadata.name === 'shop-network-redis-metrics')!.spec as Spec;
     expect(s2.ingress![0]!.from![0]!.namespaceSelector).toEqual({
-      matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+      matchLabels: { 'kubernetes.io/metadata.name': 'observability' },
     });
+  });
+
+  it('never admits every namespace: no peer is a bare namespaceSelector {}', () => {
+    for (const p of renderNetworkPolicies(stack, inputs())) {
+      const rules = [...((p.spec as Spec).ingress ?? []), ...((p.spec as Spec).egress ?? [])];
+      for (const peer of rules.flatMap((r) => [...(r.from ?? []), ...(r.to ?? [])]))
+        expect(peer.namespaceSelector, p.metadata.name).not.toEqual({});
+    }
+  });
+
+  it('sends a clustered RabbitMQ to the API server only at its own addresses and ports', () => {
+    const apiServer = { addresses: ['172.18.0.3', '172.18.0.2', 'fd00::1'], ports: [6443] };
+    const rendered = renderNetworkPolicies(stack, inputs({ kubernetesApiServer: apiServer }));
+    const egress = rendered.find((p) => p.metadata.name === 'shop-network-rabbitmq-to-apiserver')!
+      .spec as Spec;
+    expect(egress.policyTypes).toEqual(['Egress']);
+    expect(egress.egress).toEqual([
+      {
+        to: [
+          { ipBlock: { cidr: '172.18.0.2/32' } },
+          { ipBlock: { cidr: '172.18.0.3/32' } },
+          { ipBlock: { cidr: 'fd00::1/128' } },
+        ],
+        ports: [{ protocol: 'TCP', port: 6443 }],
+      },
+    ]);
+    // Only DNS may leave for any destination; nothing else has a destination-less egress rule.
+    for (const p of rendered)
+      for (const r of (p.spec as Spec).egress ?? [])
+        if (!r.to)
+          expect(
+            r.ports!.map((x) => x.port),
+            p.metadata.name,
+          ).toEqual([53, 53]);
+    // A single node does not discover peers.
+    const single = renderNetworkPolicies(stackOf(), inputs({ kubernetesApiServer: apiServer }));
+    expect(single.some((p) => p.metadata.name.endsWith('rabbitmq-to-apiserver'))).toBe(false);
   });
 
   it('opens RabbitMQ peer ports only when clustered', () => {

@@ -58,6 +58,7 @@ const BUILTINS: Def[] = [
   ['', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], true, false],
   ['', 'v1', 'Event', 'events', true, ['ev'], false, false],
   ['', 'v1', 'Endpoints', 'endpoints', true, ['ep'], false, false],
+  ['discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true, [], false, false],
   ['apps', 'v1', 'Deployment', 'deployments', true, ['deploy'], true, true],
   ['apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], true, true],
   ['apps', 'v1', 'ReplicaSet', 'replicasets', true, ['rs'], true, true],

@@ -51,6 +51,8 @@ export interface RegistryOptions {
 
 const STORAGE_CLASSES = 'storage.k8s.io/storageclasses';
 const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+/** The address the `kubernetes` EndpointSlice in `default` names (a kind control-plane node's, say). */
+export const API_SERVER_ADDRESS = '172.18.0.2';
 
 export interface DeleteOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
@@ -88,6 +90,24 @@ export class Registry {
         { fieldManager: 'kube-apiserver' },
       );
     }
+    // As kube-apiserver's endpoint reconciler keeps it: where the API server itself listens.
+    this.create(
+      this.type('discovery.k8s.io', 'v1', 'endpointslices')!,
+      'default',
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'kubernetes',
+          namespace: 'default',
+          labels: { 'kubernetes.io/service-name': 'kubernetes' },
+        },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: [API_SERVER_ADDRESS], conditions: { ready: true } }],
+        ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+      },
+      { fieldManager: 'kube-apiserver' },
+    );
     if (options.storageClass !== false) {
       const sc = options.storageClass ?? {};
       this.create(

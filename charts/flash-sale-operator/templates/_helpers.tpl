@@ -38,6 +38,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
+{{/*
+The namespaces the operator watches, comma-separated; empty = every namespace (scope cluster). A
+watchNamespaces list implies the namespaced scope; scope namespaced without a list watches the release's namespace.
+*/}}
+{{- define "flash-sale-operator.watchNamespaces" -}}
+{{- if .Values.watchNamespaces }}
+{{- join "," .Values.watchNamespaces }}
+{{- else if eq .Values.scope "namespaced" }}
+{{- .Release.Namespace }}
+{{- end }}
+{{- end }}
+
 {{/* Refuse combinations that cannot work, with the fix in the message. */}}
 {{- define "flash-sale-operator.validate" -}}
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}

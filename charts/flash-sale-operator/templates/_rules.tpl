@@ -43,7 +43,6 @@
     - list
     - watch
     - create
-    - update
     - patch
     - delete
 - apiGroups:
@@ -186,4 +185,16 @@
     - get
     - create
     - update
+{{- end }}
+
+{{/* Reading where the API server listens (the `kubernetes` EndpointSlice), in `default` only. */}}
+{{- define "flash-sale-operator.apiServerEndpointsRules" -}}
+- apiGroups:
+    - discovery.k8s.io
+  resources:
+    - endpointslices
+  resourceNames:
+    - kubernetes
+  verbs:
+    - get
 {{- end }}
