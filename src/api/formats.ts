@@ -191,3 +191,44 @@ export function isDnsLabel(text: string): boolean {
 export function isDnsSubdomain(text: string): boolean {
   return text.length <= 253 && text.split('.').every((l) => l.length > 0 && isDnsLabel(l));
 }
+
+// ---------------------------------------------------------------- date-times
+
+const DATE_TIME_RE =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+export const DATE_TIME_EXAMPLE = '2025-11-11T00:00:00Z';
+export const DATE_TIME_YEARS = { min: 2000, max: 2999 } as const;
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * An RFC 3339 date-time with a zone (`2025-11-11T00:00:00Z`, `2025-11-11T08:00:00.5+08:00`), checked
+ * against the calendar (no 30 February, no hour 24, no leap second) and kept to the years 2000-2999, where
+ * a sale or a recovery target can sensibly lie. Returns the instant, or what is wrong with the text.
+ */
+export function parseDateTime(text: string): { date: Date } | { error: string } {
+  const help = `write an RFC 3339 date-time with a zone, e.g. ${DATE_TIME_EXAMPLE}`;
+  const m = DATE_TIME_RE.exec(text);
+  if (!m) return { error: `${JSON.stringify(text.slice(0, 64))} is not a date-time; ${help}` };
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (y < DATE_TIME_YEARS.min || y > DATE_TIME_YEARS.max) {
+    return {
+      error: `year ${m[1]} is out of range; use a year from ${DATE_TIME_YEARS.min} to ${DATE_TIME_YEARS.max}`,
+    };
+  }
+  if (mo < 1 || mo > 12) return { error: `month ${m[2]} does not exist; ${help}` };
+  if (d < 1 || d > daysIn(y, mo)) return { error: `${m[1]}-${m[2]}-${m[3]} does not exist; ${help}` };
+  if (h > 23 || mi > 59 || s > 59) return { error: `time ${m[4]}:${m[5]}:${m[6]} does not exist; ${help}` };
+  if (m[8] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) {
+    return { error: `zone offset ${m[8]}${m[9]}:${m[10]} does not exist; ${help}` };
+  }
+  return { date: new Date(text) };
+}
+
+/** `parseDateTime` as a check: undefined when valid. */
+export function checkDateTime(text: string): string | undefined {
+  const r = parseDateTime(text);
+  return 'error' in r ? r.error : undefined;
+}

@@ -7,7 +7,7 @@
  *      eviction policy, pooling/operator-owned PostgreSQL parameters, cross-field rules).
  * The per-version PostgreSQL parameter catalog plugs in through `options.checkPostgresParameters`.
  */
-import { checkCidr, checkCron, checkDuration, checkImage, parseDuration } from './formats.js';
+import { checkCidr, checkCron, checkDateTime, checkDuration, checkImage, parseDuration } from './formats.js';
 import type { Problem } from './problems.js';
 import { parseMaxmemory, parseQuantity, QUANTITY_PATTERN } from './quantity.js';
 import {
@@ -64,8 +64,6 @@ export const WAL_ARCHIVING_PARAMETERS: readonly string[] = [
   'restore_command',
 ];
 
-const RFC3339_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
-
 /** `storage` (a PVC the operator creates) and `existingClaim` of one backup volume exclude each other. */
 function checkOneVolume(volume: unknown, path: string, out: Problem[]): void {
   if (get(volume, 'storage') !== undefined && get(volume, 'existingClaim') !== undefined) {
@@ -88,12 +86,8 @@ function checkFromBackup(from: unknown, out: Problem[]): void {
     });
   }
   const t = from.targetTime;
-  if (typeof t === 'string' && (!RFC3339_WITH_ZONE.test(t) || Number.isNaN(Date.parse(t)))) {
-    out.push({
-      path: `${path}.targetTime`,
-      message: `"${t}" is not an RFC 3339 time with a zone; write e.g. 2025-11-11T00:00:05Z`,
-    });
-  }
+  const bad = typeof t === 'string' ? checkDateTime(t) : undefined;
+  if (bad !== undefined) out.push({ path: `${path}.targetTime`, message: bad });
 }
 
 /** Environment variables the operator sets on the API from Secrets; spec.api.env may not override them. */

@@ -90,8 +90,10 @@ export function alertRules(options: AlertRuleOptions = {}): { groups: RuleGroup[
   const ns = options.namespace !== undefined ? eq('namespace', options.namespace) : undefined;
   const p95 = options.orderP95Ms ?? DEFAULT_ORDER_P95_MS;
   const by = 'namespace';
-  const orders = matchers(ns, eq('method', 'POST'), eq('route', ORDER_ROUTE));
   const soldOut = matchers(ns, eq('method', 'POST'), eq('route', ORDER_ROUTE), eq('status', '410'));
+  // Orders the service failed to take: its own 5xx answers. Client-side outcomes (4xx, and status="aborted"
+  // when the client left mid-request) are not a stall, and anyone on the internet can produce them at will.
+  const ordersFailed = matchers(ns, eq('method', 'POST'), eq('route', ORDER_ROUTE), 'status=~"5.."');
   const where = '{{ $labels.namespace }}';
   const rules: AlertRule[] = [
     {
@@ -121,15 +123,15 @@ export function alertRules(options: AlertRuleOptions = {}): { groups: RuleGroup[
     {
       alert: 'FlashSaleStockDecrementsStalled',
       expr:
-        `sum by (${by}) (rate(http_requests_total${orders}[5m])) > 0` +
+        `sum by (${by}) (rate(http_requests_total${ordersFailed}[5m])) > 0` +
         ` unless sum by (${by}) (rate(stock_decrement_total${matchers(ns)}[5m])) > 0` +
         ` unless sum by (${by}) (rate(http_requests_total${soldOut}[5m])) > 0`,
       for: '5m',
       labels: { severity: 'critical' },
       annotations: {
-        summary: `Buyers are ordering in ${where} but no stock is being taken`,
+        summary: `Orders in ${where} fail with 5xx and no stock is being taken`,
         description:
-          'Order requests arrive, the sale is not sold out (no 410), yet stock_decrement_total does not move: Redis, the Lua script or the broker is failing (see order_publish_failures_total and 503s).',
+          'Order requests are answered 5xx, the sale is not sold out (no 410), and stock_decrement_total does not move: Redis, the Lua script or the broker is failing (see order_publish_failures_total and the 503s). Client errors (4xx) and aborted requests (status="aborted") do not count.',
       },
     },
     {

@@ -12,6 +12,7 @@ import { createApiMetrics, registerWorkerRegistry, serveAggregatedMetricsFromPri
 import { Publisher } from './queue.js';
 import { inventoryFence } from './recovery.js';
 import { startServer } from './server.js';
+import { redact, urlSecrets } from './urls.js';
 
 const USAGE = `usage: flash-sale-api <command>
 
@@ -70,9 +71,16 @@ function usageError(message: string, command?: string): number {
   return 2;
 }
 
+/** The passwords of the configured URLs: blanked in every line this process prints (set once the config is read). */
+let secrets: readonly string[] = [];
+
 export const log = (s: string): void => {
-  process.stderr.write(`flash-sale-api: ${s}\n`);
+  process.stderr.write(`flash-sale-api: ${redact(s, secrets)}\n`);
 };
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
 
 function onSignals(fn: () => void): void {
   process.once('SIGTERM', fn);
@@ -105,7 +113,13 @@ async function serve(cfg: ServiceConfig): Promise<number> {
   }
   const metrics = createApiMetrics();
   if (cluster.isWorker) registerWorkerRegistry(metrics.registry);
-  const s = await startServer(cfg, { metrics });
+  let s;
+  try {
+    s = await startServer(cfg, { metrics, log });
+  } catch (e) {
+    log(`serve: could not start: ${errorText(e)}`);
+    return 1;
+  }
   log(`serving on ${cfg.host}:${s.port}${cluster.isWorker ? ` (worker ${process.pid})` : ''}`);
   return new Promise<number>((resolve) => {
     onSignals(() => {
@@ -118,7 +132,13 @@ async function serve(cfg: ServiceConfig): Promise<number> {
 }
 
 async function consume(cfg: ServiceConfig): Promise<number> {
-  const c = await startConsumer(cfg, log);
+  let c;
+  try {
+    c = await startConsumer(cfg, log);
+  } catch (e) {
+    log(`consume: could not start: ${errorText(e)}`);
+    return 1;
+  }
   log(`consuming ${cfg.orderQueue} (prefetch ${cfg.consumerPrefetch}, batch ${cfg.consumerBatchSize})`);
   return new Promise<number>((resolve) => {
     onSignals(() => {
@@ -167,6 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  secrets = urlSecrets([cfg.databaseUrl, cfg.redisUrl, cfg.amqpUrl]);
   switch (cmd) {
     case 'migrate': {
       if (cfg.migrateWaitForRestore) {
@@ -187,6 +208,9 @@ export async function main(argv: string[]): Promise<number> {
         const applied = await migrate(pool);
         log(applied.length ? `applied migrations ${applied.join(', ')}` : 'schema is up to date');
         return 0;
+      } catch (e) {
+        log(`migrate: the database (${redact(cfg.databaseUrl)}) failed: ${errorText(e)}`);
+        return 1;
       } finally {
         await pool.end();
       }
@@ -197,7 +221,17 @@ export async function main(argv: string[]): Promise<number> {
       return consume(cfg);
     case 'rebuild-stock': {
       const pool = createPool(cfg.databaseUrl, 2);
-      const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 2 });
+      // Give up after a few connection attempts: a one-shot command must fail, not retry forever.
+      const redis = new Redis(cfg.redisUrl, {
+        maxRetriesPerRequest: 2,
+        connectTimeout: 5000,
+        retryStrategy: (n) => (n > 3 ? null : 200 * n),
+      });
+      let redisError = '';
+      redis.on('error', (e: Error) => {
+        if (e.message !== redisError) log(`Redis (${redact(cfg.redisUrl)}): ${e.message}`);
+        redisError = e.message;
+      });
       const publisher = new Publisher(cfg);
       const keys = new Keys(cfg.redisKeyPrefix);
       try {
@@ -216,6 +250,9 @@ export async function main(argv: string[]): Promise<number> {
           }
           await new Promise((res) => setTimeout(res, 500));
         }
+      } catch (e) {
+        log(`rebuild-stock failed: ${errorText(e)}`);
+        return 1;
       } finally {
         await publisher.close();
         redis.disconnect();

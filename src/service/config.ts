@@ -3,6 +3,7 @@
  * Bad values fail fast with a message naming the variable and what it must look like.
  */
 import { availableParallelism } from 'node:os';
+import { checkConnectionUrl, URL_RULES, UrlError, type UrlRule } from './urls.js';
 
 export interface ServiceConfig {
   databaseUrl: string;
@@ -28,6 +29,14 @@ export interface ServiceConfig {
   consumerBatchWaitMs: number;
   /** Consumer: port of its /metrics + /healthz endpoint (0 = off). */
   consumerMetricsPort: number;
+  /** Time a client has to send the whole header block (HTTP_HEADERS_TIMEOUT_MS); then 408 and closed. */
+  httpHeadersTimeoutMs: number;
+  /** Time a client has to send the whole request, body included (HTTP_REQUEST_TIMEOUT_MS); then 408. */
+  httpRequestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (HTTP_KEEP_ALIVE_TIMEOUT_MS). */
+  httpKeepAliveTimeoutMs: number;
+  /** Open connections per process beyond which new ones are dropped at once (HTTP_MAX_CONNECTIONS). */
+  httpMaxConnections: number;
   /** Maximum request body in bytes. */
   bodyLimitBytes: number;
   /** How long a publish may wait for the broker's confirm before the order is rolled back (503). */
@@ -71,6 +80,17 @@ export class ConfigError extends Error {}
 function str(env: Env, name: string, def: string): string {
   const v = env[name];
   return v === undefined || v === '' ? def : v;
+}
+
+function url(env: Env, rule: UrlRule, def: string): string {
+  const v = str(env, rule.variable, def);
+  try {
+    checkConnectionUrl(v, rule);
+  } catch (e) {
+    if (e instanceof UrlError) throw new ConfigError(e.message);
+    throw e;
+  }
+  return v;
 }
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
@@ -135,10 +155,21 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
       `REDIS_KEY_PREFIX=${JSON.stringify(prefix)} is invalid; use up to 100 characters from A-Z a-z 0-9 _ . : -`,
     );
   }
+  const httpHeadersTimeoutMs = int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000);
+  const httpRequestTimeoutMs = int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000);
+  if (httpHeadersTimeoutMs > httpRequestTimeoutMs) {
+    throw new ConfigError(
+      `HTTP_HEADERS_TIMEOUT_MS=${httpHeadersTimeoutMs} is longer than HTTP_REQUEST_TIMEOUT_MS=${httpRequestTimeoutMs}; the headers are part of the request, so set it to at most the request timeout`,
+    );
+  }
   return {
-    databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/flash_sale'),
-    redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
-    amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
+    httpHeadersTimeoutMs,
+    httpRequestTimeoutMs,
+    httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 100, 600_000),
+    httpMaxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    databaseUrl: url(env, URL_RULES.databaseUrl, 'postgres://postgres@127.0.0.1:5432/flash_sale'),
+    redisUrl: url(env, URL_RULES.redisUrl, 'redis://127.0.0.1:6379'),
+    amqpUrl: url(env, URL_RULES.amqpUrl, 'amqp://guest:guest@127.0.0.1:5672'),
     port: int(env, 'PORT', 8001, 0, 65535),
     host: str(env, 'HOST', '0.0.0.0'),
     adminToken: str(env, 'ADMIN_TOKEN', ''),

@@ -8,6 +8,33 @@ export function createPool(databaseUrl: string, max: number): pg.Pool {
   return pool;
 }
 
+const OUTAGE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+const OUTAGE_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable|Cannot use a pool after calling end/;
+
+/**
+ * Whether a query failed because the database cannot be reached or cannot serve now (answered 503), rather than
+ * because it refused the statement (a bug: input is validated before it gets here, so that is a 500).
+ * SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57P operator intervention.
+ */
+export function isDatabaseOutage(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (/^(08|53)/.test(code) || code.startsWith('57P') || OUTAGE_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code)) return false;
+  }
+  return OUTAGE_MESSAGES.test(e.message);
+}
+
 /** Ordered migrations; each runs once, recorded in schema_migrations. Never edit a shipped one: append. */
 const MIGRATIONS: { version: number; sql: string }[] = [
   {

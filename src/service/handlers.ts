@@ -10,6 +10,7 @@ import {
   getSaleByExternalId,
   inTransaction,
   insertSale,
+  isDatabaseOutage,
   saleOrderCounts,
   settleUnconfirmed,
   type OrderMessage,
@@ -300,6 +301,7 @@ export async function createSale(d: Deps, req: IncomingMessage, res: ServerRespo
       await d.redis.del(d.keys.inventory(loaded), d.keys.saleInfo(loaded)).catch(() => undefined);
     }
     if (e instanceof HttpError) throw e;
+    if (!isDatabaseOutage(e)) throw e; // a statement the database refused is a bug (500), not an outage
     throw new HttpError(503, 'unavailable', 'the database is unavailable; no sale was created');
   }
   if (!out) throw new HttpError(503, 'unavailable', 'the sale was created concurrently; retry');

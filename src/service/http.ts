@@ -11,6 +11,38 @@ export class HttpError extends Error {
   }
 }
 
+/** The client went away before its request was complete: not an error of ours, and nothing to answer. */
+export class RequestAborted extends Error {
+  constructor() {
+    super('the client closed the connection before the request was complete');
+  }
+}
+
+/** How long a connection whose body was left unread may linger after its answer before it is destroyed. */
+const UNREAD_BODY_LINGER_MS = 1000;
+
+/**
+ * An answer sent before the whole request body was read (413, a 400/401 decided on the headers) closes the
+ * connection instead of reading the rest of the body to keep it alive: the answer goes out with
+ * `Connection: close`, the socket stops reading and is ended, and destroyed if the client keeps it open.
+ */
+function closeIfBodyUnread(res: ServerResponse): Record<string, string> {
+  const req = res.req as IncomingMessage | undefined;
+  // A request without a body is not complete yet while its handler runs synchronously (GET /healthz).
+  const hasBody =
+    req?.headers['transfer-encoding'] !== undefined ||
+    (req?.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  if (req === undefined || !hasBody || req.complete) return {};
+  res.once('finish', () => {
+    const socket = req.socket;
+    req.pause();
+    socket.pause();
+    socket.end();
+    setTimeout(() => socket.destroy(), UNREAD_BODY_LINGER_MS).unref();
+  });
+  return { connection: 'close' };
+}
+
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -21,6 +53,7 @@ export function sendJson(
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
+    ...closeIfBodyUnread(res),
     ...extra,
   });
   res.end(text);
@@ -49,7 +82,7 @@ export function readJson(req: IncomingMessage, limit: number): Promise<unknown> 
       if (size > limit) {
         failed = true;
         req.removeListener('data', onData);
-        req.resume();
+        req.pause();
         reject(new HttpError(413, 'payload_too_large', `request body is larger than ${limit} bytes`));
         return;
       }
@@ -57,14 +90,20 @@ export function readJson(req: IncomingMessage, limit: number): Promise<unknown> 
       else (more ??= [first]).push(b);
     };
     req.on('data', onData);
-    req.once('error', (e) => {
+    const aborted = (): void => {
       if (!failed) {
         failed = true;
-        reject(e);
+        reject(new RequestAborted());
       }
+    };
+    // A request stream fails only when its connection does (reset, closed mid-body, request timeout).
+    req.once('error', aborted);
+    req.once('close', () => {
+      if (!req.complete) aborted();
     });
     req.once('end', () => {
       if (failed) return;
+      failed = true;
       if (size === 0 || first === undefined) {
         reject(new HttpError(400, 'invalid_request', 'request body must be a JSON object'));
         return;

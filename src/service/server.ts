@@ -1,5 +1,11 @@
 /** The HTTP server: routing, error mapping, metrics, and the in-process entry point `startServer`. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { ServiceConfig } from './config.js';
@@ -14,13 +20,14 @@ import {
   readSale,
   readSaleCounters,
 } from './handlers.js';
-import { HttpError, sendError, sendJson } from './http.js';
+import { HttpError, RequestAborted, sendError, sendJson } from './http.js';
 import { Keys } from './keys.js';
 import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
 import { PurchaseBatcher } from './purchase.js';
 import { patchSale, readReconciliation, setGate } from './sale-admin.js';
 import { Publisher } from './queue.js';
 import { inventoryFence, noOrdersYet } from './recovery.js';
+import { redact, urlSecrets } from './urls.js';
 import { isOrderId, isSaleId } from './validate.js';
 
 export interface RunningServer {
@@ -125,7 +132,10 @@ function notFound(what: 'sale' | 'order'): Promise<string> {
   );
 }
 
-export function createHandler(d: Deps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createHandler(
+  d: Deps,
+  log: (s: string) => void = (s) => process.stderr.write(`flash-sale-api: ${s}\n`),
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
@@ -140,20 +150,36 @@ export function createHandler(d: Deps): (req: IncomingMessage, res: ServerRespon
     r.handler(req, res).then(
       (status) => d.metrics.httpRequests.inc({ method, route: r.name, status }),
       (e: unknown) => {
+        // The client left mid-request: nothing to answer, and not a server error (status="aborted").
+        if (e instanceof RequestAborted) {
+          d.metrics.httpRequests.inc({ method, route: r.name, status: 'aborted' });
+          return;
+        }
         let status = 500;
         if (e instanceof HttpError) {
           status = e.status;
-          if (!res.headersSent) {
-            if (status === 413) res.setHeader('connection', 'close');
-            sendError(res, e.status, e.code, e.message);
-          }
+          if (!res.headersSent) sendError(res, e.status, e.code, e.message);
         } else if (!res.headersSent) {
           sendError(res, 500, 'internal', 'internal error');
         }
-        if (status === 500) process.stderr.write(`flash-sale-api: ${method} ${r.name}: ${String(e)}\n`);
+        if (status === 500) log(`${method} ${r.name}: ${String(e)}`);
         d.metrics.httpRequests.inc({ method, route: r.name, status: String(status) });
       },
     );
+  };
+}
+
+/**
+ * What one client can hold (docs/api-service.md): the whole header block within HTTP_HEADERS_TIMEOUT_MS, the
+ * whole request within HTTP_REQUEST_TIMEOUT_MS (both answered 408 and closed), an idle keep-alive connection
+ * for HTTP_KEEP_ALIVE_TIMEOUT_MS. Node checks the first two on an interval, kept well below them.
+ */
+export function httpBounds(cfg: ServiceConfig): ServerOptions {
+  return {
+    headersTimeout: cfg.httpHeadersTimeoutMs,
+    requestTimeout: cfg.httpRequestTimeoutMs,
+    keepAliveTimeout: cfg.httpKeepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(cfg.httpHeadersTimeoutMs / 4))),
   };
 }
 
@@ -172,13 +198,19 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
     // Commands issued in the same tick (many concurrent orders) go out in one write.
     enableAutoPipelining: true,
   });
-  redis.on('error', () => undefined);
-  await redis.connect();
+  // Later errors show in /readyz and as 503s; the first one, at start, says why the start failed.
+  let redisError: Error | undefined;
+  redis.on('error', (e: Error) => (redisError = e));
+  await redis.connect().catch((e: unknown) => {
+    const why = redisError?.message ?? (e instanceof Error ? e.message : String(e));
+    throw new Error(`Redis (${redact(cfg.redisUrl)}) is unreachable: ${why}`);
+  });
   const pool = createPool(cfg.databaseUrl, cfg.pgPoolMax);
   const publisher = new Publisher(cfg);
   await publisher.channel().catch(() => undefined); // not fatal: /readyz reports it, orders answer 503
   const keys = new Keys(cfg.redisKeyPrefix);
-  const log = opts.log ?? ((s: string) => process.stderr.write(`flash-sale-api: ${s}\n`));
+  const secrets = urlSecrets([cfg.databaseUrl, cfg.redisUrl, cfg.amqpUrl]);
+  const log = opts.log ?? ((s: string) => process.stderr.write(`flash-sale-api: ${redact(s, secrets)}\n`));
   const metrics = opts.metrics ?? createApiMetrics();
   const { guard, recovery } = inventoryFence(cfg, redis, pool, keys, publisher, log, (reason, seconds) => {
     metrics.recoveries.inc({ reason: reason.split(':')[0]! });
@@ -211,7 +243,8 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
     await recovery.run();
   }
   guard.start(cfg.guardCheckIntervalMs);
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, createHandler(deps));
+  const server: Server = createServer(httpBounds(cfg), createHandler(deps, log));
+  server.maxConnections = cfg.httpMaxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => resolve());

@@ -1,10 +1,10 @@
 /** Input validation. Every failure names the field and what a valid value looks like. */
+import { parseDateTime } from '../api/formats.js';
 import { HttpError } from './http.js';
 
 const ID_RE = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const SALE_ID_RE = /^[1-9][0-9]{0,17}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 export const MAX_STOCK = 100_000_000;
 
 function bad(message: string): HttpError {
@@ -17,6 +17,20 @@ export function isSaleId(s: string): boolean {
 
 export function isOrderId(s: string): boolean {
   return UUID_RE.test(s);
+}
+
+/** Text PostgreSQL stores as given: no NUL (refused by a text column), no other control character, valid UTF-16. */
+function isStorableText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
 }
 
 function obj(body: unknown): Record<string, unknown> {
@@ -33,10 +47,11 @@ function ident(v: unknown, field: string): string {
 }
 
 function date(v: unknown, field: string): Date {
-  if (typeof v !== 'string' || !ISO_RE.test(v) || Number.isNaN(Date.parse(v))) {
-    throw bad(`${field} must be an ISO-8601 date-time with a time zone, e.g. 2025-11-11T00:00:00Z`);
-  }
-  return new Date(v);
+  if (typeof v !== 'string')
+    throw bad(`${field} must be a string: an RFC 3339 date-time, e.g. 2025-11-11T00:00:00Z`);
+  const r = parseDateTime(v);
+  if ('error' in r) throw bad(`${field}: ${r.error}`);
+  return r.date;
 }
 
 export function parseOrderBody(body: unknown): { userId: string } {
@@ -60,8 +75,11 @@ export function parseSaleBody(body: unknown): NewSale {
   const productId = ident(o.productId, 'productId');
   let name: string | null = null;
   if (o.name !== undefined && o.name !== null) {
-    if (typeof o.name !== 'string' || o.name.length > 200)
-      throw bad('name must be a string of at most 200 characters');
+    if (typeof o.name !== 'string' || o.name.length > 200 || !isStorableText(o.name)) {
+      throw bad(
+        'name must be a string of at most 200 characters without control characters (such as \\u0000) or unpaired surrogates',
+      );
+    }
     name = o.name;
   }
   const stock = o.stock;

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { checkDateTime } from '../../api/formats.js';
 import { backupScriptsData } from '../../render/backup.js';
 import { parseOptions, UsageError, type Command, type CommandIO } from '../command.js';
 import { connOf, quoteIdent, rowCounts, runBashScript } from './drill-support.js';
@@ -50,8 +51,6 @@ interface DrillArgs {
   json: boolean;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
-
 export function parseDrillArgs(
   argv: string[],
 ): ({ mode: 'dump' } & DrillArgs) | ({ mode: 'pitr'; json: boolean } & PitrDrillArgs) {
@@ -76,11 +75,8 @@ export function parseDrillArgs(
     if ((time === undefined) === (lsn === undefined)) {
       throw new UsageError('a point-in-time drill needs exactly one of --target-time and --target-lsn');
     }
-    if (time !== undefined && (!RFC3339.test(time) || Number.isNaN(Date.parse(time)))) {
-      throw new UsageError(
-        `--target-time "${time}" is not an RFC 3339 time with a zone, e.g. 2025-11-11T00:00:05Z`,
-      );
-    }
+    const badTime = time === undefined ? undefined : checkDateTime(time);
+    if (badTime !== undefined) throw new UsageError(`--target-time: ${badTime}`);
     if (lsn !== undefined && !/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(lsn)) {
       throw new UsageError(`--target-lsn "${lsn}" is not a WAL location like 0/3000060`);
     }

@@ -157,6 +157,19 @@ describe('promtool test rules: the alerts fire on the series the exporters emit,
           ],
         },
         {
+          // Anyone can send aborted uploads, refused bodies or orders before the start: not a stall.
+          interval: '1m',
+          input_series: [
+            { series: orders('aborted'), values: '0+200x30' },
+            { series: orders('400'), values: '0+100x30' },
+            { series: orders('403'), values: '0+100x30' },
+            { series: 'stock_decrement_total{namespace="prod",sale_id="1"}', values: '50x30' },
+          ],
+          alert_rule_test: [
+            { eval_time: '20m', alertname: 'FlashSaleStockDecrementsStalled', exp_alerts: [] },
+          ],
+        },
+        {
           // Sold out: requests answered 410 and no decrements is normal, not a stall.
           interval: '1m',
           input_series: [
