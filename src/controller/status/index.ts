@@ -94,6 +94,9 @@ export function stackStatus(input: StackStatusInput): FlashSaleStackStatus {
     ...(input.backup?.lastSuccessfulBackup
       ? { lastSuccessfulBackup: input.backup.lastSuccessfulBackup }
       : {}),
+    ...(input.backup?.lastSuccessfulBaseBackup
+      ? { lastSuccessfulBaseBackup: input.backup.lastSuccessfulBaseBackup }
+      : {}),
     ...(nginx?.endpoint
       ? {
           endpoints: {
