@@ -792,6 +792,10 @@ export const statusSchema: SchemaNode = obj(
     ),
     lastBackup: { ...backupRecord, description: 'The most recent backup run, successful or not.' },
     lastSuccessfulBackup: { ...backupRecord, description: 'The most recent successful backup run.' },
+    lastBaseBackup: {
+      ...baseBackupRecord,
+      description: 'The most recent base backup run of spec.backup.pitr, successful or not.',
+    },
     lastSuccessfulBaseBackup: {
       ...baseBackupRecord,
       description:

@@ -472,6 +472,8 @@ export interface FlashSaleStackStatus {
   lastBackup?: BackupRecord;
   /** The most recent successful backup run. */
   lastSuccessfulBackup?: BackupRecord;
+  /** The most recent base backup run of spec.backup.pitr, successful or not. */
+  lastBaseBackup?: BaseBackupRecord;
   /** The most recent successful base backup of spec.backup.pitr; restorableFrom is where the recovery window starts. */
   lastSuccessfulBaseBackup?: BaseBackupRecord;
   /** Where buyers reach the system. */

@@ -56,6 +56,7 @@ export interface BackupCondition {
 export interface BackupStatus {
   lastBackup?: BackupRecord;
   lastSuccessfulBackup?: BackupRecord;
+  lastBaseBackup?: BaseBackupRecord;
   lastSuccessfulBaseBackup?: BaseBackupRecord;
   condition: BackupCondition;
 }
@@ -283,6 +284,7 @@ function isBaseBackupJob(job: ObjectLike): boolean {
 }
 
 export interface BaseBackupStatus {
+  lastBaseBackup?: BaseBackupRecord;
   lastSuccessfulBaseBackup?: BaseBackupRecord;
   /** True: base backups are current; False: the recovery window stopped moving; Unknown: none yet (young). */
   status: 'True' | 'False' | 'Unknown';
@@ -291,8 +293,8 @@ export interface BaseBackupStatus {
 }
 
 export interface BaseBackupStatusOptions {
-  /** The previous `status.lastSuccessfulBaseBackup` (its Job may be gone). */
-  previous?: BaseBackupRecord;
+  /** The previous `status.lastBaseBackup` / `lastSuccessfulBaseBackup` (their Jobs may be gone). */
+  previous?: { lastBaseBackup?: BaseBackupRecord; lastSuccessfulBaseBackup?: BaseBackupRecord };
   pods?: ObjectLike[];
   createdAt?: string;
 }
@@ -316,21 +318,23 @@ export function baseBackupStatusFromJobs(
     const r = recordFromJob(j, pods);
     return r ? [r] : [];
   });
-  const prev = options.previous;
+  const prev = options.previous ?? {};
   const candidates: JobRecord[] = [...fromJobs];
-  if (prev && !fromJobs.some((j) => j.record.job === prev.job)) {
-    const { restorableFrom, ...record } = prev;
-    candidates.push({ record, ...(restorableFrom ? { restorableFrom } : {}) });
+  for (const r of [prev.lastBaseBackup, prev.lastSuccessfulBaseBackup]) {
+    if (r && !candidates.some((j) => j.record.job === r.job)) {
+      const { restorableFrom, ...record } = r;
+      candidates.push({ record, ...(restorableFrom ? { restorableFrom } : {}) });
+    }
   }
   const last = newest(candidates);
   const success = newest(candidates.filter((c) => c.record.succeeded === true));
-  const out: Pick<BaseBackupStatus, 'lastSuccessfulBaseBackup'> = {};
-  if (success) {
-    out.lastSuccessfulBaseBackup = {
-      ...success.record,
-      ...(success.restorableFrom ? { restorableFrom: success.restorableFrom } : {}),
-    };
-  }
+  const asRecord = (c: JobRecord): BaseBackupRecord => ({
+    ...c.record,
+    ...(c.restorableFrom ? { restorableFrom: c.restorableFrom } : {}),
+  });
+  const out: Pick<BaseBackupStatus, 'lastBaseBackup' | 'lastSuccessfulBaseBackup'> = {};
+  if (last) out.lastBaseBackup = asRecord(last);
+  if (success) out.lastSuccessfulBaseBackup = asRecord(success);
   const field = 'spec.backup.pitr.baseBackupSchedule';
   let interval: number | undefined;
   try {
@@ -400,9 +404,10 @@ export function combineBackupStatus(
   dump: BackupStatus | undefined,
   base: BaseBackupStatus | undefined,
 ): BackupStatus {
-  const baseRecord = base?.lastSuccessfulBaseBackup
-    ? { lastSuccessfulBaseBackup: base.lastSuccessfulBaseBackup }
-    : {};
+  const baseRecord = {
+    ...(base?.lastBaseBackup ? { lastBaseBackup: base.lastBaseBackup } : {}),
+    ...(base?.lastSuccessfulBaseBackup ? { lastSuccessfulBaseBackup: base.lastSuccessfulBaseBackup } : {}),
+  };
   if (!base) {
     return (
       dump ?? {
@@ -456,9 +461,12 @@ export function backupStatus(
   const pitr = stack.spec.backup.pitr;
   const base = pitr.enabled
     ? baseBackupStatusFromJobs(jobs, pitr.baseBackupSchedule, now, {
-        ...(stack.status?.lastSuccessfulBaseBackup
-          ? { previous: stack.status.lastSuccessfulBaseBackup }
-          : {}),
+        previous: {
+          ...(stack.status?.lastBaseBackup ? { lastBaseBackup: stack.status.lastBaseBackup } : {}),
+          ...(stack.status?.lastSuccessfulBaseBackup
+            ? { lastSuccessfulBaseBackup: stack.status.lastSuccessfulBaseBackup }
+            : {}),
+        },
         ...context,
       })
     : undefined;

@@ -81,6 +81,7 @@ function backupsJudged(stack: ResolvedFlashSaleStack): boolean {
 export interface BackupStatusResult {
   lastBackup?: BackupRecord;
   lastSuccessfulBackup?: BackupRecord;
+  lastBaseBackup?: BaseBackupRecord;
   lastSuccessfulBaseBackup?: BaseBackupRecord;
   condition: ConditionInput;
 }

@@ -250,9 +250,17 @@ describe('base backups of spec.backup.pitr in BackupHealthy', () => {
       file: 'base/shop-20250312T013000Z',
       restorableFrom: '2025-03-05T01:31:10Z',
     };
-    const s = baseBackupStatusFromJobs([], schedule, now, { previous });
+    const s = baseBackupStatusFromJobs([], schedule, now, {
+      previous: { lastBaseBackup: previous, lastSuccessfulBaseBackup: previous },
+    });
     expect(s.status).toBe('True');
     expect(s.lastSuccessfulBaseBackup).toEqual(previous);
+    // A remembered failure newer than the success still counts once its Job is gone.
+    const failure = { job: 'bb-failed-gone', succeeded: false, completedAt: '2025-03-12T03:00:00Z' };
+    const f = baseBackupStatusFromJobs([], schedule, now, {
+      previous: { lastBaseBackup: failure, lastSuccessfulBaseBackup: previous },
+    });
+    expect(f).toMatchObject({ status: 'False', reason: 'BaseBackupFailed', lastBaseBackup: failure });
   });
 
   it('dump Jobs do not count as base backups, nor base backups as dumps', () => {
