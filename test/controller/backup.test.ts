@@ -236,6 +236,14 @@ describe('backups seen from the controller', () => {
       bytes: 41_943_040,
       restorableFrom: '2026-11-18T01:31:02Z',
     });
+    const metrics = await (await fetch(`http://127.0.0.1:${env.op.metricsPort}/metrics`)).text();
+    for (const m of ['success', 'failure']) {
+      expect(metrics).toMatch(
+        new RegExp(
+          `flashsale_basebackup_last_${m}_timestamp_seconds\\{stack_namespace="default",stack="shop"\\} \\d+`,
+        ),
+      );
+    }
   });
 
   it('with backup.onDelete, deleting the stack first runs a final backup Job that outlives the stack', async () => {
