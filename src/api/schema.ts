@@ -748,6 +748,25 @@ const backupRecord = obj(
   { $tsName: 'BackupRecord', $tsDoc: 'One backup run.' },
 );
 
+const baseBackupRecord = obj(
+  'One base backup (pg_basebackup into the point-in-time-recovery volume).',
+  {
+    job: str('Name of the Job that ran it.'),
+    startedAt: str('When it started.', { format: 'date-time' }),
+    completedAt: str('When it finished; recovery to a time needs a base backup that ended before it.', {
+      format: 'date-time',
+    }),
+    file: str('Directory of the base backup on the volume (base/<stack>-<UTC>).'),
+    bytes: int('Size of the base backup.', { minimum: 0 }),
+    succeeded: bool('pg_basebackup, verification and retention succeeded.'),
+    restorableFrom: str(
+      'End of the oldest base backup retention kept: the first second the volume can restore to (the start of the recovery window).',
+      { format: 'date-time' },
+    ),
+  },
+  { $tsName: 'BaseBackupRecord', $tsDoc: 'One base backup run.' },
+);
+
 export const statusSchema: SchemaNode = obj(
   'Observed state, written by the operator. Never contains secrets.',
   {
@@ -777,6 +796,15 @@ export const statusSchema: SchemaNode = obj(
     ),
     lastBackup: { ...backupRecord, description: 'The most recent backup run, successful or not.' },
     lastSuccessfulBackup: { ...backupRecord, description: 'The most recent successful backup run.' },
+    lastBaseBackup: {
+      ...baseBackupRecord,
+      description: 'The most recent base backup run of spec.backup.pitr, successful or not.',
+    },
+    lastSuccessfulBaseBackup: {
+      ...baseBackupRecord,
+      description:
+        'The most recent successful base backup of spec.backup.pitr; restorableFrom is where the recovery window starts.',
+    },
     endpoints: obj('Where buyers reach the system.', {
       http: str('HTTP URL of the Nginx Service.'),
       https: str('HTTPS URL when TLS is configured.'),

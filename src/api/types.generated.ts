@@ -407,6 +407,24 @@ export interface BackupRecord {
   succeeded?: boolean;
 }
 
+/** One base backup run. */
+export interface BaseBackupRecord {
+  /** Name of the Job that ran it. */
+  job?: string;
+  /** When it started. */
+  startedAt?: string;
+  /** When it finished; recovery to a time needs a base backup that ended before it. */
+  completedAt?: string;
+  /** Directory of the base backup on the volume (base/<stack>-<UTC>). */
+  file?: string;
+  /** Size of the base backup. */
+  bytes?: number;
+  /** pg_basebackup, verification and retention succeeded. */
+  succeeded?: boolean;
+  /** End of the oldest base backup retention kept: the first second the volume can restore to (the start of the recovery window). */
+  restorableFrom?: string;
+}
+
 /** Healthy, Degraded, or Unknown when health is not measured (probes disabled or not run yet); the Degraded condition says why (printer column). */
 export type HealthSummary = 'Healthy' | 'Degraded' | 'Unknown';
 
@@ -456,6 +474,10 @@ export interface FlashSaleStackStatus {
   lastBackup?: BackupRecord;
   /** The most recent successful backup run. */
   lastSuccessfulBackup?: BackupRecord;
+  /** The most recent base backup run of spec.backup.pitr, successful or not. */
+  lastBaseBackup?: BaseBackupRecord;
+  /** The most recent successful base backup of spec.backup.pitr; restorableFrom is where the recovery window starts. */
+  lastSuccessfulBaseBackup?: BaseBackupRecord;
   /** Where buyers reach the system. */
   endpoints?: {
     /** HTTP URL of the Nginx Service. */

@@ -63,7 +63,8 @@ sync -- "$dir"
  * stay, plus the newest older one (its start is the first restorable second), plus at least MIN_BASE_BACKUPS;
  * then pg_archivecleanup removes only WAL older than the oldest kept base backup's first segment.
  * Env: PGHOST PGPORT PGUSER (PGPASSWORD_FILE), PITR_DIR, STACK, RETENTION_DAYS (7), MIN_BASE_BACKUPS (2),
- * VERIFY (1). One JSON line on stdout (and the termination message).
+ * VERIFY (1). One JSON line on stdout (and the termination message, which backup/status.ts reads): file, bytes,
+ * the WAL range and restorableFrom, the end of the oldest kept base backup (where the recovery window starts).
  */
 export function baseBackupScript(): string {
   return (
@@ -138,7 +139,9 @@ while IFS= read -r dir; do
   log "retention: deleted base backup $(basename -- "$dir")"
 done < <(find "$PITR_DIR/base" -mindepth 1 -maxdepth 1 -type d -name "$STACK-*" | sort -r)
 cleaned=0
+restorable_from=$(date -u -d "@$end" +%Y-%m-%dT%H:%M:%SZ)
 if [[ -n $oldest ]]; then
+  restorable_from=$(date -u -d "@$(sed -n 's/^END_TIME=//p' "$oldest/backup.env")" +%Y-%m-%dT%H:%M:%SZ)
   keep_from=$(sed -n 's/^START_WAL_FILE=//p' "$oldest/backup.env")
   before=$(find "$PITR_DIR/wal" -maxdepth 1 -type f | wc -l)
   pg_archivecleanup "$PITR_DIR/wal" "$keep_from" 2>"$WORK_DIR/cleanup.err" ||
@@ -148,7 +151,7 @@ if [[ -n $oldest ]]; then
 fi
 list=""
 for d in "${'$'}{deleted[@]}"; do list+="${'$'}{list:+,}$(json_str "$d")"; done
-emit "{\"tool\":\"basebackup\",\"succeeded\":true,\"stack\":$(json_str "$STACK"),\"file\":$(json_str "base/$name"),\"bytes\":$bytes,\"startLsn\":\"$start_lsn\",\"endLsn\":\"$end_lsn\",\"durationSeconds\":$(( end - start )),\"keptBaseBackups\":$kept,\"walSegmentsRemoved\":$cleaned,\"deleted\":[$list]}"
+emit "{\"tool\":\"basebackup\",\"succeeded\":true,\"stack\":$(json_str "$STACK"),\"file\":$(json_str "base/$name"),\"bytes\":$bytes,\"startLsn\":\"$start_lsn\",\"endLsn\":\"$end_lsn\",\"durationSeconds\":$(( end - start )),\"keptBaseBackups\":$kept,\"walSegmentsRemoved\":$cleaned,\"restorableFrom\":\"$restorable_from\",\"deleted\":[$list]}"
 `
   );
 }

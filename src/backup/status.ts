@@ -9,8 +9,12 @@
  *
  * Jobs disappear (CronJob history limits, TTL), so the previous status is an input too: the newest record
  * among the Jobs and the previous `lastBackup`/`lastSuccessfulBackup` wins.
+ *
+ * Base backups of spec.backup.pitr (Jobs labelled component `basebackup`, from basebackup.sh) are judged
+ * apart from the dumps: without a fresh base backup the recovery window stops moving, so a failed newest
+ * base backup, or none within 2 × its schedule's interval, makes BackupHealthy False on its own.
  */
-import type { BackupRecord, ResolvedFlashSaleStack } from '../api/types.js';
+import type { BackupRecord, BaseBackupRecord, ResolvedFlashSaleStack } from '../api/types.js';
 import { CronError, parseCron, scheduleIntervalSeconds } from './cron.js';
 
 export const BACKUP_FILE_ANNOTATION = 'flashsale.dev/backup-file';
@@ -19,6 +23,9 @@ export const BACKUP_BYTES_ANNOTATION = 'flashsale.dev/backup-bytes';
 export const BACKUP_TRIGGER_ANNOTATION = 'flashsale.dev/backup-trigger';
 /** Name of the backup container in every backup Job (the termination message is read from it). */
 export const BACKUP_CONTAINER = 'backup';
+/** `app.kubernetes.io/component` of the base-backup CronJob's Jobs (every other backup Job is a dump). */
+export const BASE_BACKUP_COMPONENT = 'basebackup';
+const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
 /** The parts of a Job / Pod this module reads (structurally compatible with ApiObject and kubernetes-models). */
 export interface ObjectLike {
@@ -35,13 +42,22 @@ export interface ObjectLike {
 export interface BackupCondition {
   type: 'BackupHealthy';
   status: 'True' | 'False' | 'Unknown';
-  reason: 'BackupSucceeded' | 'BackupFailed' | 'NoRecentBackup' | 'NoBackupYet' | 'InvalidSchedule';
+  reason:
+    | 'BackupSucceeded'
+    | 'BackupFailed'
+    | 'NoRecentBackup'
+    | 'NoBackupYet'
+    | 'InvalidSchedule'
+    | 'BaseBackupFailed'
+    | 'NoRecentBaseBackup';
   message: string;
 }
 
 export interface BackupStatus {
   lastBackup?: BackupRecord;
   lastSuccessfulBackup?: BackupRecord;
+  lastBaseBackup?: BaseBackupRecord;
+  lastSuccessfulBaseBackup?: BaseBackupRecord;
   condition: BackupCondition;
 }
 
@@ -71,6 +87,7 @@ interface ScriptResult {
   file?: string;
   bytes?: number;
   error?: string;
+  restorableFrom?: string;
 }
 
 function parseResult(message: string | undefined): ScriptResult | undefined {
@@ -108,6 +125,8 @@ function scriptResults(job: ObjectLike, pods: ObjectLike[]): ScriptResult[] {
 interface JobRecord {
   record: BackupRecord;
   error?: string;
+  /** basebackup.sh: the end of the oldest base backup retention kept. */
+  restorableFrom?: string;
 }
 
 /** A finished backup Job as a BackupRecord; undefined while it still runs. */
@@ -126,15 +145,17 @@ export function recordFromJob(job: ObjectLike, pods: ObjectLike[] = []): JobReco
   if (completedAt) record.completedAt = completedAt;
   const results = scriptResults(job, pods);
   const ok = results.find((r) => r.succeeded === true);
+  let restorableFrom: string | undefined;
   if (succeeded && ok) {
     if (typeof ok.file === 'string') record.file = ok.file;
     if (typeof ok.bytes === 'number') record.bytes = ok.bytes;
+    if (typeof ok.restorableFrom === 'string') restorableFrom = ok.restorableFrom;
   }
   const ann = job.metadata.annotations ?? {};
   if (ann[BACKUP_FILE_ANNOTATION]) record.file = ann[BACKUP_FILE_ANNOTATION];
   const bytes = Number(ann[BACKUP_BYTES_ANNOTATION]);
   if (ann[BACKUP_BYTES_ANNOTATION] !== undefined && Number.isFinite(bytes)) record.bytes = bytes;
-  if (succeeded) return { record };
+  if (succeeded) return restorableFrom ? { record, restorableFrom } : { record };
   const error = results.find((r) => typeof r.error === 'string')?.error ?? failed?.message;
   return error ? { record, error } : { record };
 }
@@ -172,10 +193,12 @@ export function backupStatusFromJobs(
   options: BackupStatusOptions = {},
 ): BackupStatus {
   const pods = options.pods ?? [];
-  const fromJobs = jobs.flatMap((j) => {
-    const r = recordFromJob(j, pods);
-    return r ? [r] : [];
-  });
+  const fromJobs = jobs
+    .filter((j) => !isBaseBackupJob(j))
+    .flatMap((j) => {
+      const r = recordFromJob(j, pods);
+      return r ? [r] : [];
+    });
   const prev = options.previous ?? {};
   const candidates: JobRecord[] = [...fromJobs];
   // A previous record whose Job we still see is superseded by the Job's fresher view.
@@ -256,6 +279,165 @@ export function backupStatusFromJobs(
   };
 }
 
+function isBaseBackupJob(job: ObjectLike): boolean {
+  return job.metadata.labels?.[COMPONENT_LABEL] === BASE_BACKUP_COMPONENT;
+}
+
+export interface BaseBackupStatus {
+  lastBaseBackup?: BaseBackupRecord;
+  lastSuccessfulBaseBackup?: BaseBackupRecord;
+  /** True: base backups are current; False: the recovery window stopped moving; Unknown: none yet (young). */
+  status: 'True' | 'False' | 'Unknown';
+  reason: BackupCondition['reason'];
+  message: string;
+}
+
+export interface BaseBackupStatusOptions {
+  /** The previous `status.lastBaseBackup` / `lastSuccessfulBaseBackup` (their Jobs may be gone). */
+  previous?: { lastBaseBackup?: BaseBackupRecord; lastSuccessfulBaseBackup?: BaseBackupRecord };
+  pods?: ObjectLike[];
+  createdAt?: string;
+}
+
+/**
+ * The base backups' part of BackupHealthy, from the Jobs labelled component `basebackup` (others are ignored):
+ *   - the newest finished base backup failed                    → False, BaseBackupFailed (Job + script error)
+ *   - no successful one within 2 × the schedule's interval      → False, NoRecentBaseBackup (also when none
+ *     ever succeeded and the stack is older than that)
+ *   - none yet on a young stack (or of unknown age)             → Unknown, NoBackupYet
+ *   - otherwise                                                 → True, BackupSucceeded
+ */
+export function baseBackupStatusFromJobs(
+  jobs: ObjectLike[],
+  schedule: string,
+  now: Date,
+  options: BaseBackupStatusOptions = {},
+): BaseBackupStatus {
+  const pods = options.pods ?? [];
+  const fromJobs = jobs.filter(isBaseBackupJob).flatMap((j) => {
+    const r = recordFromJob(j, pods);
+    return r ? [r] : [];
+  });
+  const prev = options.previous ?? {};
+  const candidates: JobRecord[] = [...fromJobs];
+  for (const r of [prev.lastBaseBackup, prev.lastSuccessfulBaseBackup]) {
+    if (r && !candidates.some((j) => j.record.job === r.job)) {
+      const { restorableFrom, ...record } = r;
+      candidates.push({ record, ...(restorableFrom ? { restorableFrom } : {}) });
+    }
+  }
+  const last = newest(candidates);
+  const success = newest(candidates.filter((c) => c.record.succeeded === true));
+  const asRecord = (c: JobRecord): BaseBackupRecord => ({
+    ...c.record,
+    ...(c.restorableFrom ? { restorableFrom: c.restorableFrom } : {}),
+  });
+  const out: Pick<BaseBackupStatus, 'lastBaseBackup' | 'lastSuccessfulBaseBackup'> = {};
+  if (last) out.lastBaseBackup = asRecord(last);
+  if (success) out.lastSuccessfulBaseBackup = asRecord(success);
+  const field = 'spec.backup.pitr.baseBackupSchedule';
+  let interval: number | undefined;
+  try {
+    interval = scheduleIntervalSeconds(parseCron(schedule), now);
+  } catch (e) {
+    if (!(e instanceof CronError)) throw e;
+    return {
+      ...out,
+      status: 'False',
+      reason: 'InvalidSchedule',
+      message: `${field} "${schedule}" is not a valid cron schedule: ${e.message}`,
+    };
+  }
+  const maxAge = 2 * (interval ?? 86_400);
+  const window = success?.restorableFrom
+    ? ` Point-in-time recovery reaches back to ${success.restorableFrom}.`
+    : '';
+  if (last && last.record.succeeded !== true) {
+    const detail = last.error ? `: ${last.error}` : '';
+    return {
+      ...out,
+      status: 'False',
+      reason: 'BaseBackupFailed',
+      message: `The last base backup (Job ${last.record.job ?? '?'}) failed${detail}.${success ? ` Last successful base backup: ${success.record.completedAt ?? '?'}.${window}` : ' No base backup yet: there is nothing to recover to a point in time from.'}`,
+    };
+  }
+  if (!success) {
+    const created = Date.parse(options.createdAt ?? '');
+    const young = Number.isNaN(created) || (now.getTime() - created) / 1000 <= maxAge;
+    return young
+      ? {
+          ...out,
+          status: 'Unknown',
+          reason: 'NoBackupYet',
+          message: `No base backup has run yet (${field} "${schedule}").`,
+        }
+      : {
+          ...out,
+          status: 'False',
+          reason: 'NoRecentBaseBackup',
+          message: `No successful base backup since the stack was created more than ${human(maxAge)} ago (2 × ${field} "${schedule}"): there is nothing to recover to a point in time from.`,
+        };
+  }
+  if ((now.getTime() - when(success.record)) / 1000 > maxAge) {
+    return {
+      ...out,
+      status: 'False',
+      reason: 'NoRecentBaseBackup',
+      message: `The last successful base backup (${success.record.completedAt ?? '?'}) is older than ${human(maxAge)}, 2 × the interval of ${field} "${schedule}"; retention keeps an ever older one.${window}`,
+    };
+  }
+  const file = success.record.file ? ` wrote ${success.record.file}` : ' succeeded';
+  return {
+    ...out,
+    status: 'True',
+    reason: 'BackupSucceeded',
+    message: `Base backup Job ${success.record.job ?? '?'}${file} at ${success.record.completedAt ?? '?'}.${window}`,
+  };
+}
+
+/**
+ * One BackupHealthy from the dumps' and the base backups' verdicts (either may be off). A base-backup failure
+ * makes it False unless the dumps already failed (their reason stays, the base backup's message is added);
+ * a healthy base backup adds its line to the dumps' message.
+ */
+export function combineBackupStatus(
+  dump: BackupStatus | undefined,
+  base: BaseBackupStatus | undefined,
+): BackupStatus {
+  const baseRecord = {
+    ...(base?.lastBaseBackup ? { lastBaseBackup: base.lastBaseBackup } : {}),
+    ...(base?.lastSuccessfulBaseBackup ? { lastSuccessfulBaseBackup: base.lastSuccessfulBaseBackup } : {}),
+  };
+  if (!base) {
+    return (
+      dump ?? {
+        condition: {
+          type: 'BackupHealthy',
+          status: 'Unknown',
+          reason: 'NoBackupYet',
+          message: 'Backups are off.',
+        },
+      }
+    );
+  }
+  const baseCondition: BackupCondition = {
+    type: 'BackupHealthy',
+    status: base.status,
+    reason: base.reason,
+    message: base.message,
+  };
+  if (!dump) return { ...baseRecord, condition: baseCondition };
+  const { condition, ...records } = dump;
+  if (base.status === 'False' && condition.status !== 'False') {
+    return { ...records, ...baseRecord, condition: baseCondition };
+  }
+  return {
+    ...records,
+    ...baseRecord,
+    condition: { ...condition, message: `${condition.message} ${base.message}` },
+  };
+}
+
 /** The controller's hook (ReconcilerDeps.backupStatus): schedule, previous status and age from the stack. */
 export function backupStatus(
   jobs: ObjectLike[],
@@ -269,9 +451,24 @@ export function backupStatus(
       ? { lastSuccessfulBackup: stack.status.lastSuccessfulBackup }
       : {}),
   };
-  return backupStatusFromJobs(jobs, stack.spec.backup.schedule, now, {
-    previous,
+  const context = {
     ...(pods ? { pods } : {}),
     ...(stack.metadata.creationTimestamp ? { createdAt: stack.metadata.creationTimestamp } : {}),
-  });
+  };
+  const dump = stack.spec.backup.enabled
+    ? backupStatusFromJobs(jobs, stack.spec.backup.schedule, now, { previous, ...context })
+    : undefined;
+  const pitr = stack.spec.backup.pitr;
+  const base = pitr.enabled
+    ? baseBackupStatusFromJobs(jobs, pitr.baseBackupSchedule, now, {
+        previous: {
+          ...(stack.status?.lastBaseBackup ? { lastBaseBackup: stack.status.lastBaseBackup } : {}),
+          ...(stack.status?.lastSuccessfulBaseBackup
+            ? { lastSuccessfulBaseBackup: stack.status.lastSuccessfulBaseBackup }
+            : {}),
+        },
+        ...context,
+      })
+    : undefined;
+  return combineBackupStatus(dump, base);
 }

@@ -62,6 +62,18 @@ export class OperatorMetrics {
     labelNames: ['stack_namespace', 'stack'] as const,
     registers: [this.registry],
   });
+  readonly baseBackupLastSuccess = new Gauge({
+    name: 'flashsale_basebackup_last_success_timestamp_seconds',
+    help: 'Completion time of the newest successful PITR base backup of a stack (absent until the first one).',
+    labelNames: ['stack_namespace', 'stack'] as const,
+    registers: [this.registry],
+  });
+  readonly baseBackupLastFailure = new Gauge({
+    name: 'flashsale_basebackup_last_failure_timestamp_seconds',
+    help: 'Completion time of the newest failed PITR base backup of a stack (absent until one fails).',
+    labelNames: ['stack_namespace', 'stack'] as const,
+    registers: [this.registry],
+  });
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });

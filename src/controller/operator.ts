@@ -352,6 +352,11 @@ export class Operator {
     const last = status?.lastBackup;
     if (last?.succeeded === false && Number.isFinite(at(last)))
       this.metrics.backupLastFailure.set(labels, at(last));
+    const baseOk = at(status?.lastSuccessfulBaseBackup);
+    if (Number.isFinite(baseOk)) this.metrics.baseBackupLastSuccess.set(labels, baseOk);
+    const base = status?.lastBaseBackup;
+    if (base?.succeeded === false && Number.isFinite(at(base)))
+      this.metrics.baseBackupLastFailure.set(labels, at(base));
   }
 
   /**

@@ -9,6 +9,7 @@
 import type { Problem } from '../api/problems.js';
 import type {
   BackupRecord,
+  BaseBackupRecord,
   ComponentHealth,
   ComponentName,
   FlashSaleStack,
@@ -70,9 +71,18 @@ export interface ObjectCache {
   kinds(): readonly string[];
 }
 
+/** Jobs whose results feed BackupHealthy: dumps, and the base backups of spec.backup.pitr. */
+const BACKUP_JOB_COMPONENTS = new Set(['backup', 'basebackup']);
+
+function backupsJudged(stack: ResolvedFlashSaleStack): boolean {
+  return stack.spec.backup.enabled || stack.spec.backup.pitr.enabled;
+}
+
 export interface BackupStatusResult {
   lastBackup?: BackupRecord;
   lastSuccessfulBackup?: BackupRecord;
+  lastBaseBackup?: BaseBackupRecord;
+  lastSuccessfulBaseBackup?: BaseBackupRecord;
   condition: ConditionInput;
 }
 
@@ -458,18 +468,18 @@ export class Reconciler {
   }
 
   private backupResult(stack: ResolvedFlashSaleStack, pods: ApiObject[]): BackupStatusResult | undefined {
-    if (!stack.spec.backup.enabled || !this.deps.backupStatus) return undefined;
+    if (!backupsJudged(stack) || !this.deps.backupStatus) return undefined;
     return this.deps.backupStatus(this.backupJobs(stack), stack, this.deps.now(), pods);
   }
 
   private backupJobs(stack: ResolvedFlashSaleStack): ApiObject[] {
     return this.deps.cache
       .listForStack('Job', stack.metadata.namespace, stack.metadata.name)
-      .filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'backup');
+      .filter((j) => BACKUP_JOB_COMPONENTS.has(j.metadata.labels?.['app.kubernetes.io/component'] ?? ''));
   }
 
   private async backupJobPods(stack: ResolvedFlashSaleStack): Promise<ApiObject[]> {
-    if (!stack.spec.backup.enabled || !this.deps.backupStatus) return [];
+    if (!backupsJudged(stack) || !this.deps.backupStatus) return [];
     const jobs = this.backupJobs(stack);
     const live = new Set(jobs.map((j) => j.metadata.uid ?? ''));
     for (const uid of [...this.finishedJobPods.keys()]) if (!live.has(uid)) this.finishedJobPods.delete(uid);

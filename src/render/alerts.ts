@@ -13,11 +13,16 @@
  *   pg_stat_archiver_failed_count (collector stat_archiver, on by default);
  * - pgbouncer_exporter: pgbouncer_pools_client_waiting_connections, pgbouncer_pools_client_maxwait_seconds;
  * - the operator: flashsale_backup_last_success_timestamp_seconds{stack_namespace,stack} and
- *   flashsale_backup_last_failure_timestamp_seconds{stack_namespace,stack} (exported from the operator's pod,
+ *   flashsale_backup_last_failure_timestamp_seconds{stack_namespace,stack}, and the same two of PITR base
+ *   backups, flashsale_basebackup_last_{success,failure}_timestamp_seconds (exported from the operator's pod,
  *   hence `stack_namespace` rather than `namespace`, which the scrape sets to the operator's namespace).
  * Pure.
  */
-import { DEFAULT_BACKUP_SCHEDULE, DEFAULT_THRESHOLDS } from '../api/defaults.js';
+import {
+  DEFAULT_BACKUP_SCHEDULE,
+  DEFAULT_BASE_BACKUP_SCHEDULE,
+  DEFAULT_THRESHOLDS,
+} from '../api/defaults.js';
 import { CronError, maxIntervalSeconds } from '../backup/cron.js';
 import type { HealthThresholds } from '../api/types.js';
 
@@ -47,6 +52,10 @@ export interface AlertRuleOptions {
   backupSchedule?: string;
   /** Whether backups are enabled (no backup alerts otherwise). */
   backup?: boolean;
+  /** Whether PITR base backups run (spec.backup.pitr.enabled); their alerts are quiet without them anyway. */
+  pitr?: boolean;
+  /** spec.backup.pitr.baseBackupSchedule; the base-backup-age alert fires past 2 × its period. */
+  baseBackupSchedule?: string;
 }
 
 export const DEFAULT_ORDER_P95_MS = 250;
@@ -264,5 +273,40 @@ export function alertRules(options: AlertRuleOptions = {}): { groups: RuleGroup[
       },
     );
   }
+  if (options.pitr ?? true) rules.push(...baseBackupRules(options));
   return { groups: [{ name: 'flash-sale-stack', interval: '30s', rules }] };
+}
+
+/** Base backups of spec.backup.pitr: without a fresh one the recovery window stops moving. */
+function baseBackupRules(options: AlertRuleOptions): AlertRule[] {
+  const schedule = options.baseBackupSchedule ?? DEFAULT_BASE_BACKUP_SCHEDULE;
+  const maxAge = backupMaxAgeSeconds(schedule);
+  const sel = matchers(
+    options.namespace !== undefined ? eq('stack_namespace', options.namespace) : undefined,
+    options.stack !== undefined ? eq('stack', options.stack) : undefined,
+  );
+  const key = 'stack_namespace, stack';
+  const ok = `max by (${key}) (flashsale_basebackup_last_success_timestamp_seconds${sel})`;
+  const failed = `max by (${key}) (flashsale_basebackup_last_failure_timestamp_seconds${sel})`;
+  return [
+    {
+      alert: 'FlashSaleBaseBackupFailed',
+      expr: `${failed} > ${ok} or (${failed} unless ${ok})`,
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: 'The last PITR base backup of {{ $labels.stack_namespace }}/{{ $labels.stack }} failed',
+        description:
+          'Point-in-time recovery keeps relying on an ever older base backup. The BackupHealthy condition (reason BaseBackupFailed) carries the error; see the <stack>-basebackup Job logs.',
+      },
+    },
+    {
+      alert: 'FlashSaleBaseBackupTooOld',
+      expr: `time() - ${ok} > ${maxAge}`,
+      labels: { severity: 'critical' },
+      annotations: {
+        summary: `No successful PITR base backup of {{ $labels.stack_namespace }}/{{ $labels.stack }} for over ${promDuration(maxAge)}`,
+        description: `Base backups run on "${schedule}"; the last success is older than twice that period, so a restore replays ever more WAL and retention keeps ever more of it.`,
+      },
+    },
+  ];
 }

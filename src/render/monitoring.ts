@@ -44,6 +44,8 @@ export function stackAlertRules(stack: ResolvedFlashSaleStack): ReturnType<typeo
     thresholds: stack.spec.monitoring.thresholds,
     backup: stack.spec.backup.enabled,
     backupSchedule: stack.spec.backup.schedule,
+    pitr: stack.spec.backup.pitr.enabled,
+    baseBackupSchedule: stack.spec.backup.pitr.baseBackupSchedule,
   });
 }
 

@@ -7,7 +7,12 @@ import {
   previousRun,
   scheduleIntervalSeconds,
 } from '../../src/backup/cron.js';
-import { backupStatus, backupStatusFromJobs, type ObjectLike } from '../../src/backup/status.js';
+import {
+  backupStatus,
+  backupStatusFromJobs,
+  baseBackupStatusFromJobs,
+  type ObjectLike,
+} from '../../src/backup/status.js';
 import { backupNowJobName, renderBackup, renderBackupNowJob } from '../../src/render/backup.js';
 import type { KubeObject } from '../../src/render/common.js';
 import { inputs, stackOf } from '../golden/fixtures.js';
@@ -163,6 +168,152 @@ describe('backupStatusFromJobs', () => {
     // 14 h old, schedule every 6 h → older than 12 h.
     expect(backupStatus([ok], stack, now).condition.reason).toBe('NoRecentBackup');
     expect(backupStatus([], stack, now).condition).toMatchObject({ status: 'False', reason: 'NoBackupYet' });
+  });
+});
+
+/** A Job of the base-backup CronJob (render labels its jobTemplate with component `basebackup`). */
+function baseJob(...args: Parameters<typeof job>): ObjectLike {
+  const j = job(...args);
+  j.metadata.labels = { 'app.kubernetes.io/component': 'basebackup' };
+  return j;
+}
+
+describe('base backups of spec.backup.pitr in BackupHealthy', () => {
+  const schedule = '30 1 * * *';
+  const now = new Date('2025-03-12T10:00:00Z');
+  const okMessage = JSON.stringify({
+    tool: 'basebackup',
+    succeeded: true,
+    file: 'base/shop-20250312T013000Z',
+    bytes: 41_000_000,
+    restorableFrom: '2025-03-05T01:31:10Z',
+  });
+
+  it('a successful base backup gives its file, size and the start of the recovery window', () => {
+    const ok = baseJob('shop-basebackup-1', 'Complete', '2025-03-12T01:30:00Z', '2025-03-12T01:31:10Z');
+    const s = baseBackupStatusFromJobs([ok], schedule, now, { pods: [pod('shop-basebackup-1', okMessage)] });
+    expect(s).toMatchObject({ status: 'True', reason: 'BackupSucceeded' });
+    expect(s.lastSuccessfulBaseBackup).toEqual({
+      job: 'shop-basebackup-1',
+      succeeded: true,
+      startedAt: '2025-03-12T01:30:00Z',
+      completedAt: '2025-03-12T01:31:10Z',
+      file: 'base/shop-20250312T013000Z',
+      bytes: 41_000_000,
+      restorableFrom: '2025-03-05T01:31:10Z',
+    });
+    expect(s.message).toContain('2025-03-05T01:31:10Z');
+  });
+
+  it('a failed newest base backup is BaseBackupFailed with the script error, after an older success', () => {
+    const ok = baseJob('bb-1', 'Complete', '2025-03-11T01:30:00Z', '2025-03-11T01:31:00Z');
+    const bad = baseJob('bb-2', 'Failed', '2025-03-12T01:30:00Z', '2025-03-12T01:30:20Z');
+    const error = 'pg_basebackup from shop-postgres:5432 failed (nothing deleted): no pg_hba.conf entry';
+    const s = baseBackupStatusFromJobs([ok, bad], schedule, now, {
+      pods: [
+        pod('bb-1', okMessage),
+        pod('bb-2', JSON.stringify({ tool: 'basebackup', succeeded: false, error })),
+      ],
+    });
+    expect(s).toMatchObject({ status: 'False', reason: 'BaseBackupFailed' });
+    expect(s.message).toContain('Job bb-2');
+    expect(s.message).toContain(error);
+    expect(s.message).toContain('2025-03-11T01:31:00Z');
+    // The last success stays the recovery window's record.
+    expect(s.lastSuccessfulBaseBackup?.job).toBe('bb-1');
+  });
+
+  it('no successful base backup within 2 × the schedule interval is NoRecentBaseBackup', () => {
+    const old = baseJob('bb-1', 'Complete', '2025-03-09T01:30:00Z', '2025-03-09T01:31:00Z');
+    expect(baseBackupStatusFromJobs([old], schedule, now)).toMatchObject({
+      status: 'False',
+      reason: 'NoRecentBaseBackup',
+    });
+    // Within 48 h of a daily schedule it is still fine.
+    expect(baseBackupStatusFromJobs([old], schedule, new Date('2025-03-10T20:00:00Z')).status).toBe('True');
+    // Never one: Unknown on a young stack, NoRecentBaseBackup once it is older than 2 × the interval.
+    expect(baseBackupStatusFromJobs([], schedule, now, { createdAt: '2025-03-11T12:00:00Z' })).toMatchObject({
+      status: 'Unknown',
+      reason: 'NoBackupYet',
+    });
+    expect(baseBackupStatusFromJobs([], schedule, now, { createdAt: '2025-03-01T00:00:00Z' })).toMatchObject({
+      status: 'False',
+      reason: 'NoRecentBaseBackup',
+    });
+  });
+
+  it('the previous lastSuccessfulBaseBackup survives its Job being garbage-collected', () => {
+    const previous = {
+      job: 'bb-gone',
+      succeeded: true,
+      completedAt: '2025-03-12T01:31:00Z',
+      file: 'base/shop-20250312T013000Z',
+      restorableFrom: '2025-03-05T01:31:10Z',
+    };
+    const s = baseBackupStatusFromJobs([], schedule, now, {
+      previous: { lastBaseBackup: previous, lastSuccessfulBaseBackup: previous },
+    });
+    expect(s.status).toBe('True');
+    expect(s.lastSuccessfulBaseBackup).toEqual(previous);
+    // A remembered failure newer than the success still counts once its Job is gone.
+    const failure = { job: 'bb-failed-gone', succeeded: false, completedAt: '2025-03-12T03:00:00Z' };
+    const f = baseBackupStatusFromJobs([], schedule, now, {
+      previous: { lastBaseBackup: failure, lastSuccessfulBaseBackup: previous },
+    });
+    expect(f).toMatchObject({ status: 'False', reason: 'BaseBackupFailed', lastBaseBackup: failure });
+  });
+
+  it('dump Jobs do not count as base backups, nor base backups as dumps', () => {
+    const dump = job('shop-backup-1', 'Complete', '2025-03-12T02:00:00Z', '2025-03-12T02:01:00Z');
+    const base = baseJob('bb-1', 'Failed', '2025-03-12T01:30:00Z', '2025-03-12T01:30:20Z');
+    expect(
+      baseBackupStatusFromJobs([dump], schedule, now, { createdAt: '2025-03-12T00:00:00Z' }).status,
+    ).toBe('Unknown');
+    const dumps = backupStatusFromJobs([dump, base], '0 2 * * *', now);
+    expect(dumps.condition.reason).toBe('BackupSucceeded');
+    expect(dumps.lastBackup?.job).toBe('shop-backup-1');
+  });
+
+  it('backupStatus: a failed base backup makes BackupHealthy False while the dumps succeed; the dumps keep their semantics', () => {
+    const stack = stackOf({ backup: { pitr: { enabled: true } } });
+    stack.metadata.creationTimestamp = '2025-03-01T00:00:00Z';
+    const dump = job('shop-backup-1', 'Complete', '2025-03-12T02:00:00Z', '2025-03-12T02:01:00Z');
+    const bad = baseJob('bb-2', 'Failed', '2025-03-12T01:30:00Z', '2025-03-12T01:30:20Z');
+    const failed = backupStatus([dump, bad], stack, now);
+    expect(failed.condition).toMatchObject({ status: 'False', reason: 'BaseBackupFailed' });
+    expect(failed.lastSuccessfulBackup?.job).toBe('shop-backup-1');
+
+    const good = baseJob('bb-3', 'Complete', '2025-03-12T03:00:00Z', '2025-03-12T03:01:00Z');
+    const healthy = backupStatus([dump, bad, good], stack, now, [pod('bb-3', okMessage)]);
+    expect(healthy.condition).toMatchObject({ status: 'True', reason: 'BackupSucceeded' });
+    expect(healthy.condition.message).toContain('Backup Job shop-backup-1');
+    expect(healthy.condition.message).toContain('Base backup Job bb-3 wrote base/shop-20250312T013000Z');
+    expect(healthy.lastSuccessfulBaseBackup?.restorableFrom).toBe('2025-03-05T01:31:10Z');
+
+    // A failing dump keeps its own reason; the base backup's failure is added to its message.
+    const badDump = job('shop-backup-2', 'Failed', '2025-03-12T04:00:00Z', '2025-03-12T04:00:30Z');
+    const both = backupStatus([dump, badDump, bad], stack, now);
+    expect(both.condition.reason).toBe('BackupFailed');
+    expect(both.condition.message).toContain('The last base backup (Job bb-2) failed');
+
+    // Without PITR the base-backup Jobs are not judged at all.
+    const plain = stackOf({});
+    plain.metadata.creationTimestamp = '2025-03-01T00:00:00Z';
+    expect(backupStatus([dump, bad], plain, now).condition.reason).toBe('BackupSucceeded');
+    expect(backupStatus([dump, bad], plain, now).lastSuccessfulBaseBackup).toBeUndefined();
+  });
+
+  it('backupStatus with PITR but dumps off judges the base backups alone', () => {
+    const stack = stackOf({ backup: { enabled: false, pitr: { enabled: true } } });
+    stack.metadata.creationTimestamp = '2025-03-01T00:00:00Z';
+    expect(backupStatus([], stack, now).condition).toMatchObject({
+      status: 'False',
+      reason: 'NoRecentBaseBackup',
+    });
+    const ok = baseJob('bb-1', 'Complete', '2025-03-12T01:30:00Z', '2025-03-12T01:31:10Z');
+    const s = backupStatus([ok], stack, now, [pod('bb-1', okMessage)]);
+    expect(s.condition).toMatchObject({ status: 'True', reason: 'BackupSucceeded' });
+    expect(s.lastBackup).toBeUndefined();
   });
 });
 

@@ -133,6 +133,119 @@ describe('backups seen from the controller', () => {
     );
   });
 
+  /** A Job as the `<stack>-basebackup` CronJob creates it: the jobTemplate, owned by the CronJob. */
+  async function baseBackupJob(name: string): Promise<ApiObject> {
+    const cron = await env.c.get(resourceTypeByKind('CronJob'), 'default', 'shop-basebackup');
+    const template = (cron.spec as any).jobTemplate;
+    return env.c.create({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name,
+        namespace: 'default',
+        labels: template.metadata.labels,
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'CronJob',
+            name: cron.metadata.name,
+            uid: cron.metadata.uid!,
+            controller: true,
+          },
+        ],
+      },
+      spec: template.spec,
+    });
+  }
+
+  /** The Job's pod, terminated with basebackup.sh's JSON line as its termination message. */
+  async function terminatedPod(jobName: string, exitCode: number, result: unknown): Promise<void> {
+    const pod = await env.c.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `${jobName}-abcde`, namespace: 'default', labels: { 'job-name': jobName } },
+      spec: { containers: [{ name: 'backup', image: 'postgres:18.1-bookworm' }] },
+    });
+    await env.c.mergePatch(
+      PODS,
+      'default',
+      pod.metadata.name,
+      {
+        status: {
+          containerStatuses: [
+            { name: 'backup', state: { terminated: { exitCode, message: JSON.stringify(result) } } },
+          ],
+        },
+      },
+      'status',
+    );
+  }
+
+  it('a failed PITR base backup sets BackupHealthy=False (BaseBackupFailed) with one Event; the next success records the recovery window', async () => {
+    await createReadyStack({ backup: { pitr: { enabled: true } } });
+    const error =
+      'pg_basebackup from shop-postgres:5432 failed (nothing deleted): FATAL: no pg_hba.conf entry';
+    await terminatedPod('shop-basebackup-29000001', 1, { tool: 'basebackup', succeeded: false, error });
+    env.srv.kubelet.fail(
+      'Job',
+      'default',
+      'shop-basebackup-29000001',
+      'Job has reached the specified backoff limit',
+    );
+    await baseBackupJob('shop-basebackup-29000001');
+    const failed = await eventually(async () => {
+      const s = await getStack(env.c, 'shop');
+      return condition(s, 'BackupHealthy')?.status === 'False' ? s : undefined;
+    }, 'BackupHealthy=False');
+    expect(condition(failed, 'BackupHealthy')?.reason).toBe('BaseBackupFailed');
+    expect(condition(failed, 'BackupHealthy')?.message).toContain('Job shop-basebackup-29000001');
+    expect(condition(failed, 'BackupHealthy')?.message).toContain(error);
+    expect((failed.status as any).lastBaseBackup).toMatchObject({
+      job: 'shop-basebackup-29000001',
+      succeeded: false,
+    });
+    expect((failed.status as any).phase).toBe('Degraded');
+    const events = async (reason: string) =>
+      (await env.c.list(EVENTS, 'default', {})).items.filter((e: any) => e.reason === reason);
+    await eventually(async () => (await events('BaseBackupFailed')).length > 0, 'a BaseBackupFailed Event');
+    // More reconciles of the same failure add no Event.
+    await env.c.mergePatch(STACKS, 'default', 'shop', { spec: { nginx: { replicas: 3 } } });
+    await env.op.waitIdle();
+    await new Promise((r) => setTimeout(r, 300));
+    await env.op.waitIdle();
+    expect((await events('BaseBackupFailed')).map((e: any) => e.type)).toEqual(['Warning']);
+
+    await new Promise((r) => setTimeout(r, 1_100)); // Job times have one-second resolution
+    await terminatedPod('shop-basebackup-29000002', 0, {
+      tool: 'basebackup',
+      succeeded: true,
+      file: 'base/shop-20261125T013000Z',
+      bytes: 41_943_040,
+      restorableFrom: '2026-11-18T01:31:02Z',
+    });
+    await baseBackupJob('shop-basebackup-29000002');
+    const healthy = await eventually(async () => {
+      const s = await getStack(env.c, 'shop');
+      return condition(s, 'BackupHealthy')?.reason !== 'BaseBackupFailed' ? s : undefined;
+    }, 'BackupHealthy no longer BaseBackupFailed');
+    expect((healthy.status as any).lastBaseBackup?.job).toBe('shop-basebackup-29000002');
+    expect((healthy.status as any).lastSuccessfulBaseBackup).toMatchObject({
+      job: 'shop-basebackup-29000002',
+      succeeded: true,
+      file: 'base/shop-20261125T013000Z',
+      bytes: 41_943_040,
+      restorableFrom: '2026-11-18T01:31:02Z',
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${env.op.metricsPort}/metrics`)).text();
+    for (const m of ['success', 'failure']) {
+      expect(metrics).toMatch(
+        new RegExp(
+          `flashsale_basebackup_last_${m}_timestamp_seconds\\{stack_namespace="default",stack="shop"\\} \\d+`,
+        ),
+      );
+    }
+  });
+
   it('with backup.onDelete, deleting the stack first runs a final backup Job that outlives the stack', async () => {
     await createReadyStack({ backup: { onDelete: true } });
     env.srv.kubelet.delayMs = 800; // long enough to see the stack waiting for the final backup

@@ -94,6 +94,10 @@ export function stackStatus(input: StackStatusInput): FlashSaleStackStatus {
     ...(input.backup?.lastSuccessfulBackup
       ? { lastSuccessfulBackup: input.backup.lastSuccessfulBackup }
       : {}),
+    ...(input.backup?.lastBaseBackup ? { lastBaseBackup: input.backup.lastBaseBackup } : {}),
+    ...(input.backup?.lastSuccessfulBaseBackup
+      ? { lastSuccessfulBaseBackup: input.backup.lastSuccessfulBaseBackup }
+      : {}),
     ...(nginx?.endpoint
       ? {
           endpoints: {

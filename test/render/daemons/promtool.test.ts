@@ -205,4 +205,74 @@ describe('promtool test rules: the alerts fire on the series the exporters emit,
     expect(`${r.stdout}${r.stderr}`).toMatch(/SUCCESS/);
     expect(r.status).toBe(0);
   });
+
+  it('fires on a failed PITR base backup until a newer one succeeds, and on a base backup older than 2 × its schedule', () => {
+    const rules = alertRules({
+      namespace: 'prod',
+      stack: 'shop',
+      pitr: true,
+      baseBackupSchedule: '30 1 * * *',
+    });
+    for (const g of rules.groups) for (const r of g.rules) r.annotations = {}; // templated: see above
+    writeFileSync(join(dir, 'basebackup-rules.yaml'), stringify(rules));
+    const labels = 'stack_namespace="prod",stack="shop"';
+    const firing = [{ exp_labels: { severity: 'critical', stack_namespace: 'prod', stack: 'shop' } }];
+    const test = {
+      rule_files: ['basebackup-rules.yaml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          // A success at t=0; a failure recorded at t=10m; a newer success at t=20m.
+          interval: '1m',
+          input_series: [
+            {
+              series: `flashsale_basebackup_last_success_timestamp_seconds{${labels}}`,
+              values: '0x19 1200x20',
+            },
+            {
+              series: `flashsale_basebackup_last_failure_timestamp_seconds{${labels}}`,
+              values: `${'_ '.repeat(10)}600x30`,
+            },
+          ],
+          alert_rule_test: [
+            { eval_time: '5m', alertname: 'FlashSaleBaseBackupFailed', exp_alerts: [] },
+            { eval_time: '15m', alertname: 'FlashSaleBaseBackupFailed', exp_alerts: firing },
+            { eval_time: '25m', alertname: 'FlashSaleBaseBackupFailed', exp_alerts: [] },
+          ],
+        },
+        {
+          // Failed before any success: nothing to compare with, still an alert.
+          interval: '1m',
+          input_series: [
+            { series: `flashsale_basebackup_last_failure_timestamp_seconds{${labels}}`, values: '60x10' },
+          ],
+          alert_rule_test: [{ eval_time: '5m', alertname: 'FlashSaleBaseBackupFailed', exp_alerts: firing }],
+        },
+        {
+          interval: '1h',
+          input_series: [
+            { series: `flashsale_basebackup_last_success_timestamp_seconds{${labels}}`, values: '0x80' },
+          ],
+          alert_rule_test: [
+            { eval_time: '47h', alertname: 'FlashSaleBaseBackupTooOld', exp_alerts: [] },
+            { eval_time: '49h', alertname: 'FlashSaleBaseBackupTooOld', exp_alerts: firing },
+          ],
+        },
+      ],
+    };
+    const file = join(dir, 'basebackup.test.yaml');
+    writeFileSync(file, stringify(test));
+    const r = spawnSync('promtool', ['test', 'rules', file], { encoding: 'utf8', cwd: dir });
+    expect(`${r.stdout}${r.stderr}`).toMatch(/SUCCESS/);
+    expect(r.status).toBe(0);
+  });
+
+  it('has no base-backup rules for a stack without PITR', () => {
+    const names = alertRules({ namespace: 'prod', stack: 'shop', pitr: false }).groups[0]!.rules.map(
+      (r) => r.alert,
+    );
+    expect(names).not.toContain('FlashSaleBaseBackupFailed');
+    expect(names).toContain('FlashSaleBackupFailed');
+    expect(alertRules().groups[0]!.rules.map((r) => r.alert)).toContain('FlashSaleBaseBackupTooOld');
+  });
 });
