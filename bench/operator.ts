@@ -59,6 +59,8 @@ interface Row {
   reconcilesPerStack: number;
   /** Harness requests retried after a reset connection or a 5xx/429. */
   retries: number;
+  /** Largest V8 heap in use the operator reported while converging (sampled once a second), MB. */
+  peakHeapMb: number;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -158,6 +160,32 @@ async function startStandIn(options: FakeApiServerOptions): Promise<StandIn> {
   const line = await firstLine(proc, proc.stdout!, /^(\{.*\})$/, 'API server');
   proc.stdout!.resume();
   return { proc, ...(JSON.parse(line) as Omit<StandIn, 'proc'>) };
+}
+
+/** The last lines of a log file (what a crashed process printed last). */
+function tail(path: string, lines = 8): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Rejects as soon as `proc` exits. A run must fail the moment the operator dies (e.g. out of heap under the
+ * shipped --max-old-space-size): otherwise the stacks it had not reached yet just stay without a status until
+ * the run times out, which looks like lost events.
+ */
+function exitOf(proc: ChildProcess, what: string, log: string): Promise<never> {
+  return new Promise((_, reject) => {
+    proc.once('exit', (code, signal) =>
+      reject(
+        new Error(
+          `${what} exited (${signal ?? `code ${code}`}) during the run; its log (${log}) ends:\n${tail(log)}`,
+        ),
+      ),
+    );
+  });
 }
 
 async function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; metricsUrl: string }> {
@@ -273,6 +301,14 @@ async function runSize(n: number): Promise<Row> {
     const started = await startOperator(srv.operatorKubeconfigPath);
     operator = started.proc;
     const { metricsUrl } = started;
+    const died = Promise.race([
+      exitOf(operator, 'the operator', OPERATOR_LOG),
+      exitOf(srv.proc, 'the API server', 'its stderr, above'),
+    ]);
+    died.catch(() => undefined); // observed through alive() below
+    // Every harness wait goes through alive(), so a crashed process ends the run at once with its last words.
+    const alive = <T>(p: Promise<T>): Promise<T> => Promise.race([p, died]);
+    let peakHeapMb = 0;
     await resetRequests(srv);
     const cpu0 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
     const t0 = Date.now();
@@ -285,27 +321,31 @@ async function runSize(n: number): Promise<Row> {
     }
     const names = Array.from({ length: n }, (_, i) => `shop-${i}`);
     for (let i = 0; i < names.length; i += 25) {
-      await Promise.all(
-        names.slice(i, i + 25).map((name) =>
-          retrying(`create stack ${name}`, async () => {
-            try {
-              return await client.create({
-                apiVersion: 'flashsale.dev/v1alpha1',
-                kind: 'FlashSaleStack',
-                metadata: { name, namespace: 'default' },
-                spec: {},
-              });
-            } catch (err) {
-              // A create whose response was lost to a reset connection may have landed: that is fine.
-              if ((err as { code?: number }).code === 409) return undefined;
-              throw err;
-            }
-          }),
+      await alive(
+        Promise.all(
+          names.slice(i, i + 25).map((name) =>
+            retrying(`create stack ${name}`, async () => {
+              try {
+                return await client.create({
+                  apiVersion: 'flashsale.dev/v1alpha1',
+                  kind: 'FlashSaleStack',
+                  metadata: { name, namespace: 'default' },
+                  spec: {},
+                });
+              } catch (err) {
+                // A create whose response was lost to a reset connection may have landed: that is fine.
+                if ((err as { code?: number }).code === 409) return undefined;
+                throw err;
+              }
+            }),
+          ),
         ),
       );
     }
     for (;;) {
-      const list = await retrying('list stacks', () => client.list(STACKS, 'default'));
+      const list = await alive(retrying('list stacks', () => client.list(STACKS, 'default')));
+      const heap = value(await alive(metric(metricsUrl)), 'nodejs_heap_size_used_bytes') / 1024 / 1024;
+      if (heap > peakHeapMb) peakHeapMb = heap;
       const ready = list.items.filter(isReady).length;
       if (ready === n) break;
       if (Date.now() - t0 > 600_000) {
@@ -318,7 +358,7 @@ async function runSize(n: number): Promise<Row> {
         );
       }
       // Each poll lists every stack with its status (MBs at 500 stacks): often enough for a 1 s resolution.
-      await sleep(1_000);
+      await alive(sleep(1_000));
     }
     const readyS = (Date.now() - t0) / 1000;
     const cpu1 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
@@ -341,8 +381,8 @@ async function runSize(n: number): Promise<Row> {
     let after = before;
     const deadline = Date.now() + (RESYNC_S * 3 + 30) * 1000;
     while (after - before < n && Date.now() < deadline) {
-      await sleep(500);
-      after = await reconciles();
+      await alive(sleep(500));
+      after = await alive(reconciles());
     }
     const cpu3 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
     const steady = await operatorRequests(srv);
@@ -362,6 +402,7 @@ async function runSize(n: number): Promise<Row> {
       steadyWrites: steady.writes,
       reconcilesPerStack: reconcilesAtReady / n,
       retries,
+      peakHeapMb,
     };
   } finally {
     if (operator) await stop(operator);
@@ -381,12 +422,12 @@ for (const n of sizes) {
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 console.log('');
 console.log(
-  '| stacks | ready (s) | s/stack | reconciles/stack | requests/stack | writes/stack | reconcile p50 (ms) | p99 (ms) | operator CPU (s) | API server CPU (s) | operator RSS (MB) | steady-state writes | steady CPU operator / API server (s) |',
+  '| stacks | ready (s) | s/stack | reconciles/stack | requests/stack | writes/stack | reconcile p50 (ms) | p99 (ms) | operator CPU (s) | API server CPU (s) | operator RSS (MB) | peak heap (MB) | steady-state writes | steady CPU operator / API server (s) |',
 );
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${fmt(r.readyS)} | ${fmt(r.readyS / r.n, 3)} | ${fmt(r.reconcilesPerStack)} | ${fmt(r.requestsPerStack)} | ${fmt(r.writesPerStack)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.operatorCpuS)} | ${fmt(r.standinCpuS)} | ${fmt(r.rssMb, 0)} | ${r.steadyWrites} | ${fmt(r.steadyOperatorCpuS)} / ${fmt(r.steadyStandinCpuS)} |`,
+    `| ${r.n} | ${fmt(r.readyS)} | ${fmt(r.readyS / r.n, 3)} | ${fmt(r.reconcilesPerStack)} | ${fmt(r.requestsPerStack)} | ${fmt(r.writesPerStack)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.operatorCpuS)} | ${fmt(r.standinCpuS)} | ${fmt(r.rssMb, 0)} | ${fmt(r.peakHeapMb, 0)} | ${r.steadyWrites} | ${fmt(r.steadyOperatorCpuS)} / ${fmt(r.steadyStandinCpuS)} |`,
   );
 }
 const last = rows.at(-1)!;
@@ -395,5 +436,5 @@ console.log(`harness requests retried after a reset connection or a 5xx/429: ${l
 const warnings = readFileSync(OPERATOR_LOG, 'utf8').match(/"level":"(warn|error)"/g)?.length ?? 0;
 console.log(`operator warnings/errors logged in the last run: ${warnings} (${OPERATOR_LOG})`);
 console.log(
-  `RESULT n=${last.n} ready_s=${fmt(last.readyS)} operator_cpu_s=${fmt(last.operatorCpuS)} standin_cpu_s=${fmt(last.standinCpuS)} rss_mb=${fmt(last.rssMb, 0)} steady_writes=${last.steadyWrites}`,
+  `RESULT n=${last.n} ready_s=${fmt(last.readyS)} operator_cpu_s=${fmt(last.operatorCpuS)} standin_cpu_s=${fmt(last.standinCpuS)} rss_mb=${fmt(last.rssMb, 0)} peak_heap_mb=${fmt(last.peakHeapMb, 0)} steady_writes=${last.steadyWrites}`,
 );

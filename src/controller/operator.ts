@@ -11,7 +11,7 @@ import { STACK_LABEL } from '../render/common.js';
 import { KIND_ORDER } from '../render/index.js';
 import { comparable } from './cache-shape.js';
 import { KubeEventRecorder } from './events.js';
-import { Informer, objectKey, sleep } from './informer.js';
+import { DecodedObjects, Informer, objectKey, sleep } from './informer.js';
 import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
 import { readServerVersion } from './server-version.js';
 import { LeaderElector } from './leader.js';
@@ -69,12 +69,19 @@ const MONITORING_KINDS: readonly string[] = ['ServiceMonitor', 'PrometheusRule']
  * the "already applied?" check and pruning see all of them; monitoring kinds only when the cluster serves them.
  */
 const OWNED_KINDS = KIND_ORDER.filter((k) => !MONITORING_KINDS.includes(k));
+/**
+ * Decoded cached objects kept across all owned kinds: a reconcile reads its stack's objects (about 75) a few
+ * times, and `concurrency` reconciles run at once; everything else stays serialized.
+ */
+const DECODED_PER_WORKER = 256;
 
 export class Operator {
   readonly metrics = new OperatorMetrics();
   readonly client: KubeClient;
   private readonly queue: WorkQueue;
   private readonly informers = new Map<string, Informer[]>();
+  /** One budget of decoded objects for every compact informer (see DecodedObjects). */
+  private readonly decoded: DecodedObjects;
   private readonly reconciler: Reconciler;
   private readonly elector: LeaderElector | undefined;
   private readonly stopping = new AbortController();
@@ -100,6 +107,7 @@ export class Operator {
     this.client = new KubeClient(kc, 30_000, `flash-sale-operator (${identity})`);
     this.client.observer = (verb, resource, code) =>
       this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
+    this.decoded = new DecodedObjects(DECODED_PER_WORKER * Math.max(1, opts.concurrency));
     this.queue = new WorkQueue({
       baseDelayMs: opts.backoffBaseMs ?? 200,
       maxDelayMs: opts.backoffMaxMs ?? 60_000,
@@ -238,6 +246,7 @@ export class Operator {
           indexBy: type.kind === KIND ? undefined : stackIndexKey,
           transform: type.kind === KIND ? undefined : comparable,
           compact: type.kind !== KIND,
+          decoded: this.decoded,
           idleTimeoutMs: this.opts.watchIdleTimeoutMs,
           watchTimeoutSeconds: this.opts.watchTimeoutSeconds,
         },
