@@ -73,7 +73,7 @@ const OWNED_KINDS = KIND_ORDER.filter((k) => !MONITORING_KINDS.includes(k));
  * Decoded cached objects kept across all owned kinds: a reconcile reads its stack's objects (about 75) a few
  * times, and `concurrency` reconciles run at once; everything else stays serialized.
  */
-const DECODED_PER_WORKER = 256;
+const DECODED_PER_WORKER = 128;
 
 export class Operator {
   readonly metrics = new OperatorMetrics();
