@@ -73,7 +73,7 @@ const OWNED_KINDS = KIND_ORDER.filter((k) => !MONITORING_KINDS.includes(k));
  * Decoded cached objects kept across all owned kinds: a reconcile reads its stack's objects (about 75) a few
  * times, and `concurrency` reconciles run at once; everything else stays serialized.
  */
-const DECODED_PER_WORKER = 128;
+export const DECODED_PER_WORKER = 128;
 
 export class Operator {
   readonly metrics = new OperatorMetrics();
@@ -156,6 +156,12 @@ export class Operator {
   /** The HTTP port of /metrics (after start). */
   get metricsPort(): number | undefined {
     return this.server?.port;
+  }
+
+  /** Objects in the informer caches, and how many of them are held decoded (tests and benchmarks). */
+  cacheSize(): { objects: number; decoded: number } {
+    const objects = [...this.informers.values()].flat().reduce((n, i) => n + i.size, 0);
+    return { objects, decoded: this.decoded.size };
   }
 
   /** Fails fast, with a message that says what to do, when the cluster is unusable for us. */

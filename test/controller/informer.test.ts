@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DecodedObjects, Informer } from '../../src/controller/informer.js';
 import type { ApiObject, KubeClient } from '../../src/controller/kube-client.js';
 import { silentLogger } from '../../src/controller/logger.js';
+import { DECODED_PER_WORKER } from '../../src/controller/operator.js';
 import { resourceTypeByKind } from '../../src/controller/resources.js';
 import type { FakeApiServer } from '../support/server.js';
-import { client, eventually, startServer } from './harness.js';
+import { client, eventually, startServer, useOperatorTestEnv, waitReady } from './harness.js';
 
 const CONFIGMAPS = resourceTypeByKind('ConfigMap');
 const SERVICEACCOUNTS = resourceTypeByKind('ServiceAccount');
@@ -118,5 +119,28 @@ describe('Informer (compact caches)', () => {
     // Read everything (evicting obj-3), then obj-3 again: decoded afresh from the stored current version.
     expect(configMaps.list()).toHaveLength(10);
     expect((configMaps.get('default', 'obj-3')!.data as { n: string }).n).toBe('three');
+  });
+});
+
+describe('Operator cache memory', () => {
+  const env = useOperatorTestEnv({ operator: { concurrency: 1 } });
+
+  it('holds a bounded number of cached objects decoded, whatever the number of stacks and kinds', async () => {
+    const stacks = 6;
+    for (let i = 0; i < stacks; i++) {
+      await env.c.create({
+        apiVersion: 'flashsale.dev/v1alpha1',
+        kind: 'FlashSaleStack',
+        metadata: { name: `shop-${i}`, namespace: 'default' },
+        spec: {},
+      });
+    }
+    for (let i = 0; i < stacks; i++) await waitReady(env.c, `shop-${i}`, 120_000);
+    const { objects, decoded } = env.op.cacheSize();
+    // Every stack owns about 75 objects of about 25 kinds; one worker's budget is far fewer than those
+    // (a budget per kind held all of them decoded).
+    expect(objects).toBeGreaterThan(stacks * 50);
+    expect(DECODED_PER_WORKER).toBeLessThan(stacks * 50);
+    expect(decoded).toBeLessThanOrEqual(DECODED_PER_WORKER);
   });
 });
