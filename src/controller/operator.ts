@@ -74,6 +74,8 @@ const OWNED_KINDS = KIND_ORDER.filter((k) => !MONITORING_KINDS.includes(k));
  * times, and `concurrency` reconciles run at once; everything else stays serialized.
  */
 export const DECODED_PER_WORKER = 128;
+/** A reconcile running longer than this is logged as a warning (it still runs on). */
+const SLOW_RECONCILE_MS = 120_000;
 
 export class Operator {
   readonly metrics = new OperatorMetrics();
@@ -290,7 +292,17 @@ export class Operator {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
-      const work = this.process(key).finally(() => this.queue.done(key));
+      // A reconcile waits on nothing but API requests, each bounded by the client's timeout: one that runs
+      // this long holds a worker for no visible reason, so say so where on-call looks.
+      const slow = setTimeout(
+        () => this.log.warn('reconcile still running', { stack: key, runningForS: SLOW_RECONCILE_MS / 1000 }),
+        SLOW_RECONCILE_MS,
+      );
+      slow.unref();
+      const work = this.process(key).finally(() => {
+        clearTimeout(slow);
+        this.queue.done(key);
+      });
       this.inFlight.add(work);
       await work;
       this.inFlight.delete(work);
