@@ -52,10 +52,9 @@ export const DECODED_KEPT = 512;
 
 /**
  * Decoded objects of compact informers, most recently used last, within one budget. A budget per informer
- * grows with the number of kinds: with about 70 owned kinds and 512 each, every cached object of up to 512
- * stacks was kept decoded as well as serialized, which made the heap grow with the stacks several times
- * faster than the serialized cache alone. Entries are keyed by the informer's store entry, so informers can
- * share one budget without key clashes.
+ * grows with the number of kinds: with 14 owned kinds and 512 each, every cached object of up to 512
+ * stacks was kept decoded as well as serialized, so the heap grew with the stacks by both. Entries are keyed
+ * by the informer's store entry, so informers can share one budget without key clashes.
  */
 export class DecodedObjects {
   private readonly kept = new Map<object, ApiObject>();

@@ -67,7 +67,7 @@ describe('Informer (compact caches)', () => {
     const c = client(kc);
     const n = 120;
     await seed(c, n);
-    // Two kinds share a budget far below what they cache (an operator has about 70 kinds): the bound is
+    // Two kinds share a budget far below what they cache (an operator has 14 owned kinds): the bound is
     // for all of them together, not per kind.
     const decoded = new DecodedObjects(50);
     const configMaps = compactInformer(c, CONFIGMAPS, decoded);
@@ -137,7 +137,7 @@ describe('Operator cache memory', () => {
     }
     for (let i = 0; i < stacks; i++) await waitReady(env.c, `shop-${i}`, 120_000);
     const { objects, decoded } = env.op.cacheSize();
-    // Every stack owns about 75 objects of about 25 kinds; one worker's budget is far fewer than those
+    // Every stack owns about 75 objects of 14 kinds; one worker's budget is far fewer than those
     // (a budget per kind held all of them decoded).
     expect(objects).toBeGreaterThan(stacks * 50);
     expect(DECODED_PER_WORKER).toBeLessThan(stacks * 50);
