@@ -20,7 +20,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Informer } from '../src/controller/informer.js';
 import { KubeClient, type ApiObject } from '../src/controller/kube-client.js';
+import { silentLogger } from '../src/controller/logger.js';
 import { resourceTypeByKind } from '../src/controller/resources.js';
 import type { RequestRecord } from '../test/support/faults.js';
 import type { FakeApiServerOptions } from '../test/support/server.js';
@@ -59,6 +61,10 @@ interface Row {
   reconcilesPerStack: number;
   /** Harness requests retried after a reset connection or a 5xx/429. */
   retries: number;
+  /** Largest V8 heap in use the operator reported while converging (sampled once a second), MB. */
+  peakHeapMb: number;
+  /** Seconds until a quarter, half, three quarters of the stacks were Ready (linear growth: 1 : 2 : 3 : 4). */
+  readyQuartilesS: number[];
 }
 
 function sleep(ms: number): Promise<void> {
@@ -158,6 +164,32 @@ async function startStandIn(options: FakeApiServerOptions): Promise<StandIn> {
   const line = await firstLine(proc, proc.stdout!, /^(\{.*\})$/, 'API server');
   proc.stdout!.resume();
   return { proc, ...(JSON.parse(line) as Omit<StandIn, 'proc'>) };
+}
+
+/** The last lines of a log file (what a crashed process printed last). */
+function tail(path: string, lines = 8): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Rejects as soon as `proc` exits. A run must fail the moment the operator dies (e.g. out of heap under the
+ * shipped --max-old-space-size): otherwise the stacks it had not reached yet just stay without a status until
+ * the run times out, which looks like lost events.
+ */
+function exitOf(proc: ChildProcess, what: string, log: string): Promise<never> {
+  return new Promise((_, reject) => {
+    proc.once('exit', (code, signal) =>
+      reject(
+        new Error(
+          `${what} exited (${signal ?? `code ${code}`}) during the run; its log (${log}) ends:\n${tail(log)}`,
+        ),
+      ),
+    );
+  });
 }
 
 async function startOperator(kubeconfig: string): Promise<{ proc: ChildProcess; metricsUrl: string }> {
@@ -273,9 +305,32 @@ async function runSize(n: number): Promise<Row> {
     const started = await startOperator(srv.operatorKubeconfigPath);
     operator = started.proc;
     const { metricsUrl } = started;
+    const died = Promise.race([
+      exitOf(operator, 'the operator', OPERATOR_LOG),
+      exitOf(srv.proc, 'the API server', 'its stderr, above'),
+    ]);
+    died.catch(() => undefined); // observed through alive() below
+    // Every harness wait goes through alive(), so a crashed process ends the run at once with its last words.
+    const alive = <T>(p: Promise<T>): Promise<T> => Promise.race([p, died]);
+    let peakHeapMb = 0;
+    // The harness follows the stacks through a watch (the operator's own informer, which resumes after a reset
+    // connection): polling the full list every second cost the API server O(stacks) per second.
+    const readyAt = new Map<string, number>();
+    let t0 = Date.now();
+    const stacks = new Informer(
+      client,
+      STACKS,
+      { namespace: 'default' },
+      (_event, obj) => {
+        if (isReady(obj) && !readyAt.has(obj.metadata.name)) readyAt.set(obj.metadata.name, Date.now() - t0);
+      },
+      silentLogger,
+    );
+    stacks.start();
+    await alive(stacks.waitForSync());
     await resetRequests(srv);
     const cpu0 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
-    const t0 = Date.now();
+    t0 = Date.now();
     const resetAt = Number(process.env.BENCH_RESET_AT_S);
     if (resetAt > 0) {
       setTimeout(() => {
@@ -285,42 +340,51 @@ async function runSize(n: number): Promise<Row> {
     }
     const names = Array.from({ length: n }, (_, i) => `shop-${i}`);
     for (let i = 0; i < names.length; i += 25) {
-      await Promise.all(
-        names.slice(i, i + 25).map((name) =>
-          retrying(`create stack ${name}`, async () => {
-            try {
-              return await client.create({
-                apiVersion: 'flashsale.dev/v1alpha1',
-                kind: 'FlashSaleStack',
-                metadata: { name, namespace: 'default' },
-                spec: {},
-              });
-            } catch (err) {
-              // A create whose response was lost to a reset connection may have landed: that is fine.
-              if ((err as { code?: number }).code === 409) return undefined;
-              throw err;
-            }
-          }),
+      await alive(
+        Promise.all(
+          names.slice(i, i + 25).map((name) =>
+            retrying(`create stack ${name}`, async () => {
+              try {
+                return await client.create({
+                  apiVersion: 'flashsale.dev/v1alpha1',
+                  kind: 'FlashSaleStack',
+                  metadata: { name, namespace: 'default' },
+                  spec: {},
+                });
+              } catch (err) {
+                // A create whose response was lost to a reset connection may have landed: that is fine.
+                if ((err as { code?: number }).code === 409) return undefined;
+                throw err;
+              }
+            }),
+          ),
         ),
       );
     }
     for (;;) {
-      const list = await retrying('list stacks', () => client.list(STACKS, 'default'));
-      const ready = list.items.filter(isReady).length;
-      if (ready === n) break;
+      const heap = value(await alive(metric(metricsUrl)), 'nodejs_heap_size_used_bytes') / 1024 / 1024;
+      if (heap > peakHeapMb) peakHeapMb = heap;
+      if (readyAt.size === n) break;
       if (Date.now() - t0 > 600_000) {
-        const stuck = list.items
+        const ready = readyAt.size;
+        const stuck = stacks
+          .list()
           .filter((st) => !isReady(st))
           .slice(0, 5)
           .map((st) => `${st.metadata.name}: ${JSON.stringify(st.status ?? {})}`);
+        // What the operator knows: stacks in its cache (fewer than n: watch events lost) and its queue.
+        const m = await metric(metricsUrl);
+        const seen = `operator: ${value(m, 'flashsale_operator_stacks')} stacks cached, ${value(m, 'flashsale_operator_workqueue_depth')} queued`;
         throw new Error(
-          `only ${ready}/${n} Ready after 600 s; the operator's log is ${OPERATOR_LOG}; not ready:\n${stuck.join('\n')}`,
+          `only ${ready}/${n} Ready after 600 s (${seen}); the operator's log is ${OPERATOR_LOG}; not ready:\n${stuck.join('\n')}`,
         );
       }
-      // Each poll lists every stack with its status (MBs at 500 stacks): often enough for a 1 s resolution.
-      await sleep(1_000);
+      await alive(sleep(1_000)); // ready times come from the watch; this loop samples the heap
     }
-    const readyS = (Date.now() - t0) / 1000;
+    const readyS = Math.max(...readyAt.values()) / 1000;
+    const times = [...readyAt.values()].sort((a, b) => a - b);
+    const readyQuartilesS = [0.25, 0.5, 0.75].map((q) => times[Math.ceil(q * n) - 1]! / 1000);
+    await stacks.stop();
     const cpu1 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
     await sleep(1_000); // let the last status writes land
     const converge = await operatorRequests(srv);
@@ -341,8 +405,8 @@ async function runSize(n: number): Promise<Row> {
     let after = before;
     const deadline = Date.now() + (RESYNC_S * 3 + 30) * 1000;
     while (after - before < n && Date.now() < deadline) {
-      await sleep(500);
-      after = await reconciles();
+      await alive(sleep(500));
+      after = await alive(reconciles());
     }
     const cpu3 = { op: cpuSeconds(operator.pid), api: cpuSeconds(srv.proc.pid) };
     const steady = await operatorRequests(srv);
@@ -362,6 +426,8 @@ async function runSize(n: number): Promise<Row> {
       steadyWrites: steady.writes,
       reconcilesPerStack: reconcilesAtReady / n,
       retries,
+      peakHeapMb,
+      readyQuartilesS,
     };
   } finally {
     if (operator) await stop(operator);
@@ -381,12 +447,12 @@ for (const n of sizes) {
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 console.log('');
 console.log(
-  '| stacks | ready (s) | s/stack | reconciles/stack | requests/stack | writes/stack | reconcile p50 (ms) | p99 (ms) | operator CPU (s) | API server CPU (s) | operator RSS (MB) | steady-state writes | steady CPU operator / API server (s) |',
+  '| stacks | ready (s) | ¼ / ½ / ¾ Ready (s) | s/stack | reconciles/stack | requests/stack | writes/stack | reconcile p50 (ms) | p99 (ms) | operator CPU (s) | API server CPU (s) | operator RSS (MB) | peak heap (MB) | steady-state writes | steady CPU operator / API server (s) |',
 );
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${fmt(r.readyS)} | ${fmt(r.readyS / r.n, 3)} | ${fmt(r.reconcilesPerStack)} | ${fmt(r.requestsPerStack)} | ${fmt(r.writesPerStack)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.operatorCpuS)} | ${fmt(r.standinCpuS)} | ${fmt(r.rssMb, 0)} | ${r.steadyWrites} | ${fmt(r.steadyOperatorCpuS)} / ${fmt(r.steadyStandinCpuS)} |`,
+    `| ${r.n} | ${fmt(r.readyS)} | ${r.readyQuartilesS.map((x) => fmt(x)).join(' / ')} | ${fmt(r.readyS / r.n, 3)} | ${fmt(r.reconcilesPerStack)} | ${fmt(r.requestsPerStack)} | ${fmt(r.writesPerStack)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.operatorCpuS)} | ${fmt(r.standinCpuS)} | ${fmt(r.rssMb, 0)} | ${fmt(r.peakHeapMb, 0)} | ${r.steadyWrites} | ${fmt(r.steadyOperatorCpuS)} / ${fmt(r.steadyStandinCpuS)} |`,
   );
 }
 const last = rows.at(-1)!;
@@ -395,5 +461,5 @@ console.log(`harness requests retried after a reset connection or a 5xx/429: ${l
 const warnings = readFileSync(OPERATOR_LOG, 'utf8').match(/"level":"(warn|error)"/g)?.length ?? 0;
 console.log(`operator warnings/errors logged in the last run: ${warnings} (${OPERATOR_LOG})`);
 console.log(
-  `RESULT n=${last.n} ready_s=${fmt(last.readyS)} operator_cpu_s=${fmt(last.operatorCpuS)} standin_cpu_s=${fmt(last.standinCpuS)} rss_mb=${fmt(last.rssMb, 0)} steady_writes=${last.steadyWrites}`,
+  `RESULT n=${last.n} ready_s=${fmt(last.readyS)} operator_cpu_s=${fmt(last.operatorCpuS)} standin_cpu_s=${fmt(last.standinCpuS)} rss_mb=${fmt(last.rssMb, 0)} peak_heap_mb=${fmt(last.peakHeapMb, 0)} steady_writes=${last.steadyWrites}`,
 );

@@ -17,11 +17,16 @@ export interface InformerOptions {
   transform?: (obj: ApiObject) => ApiObject;
   /**
    * Keep objects serialized (a compact JSON string each) and parse them on read. A cached object then costs
-   * about its JSON size instead of several times that as a live object graph. The last DECODED_KEPT objects
-   * read or received stay decoded (a reconcile reads each of its stack's objects more than once, and the
+   * about its JSON size instead of several times that as a live object graph. The objects read or received
+   * last stay decoded in `decoded` (a reconcile reads each of its stack's objects more than once, and the
    * ones a watch just delivered are read next).
    */
   compact?: boolean;
+  /**
+   * Where a compact informer keeps its decoded objects. Informers of one operator share one, so the number
+   * of decoded objects is bounded as a whole, not per kind (default: one of DECODED_KEPT for this informer).
+   */
+  decoded?: DecodedObjects;
   /** Secondary index: objects are also found by this key (e.g. "<namespace>/<stack>"), as client-go's Indexers. */
   indexBy?: (obj: ApiObject) => string | undefined;
   labelSelector?: string;
@@ -42,8 +47,44 @@ interface Entry {
   json?: string;
 }
 
-/** How many decoded objects a compact informer keeps (most recently used). */
+/** How many decoded objects a compact informer keeps (most recently used) when not given a shared budget. */
 export const DECODED_KEPT = 512;
+
+/**
+ * Decoded objects of compact informers, most recently used last, within one budget. A budget per informer
+ * grows with the number of kinds: with 14 owned kinds and 512 each, every cached object of up to 512
+ * stacks was kept decoded as well as serialized, so the heap grew with the stacks by both. Entries are keyed
+ * by the informer's store entry, so informers can share one budget without key clashes.
+ */
+export class DecodedObjects {
+  private readonly kept = new Map<object, ApiObject>();
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.kept.size;
+  }
+
+  get(entry: object): ApiObject | undefined {
+    const obj = this.kept.get(entry);
+    if (obj) {
+      this.kept.delete(entry); // move to the most recently used end
+      this.kept.set(entry, obj);
+    }
+    return obj;
+  }
+
+  keep(entry: object, obj: ApiObject): ApiObject {
+    this.kept.delete(entry);
+    this.kept.set(entry, deepFreeze(obj));
+    if (this.kept.size > this.capacity) this.kept.delete(this.kept.keys().next().value!);
+    return obj;
+  }
+
+  drop(entry: object): void {
+    this.kept.delete(entry);
+  }
+}
 
 /** Objects from the cache are shared between readers (as client-go's): frozen, so a change throws. */
 function deepFreeze<T>(value: T): T {
@@ -56,8 +97,8 @@ function deepFreeze<T>(value: T): T {
 
 export class Informer {
   private readonly store = new Map<string, Entry>();
-  /** Compact caches: recently used objects, decoded, least recently used first. */
-  private readonly decoded = new Map<string, ApiObject>();
+  /** Compact caches: recently used objects, decoded. */
+  private readonly decoded: DecodedObjects;
   private readonly index = new Map<string, Set<string>>();
   private readonly abort = new AbortController();
   private synced = false;
@@ -72,7 +113,9 @@ export class Informer {
     private readonly opts: InformerOptions,
     private readonly onEvent: (event: InformerEvent, obj: ApiObject, old?: ApiObject) => void,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.decoded = opts.decoded ?? new DecodedObjects(DECODED_KEPT);
+  }
 
   start(): void {
     this.running ??= this.loop();
@@ -95,11 +138,11 @@ export class Informer {
   get(namespace: string | undefined, name: string): ApiObject | undefined {
     const key = namespace ? `${namespace}/${name}` : name;
     const e = this.store.get(key);
-    return e ? this.read(key, e) : undefined;
+    return e ? this.read(e) : undefined;
   }
 
   list(): ApiObject[] {
-    return [...this.store].map(([key, e]) => this.read(key, e));
+    return [...this.store.values()].map((e) => this.read(e));
   }
 
   get size(): number {
@@ -109,7 +152,7 @@ export class Informer {
   /** Objects whose `indexBy` key is `key` (empty without an index). */
   byIndex(key: string): ApiObject[] {
     const found = this.index.get(key);
-    return found ? [...found].map((k) => this.read(k, this.store.get(k)!)) : [];
+    return found ? [...found].map((k) => this.read(this.store.get(k)!)) : [];
   }
 
   private async loop(): Promise<void> {
@@ -189,7 +232,7 @@ export class Informer {
       }
     }
     for (const [key, old] of [...this.store]) {
-      if (!seen.has(key)) this.apply('DELETED', this.read(key, old));
+      if (!seen.has(key)) this.apply('DELETED', this.read(old));
     }
     if (!this.synced) {
       this.synced = true;
@@ -198,22 +241,9 @@ export class Informer {
     return list.metadata.resourceVersion;
   }
 
-  private read(key: string, e: Entry): ApiObject {
+  private read(e: Entry): ApiObject {
     if (e.obj) return e.obj;
-    const kept = this.decoded.get(key);
-    if (kept) {
-      this.decoded.delete(key); // move to the most recently used end
-      this.decoded.set(key, kept);
-      return kept;
-    }
-    return this.keepDecoded(key, JSON.parse(e.json!) as ApiObject);
-  }
-
-  private keepDecoded(key: string, obj: ApiObject): ApiObject {
-    this.decoded.delete(key);
-    this.decoded.set(key, deepFreeze(obj));
-    if (this.decoded.size > DECODED_KEPT) this.decoded.delete(this.decoded.keys().next().value!);
-    return obj;
+    return this.decoded.get(e) ?? this.decoded.keep(e, JSON.parse(e.json!) as ApiObject);
   }
 
   private apply(type: InformerEvent, raw: ApiObject): void {
@@ -221,17 +251,18 @@ export class Informer {
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (old?.indexKey !== undefined) this.unindex(key, old.indexKey);
+    if (old) this.decoded.drop(old);
     if (type === 'DELETED') {
       this.store.delete(key);
-      this.decoded.delete(key);
     } else {
       const indexKey = this.opts.indexBy?.(obj);
-      this.store.set(key, {
+      const entry: Entry = {
         resourceVersion: obj.metadata.resourceVersion,
         indexKey,
         ...(this.opts.compact ? { json: JSON.stringify(obj) } : { obj }),
-      });
-      if (this.opts.compact) this.keepDecoded(key, obj);
+      };
+      this.store.set(key, entry);
+      if (this.opts.compact) this.decoded.keep(entry, obj);
       if (indexKey !== undefined) {
         let bucket = this.index.get(indexKey);
         if (!bucket) this.index.set(indexKey, (bucket = new Set()));

@@ -11,7 +11,7 @@ import { STACK_LABEL, type ApiServerEndpoints } from '../render/common.js';
 import { KIND_ORDER } from '../render/index.js';
 import { comparable } from './cache-shape.js';
 import { KubeEventRecorder } from './events.js';
-import { Informer, objectKey, sleep } from './informer.js';
+import { DecodedObjects, Informer, objectKey, sleep } from './informer.js';
 import { KubeApiError, KubeClient, type ApiObject } from './kube-client.js';
 import { readServerVersion } from './server-version.js';
 import { readApiServerEndpoints } from './apiserver-endpoints.js';
@@ -70,12 +70,21 @@ const MONITORING_KINDS: readonly string[] = ['ServiceMonitor', 'PrometheusRule']
  * the "already applied?" check and pruning see all of them; monitoring kinds only when the cluster serves them.
  */
 const OWNED_KINDS = KIND_ORDER.filter((k) => !MONITORING_KINDS.includes(k));
+/**
+ * Decoded cached objects kept across all owned kinds: a reconcile reads its stack's objects (about 75) a few
+ * times, and `concurrency` reconciles run at once; everything else stays serialized.
+ */
+export const DECODED_PER_WORKER = 128;
+/** A reconcile running longer than this is logged as a warning (it still runs on). */
+const SLOW_RECONCILE_MS = 120_000;
 
 export class Operator {
   readonly metrics = new OperatorMetrics();
   readonly client: KubeClient;
   private readonly queue: WorkQueue;
   private readonly informers = new Map<string, Informer[]>();
+  /** One budget of decoded objects for every compact informer (see DecodedObjects). */
+  private readonly decoded: DecodedObjects;
   private readonly reconciler: Reconciler;
   private readonly elector: LeaderElector | undefined;
   private readonly stopping = new AbortController();
@@ -106,6 +115,7 @@ export class Operator {
     this.serverUrl = kc.getCurrentCluster()?.server;
     this.client.observer = (verb, resource, code) =>
       this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
+    this.decoded = new DecodedObjects(DECODED_PER_WORKER * Math.max(1, opts.concurrency));
     this.queue = new WorkQueue({
       baseDelayMs: opts.backoffBaseMs ?? 200,
       maxDelayMs: opts.backoffMaxMs ?? 60_000,
@@ -155,6 +165,12 @@ export class Operator {
   /** The HTTP port of /metrics (after start). */
   get metricsPort(): number | undefined {
     return this.server?.port;
+  }
+
+  /** Objects in the informer caches, and how many of them are held decoded (tests and benchmarks). */
+  cacheSize(): { objects: number; decoded: number } {
+    const objects = [...this.informers.values()].flat().reduce((n, i) => n + i.size, 0);
+    return { objects, decoded: this.decoded.size };
   }
 
   /** Fails fast, with a message that says what to do, when the cluster is unusable for us. */
@@ -246,6 +262,7 @@ export class Operator {
           indexBy: type.kind === KIND ? undefined : stackIndexKey,
           transform: type.kind === KIND ? undefined : comparable,
           compact: type.kind !== KIND,
+          decoded: this.decoded,
           idleTimeoutMs: this.opts.watchIdleTimeoutMs,
           watchTimeoutSeconds: this.opts.watchTimeoutSeconds,
         },
@@ -283,7 +300,17 @@ export class Operator {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
-      const work = this.process(key).finally(() => this.queue.done(key));
+      // A reconcile waits on nothing but API requests, each bounded by the client's timeout: one that runs
+      // this long holds a worker for no visible reason, so say so where on-call looks.
+      const slow = setTimeout(
+        () => this.log.warn('reconcile still running', { stack: key, runningForS: SLOW_RECONCILE_MS / 1000 }),
+        SLOW_RECONCILE_MS,
+      );
+      slow.unref();
+      const work = this.process(key).finally(() => {
+        clearTimeout(slow);
+        this.queue.done(key);
+      });
       this.inFlight.add(work);
       await work;
       this.inFlight.delete(work);

@@ -4,7 +4,8 @@
  * - a key being processed is never handed to a second worker; an add during processing re-queues it once
  *   after `done`;
  * - failures back off exponentially per key (base × 2^failures, capped); `forget` resets on success.
- * Beyond client-go: `addIfNotRecent` for periodic resyncs, which re-check only keys nobody looked at lately.
+ * Beyond client-go: `addIfNotRecent` for periodic resyncs, which re-check only keys nobody looked at lately,
+ * and only when no other work waits (a resync key is handed out after every key added by `add`).
  */
 export interface WorkQueueOptions {
   baseDelayMs?: number;
@@ -15,6 +16,15 @@ export interface WorkQueueOptions {
 
 export class WorkQueue {
   private readonly queue: string[] = [];
+  /**
+   * Resync re-checks, handed out only when `queue` is empty. A re-check of an unchanged stack costs a render
+   * and a comparison of every object (CPU, no writes) while a new stack's first reconcile is a long chain of
+   * requests; in one FIFO, once a pass over every stack took longer than the resync period, re-checks filled
+   * the queue without end and the last-created stacks waited behind them for minutes without a status.
+   */
+  private readonly resyncQueue: string[] = [];
+  /** Keys waiting in resyncQueue (an `add` moves a key from there into `queue`). */
+  private readonly resyncWaiting = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -35,7 +45,7 @@ export class WorkQueue {
 
   /** Keys waiting to be processed (for the queue-depth metric). */
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + this.resyncWaiting.size;
   }
 
   get processingCount(): number {
@@ -43,7 +53,17 @@ export class WorkQueue {
   }
 
   add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.shuttingDown) return;
+    if (this.resyncWaiting.delete(key)) {
+      // Waiting as a resync re-check: it is real work now (its stale entry in resyncQueue is skipped).
+      this.queue.push(key);
+      return;
+    }
+    if (this.dirty.has(key)) return;
+    this.enqueue(key, this.queue);
+  }
+
+  private enqueue(key: string, lane: string[]): void {
     this.dirty.add(key);
     if (this.processing.has(key)) return;
     const waiter = this.waiters.shift();
@@ -52,7 +72,8 @@ export class WorkQueue {
       this.processing.add(key);
       waiter(key);
     } else {
-      this.queue.push(key);
+      lane.push(key);
+      if (lane === this.resyncQueue) this.resyncWaiting.add(key);
     }
   }
 
@@ -63,10 +84,11 @@ export class WorkQueue {
    * square of the number of keys); this one re-checks only what nothing else has checked lately.
    */
   addIfNotRecent(key: string, withinMs: number): void {
+    if (this.shuttingDown) return;
     if (this.dirty.has(key) || this.processing.has(key) || this.timers.has(key)) return;
     const done = this.lastDone.get(key);
     if (done !== undefined && this.now() - done < withinMs) return;
-    this.add(key);
+    this.enqueue(key, this.resyncQueue);
   }
 
   addAfter(key: string, delayMs: number): void {
@@ -107,7 +129,7 @@ export class WorkQueue {
 
   /** Waits for the next key; undefined once the queue is shut down and empty. */
   get(): Promise<string | undefined> {
-    const key = this.queue.shift();
+    const key = this.next();
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.add(key);
@@ -115,6 +137,16 @@ export class WorkQueue {
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** The next waiting key: added work first, then resync re-checks (skipping those promoted by `add`). */
+  private next(): string | undefined {
+    const key = this.queue.shift();
+    if (key !== undefined) return key;
+    for (;;) {
+      const recheck = this.resyncQueue.shift();
+      if (recheck === undefined || this.resyncWaiting.delete(recheck)) return recheck;
+    }
   }
 
   done(key: string): void {
@@ -132,6 +164,8 @@ export class WorkQueue {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;
+    this.resyncQueue.length = 0;
+    this.resyncWaiting.clear();
     this.dirty.clear();
     const waiters = this.waiters;
     this.waiters = [];
