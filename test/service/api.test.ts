@@ -401,4 +401,15 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     // Without the token the probe still answers, just without counters.
     expect((await probeApi(srv.url, opts)).orders).toBeUndefined();
   });
+
+  it("the operator's probe reads the request rate on the metrics port and notes the serving port's 404 for /metrics", async () => {
+    const opts = { timeoutMs: 2000, thresholds: DEFAULT_THRESHOLDS };
+    const r = await probeApi(srv.url, opts, undefined, ADMIN_TOKEN, srv.metricsUrl);
+    expect(r.healthy).toBe(true);
+    expect(r.requestsTotal).toBeGreaterThan(0);
+    expect(r.message).not.toContain('/metrics');
+    const onServing = await probeApi(srv.url, opts, undefined, ADMIN_TOKEN);
+    expect(onServing.requestsTotal).toBeUndefined();
+    expect(onServing.message).toContain('/metrics answered 404');
+  });
 });
