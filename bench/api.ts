@@ -547,6 +547,7 @@ async function main(): Promise<void> {
     ORDER_QUEUE: queue,
     WORKERS: String(WORKERS),
     HOST: '127.0.0.1',
+    METRICS_PORT: '0',
     CONSUMER_METRICS_PORT: '0',
   };
   console.log(

@@ -34,6 +34,8 @@ export const PORTS = {
   rabbitmqEpmd: 4369,
   rabbitmqDist: 25672,
   api: 8001,
+  /** The API's GET /metrics (METRICS_PORT), apart from its serving port. */
+  apiMetrics: 9465,
   nginx: 8080,
   nginxTls: 8443,
   postgresExporter: 9187,

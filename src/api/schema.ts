@@ -647,7 +647,7 @@ const monitoring = obj(
     prometheusRule: bool('Create a PrometheusRule with the alert rules.', { default: true }),
     grafanaDashboard: bool('Create a ConfigMap with the Grafana dashboard.', { default: true }),
     namespace: str(
-      'Namespace Prometheus scrapes from. The NetworkPolicies admit only pods of this namespace to the metrics ports (the exporters 9187, 9121, 9127, RabbitMQ 15692, the consumer 9464, and the API port, which serves /metrics itself); every other namespace is refused there.',
+      'Namespace Prometheus scrapes from. The NetworkPolicies admit only pods of this namespace to the metrics ports (the exporters 9187, 9121, 9127, RabbitMQ 15692, the consumer 9464, the API 9465); every other namespace is refused there, and the serving port of the API admits only Nginx and the namespace of the operator.',
       { default: 'monitoring', pattern: DNS_LABEL_PATTERN, minLength: 1, maxLength: 63 },
     ),
     probeInterval: duration('How often the operator probes each component.', '30s'),

@@ -302,7 +302,7 @@ export interface MonitoringSpec {
   prometheusRule?: boolean;
   /** Create a ConfigMap with the Grafana dashboard. */
   grafanaDashboard?: boolean;
-  /** Namespace Prometheus scrapes from. The NetworkPolicies admit only pods of this namespace to the metrics ports (the exporters 9187, 9121, 9127, RabbitMQ 15692, the consumer 9464, and the API port, which serves /metrics itself); every other namespace is refused there. */
+  /** Namespace Prometheus scrapes from. The NetworkPolicies admit only pods of this namespace to the metrics ports (the exporters 9187, 9121, 9127, RabbitMQ 15692, the consumer 9464, the API 9465); every other namespace is refused there, and the serving port of the API admits only Nginx and the namespace of the operator. */
   namespace?: string;
   /** How often the operator probes each component. A duration such as 5s, 500ms, 1m or 1h30m. */
   probeInterval?: string;

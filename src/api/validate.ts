@@ -17,6 +17,7 @@ import {
   rootSchema,
   type SchemaNode,
 } from './schema.js';
+import { PORTS } from './images.js';
 import { API_VERSION, KIND, type PostgresMajorVersion } from './types.js';
 
 export type PostgresParameterCheck = (
@@ -545,6 +546,12 @@ function semantic(spec: Json, options: ValidateOptions, out: Problem[]): void {
   checkImageField(get(api, 'image'), 'spec.api.image', out);
   checkResources(get(api, 'resources'), 'spec.api.resources', out);
   checkResources(get(api, 'consumer', 'resources'), 'spec.api.consumer.resources', out);
+  if (get(api, 'port') === PORTS.apiMetrics) {
+    out.push({
+      path: 'spec.api.port',
+      message: `${PORTS.apiMetrics} is the API's metrics port (GET /metrics is served there); choose another port`,
+    });
+  }
   const minR = get(api, 'autoscaling', 'minReplicas');
   const maxR = get(api, 'autoscaling', 'maxReplicas');
   if (typeof minR === 'number' && typeof maxR === 'number' && minR > maxR) {

@@ -48,6 +48,7 @@ export function stackProbeTargets(
   const redis = at('redis', PORTS.redis);
   const mq = at('rabbitmq', PORTS.amqp);
   const api = at('api', stack.spec.api.port);
+  const apiMetrics = at('api', PORTS.apiMetrics);
   const nginx = at('nginx', PORTS.nginx);
   const targets: ProbeTargets = {
     postgres: {
@@ -60,6 +61,7 @@ export function stackProbeTargets(
     rabbitmq: { ...mq, username: RABBITMQ_USERNAME, password: secrets.rabbitmqPassword, vhost: '/' },
     queues: stack.spec.rabbitmq.queues,
     apiUrl: `http://${api.host}:${api.port}`,
+    apiMetricsUrl: `http://${apiMetrics.host}:${apiMetrics.port}`,
     apiToken: secrets.apiAdminToken,
     nginxUrl: `http://${nginx.host}:${nginx.port}`,
   };

@@ -92,7 +92,8 @@ async function readCounters(
 }
 
 /**
- * API probe: `/readyz`, the request rate from `/metrics` (seed §10 "QPS check": http_requests_total) and, with the
+ * API probe: `/readyz`, the request rate from `/metrics` on `metricsUrl` (the API's metrics port; seed §10 "QPS
+ * check": http_requests_total) and, with the
  * admin token, the order counters (accepted vs persisted vs rejected). Unhealthy: not ready —
  * `InventoryRecovering` when the fence is why — or `OrdersRejected` when the database refused orders since the
  * previous round.
@@ -102,6 +103,7 @@ export async function probeApi(
   opts: ProbeOptions,
   previous?: ApiHealth,
   token?: string,
+  metricsUrl: string = baseUrl,
 ): Promise<ApiHealth> {
   const checkedAt = (opts.now?.() ?? new Date()).toISOString();
   const endpoint = safeUrl(baseUrl);
@@ -122,7 +124,7 @@ export async function probeApi(
   };
   let metricsNote = '';
   try {
-    const m = await get(join(baseUrl, '/metrics'), opts.timeoutMs);
+    const m = await get(join(metricsUrl, '/metrics'), opts.timeoutMs);
     const total = m.status === 200 ? sumCounter(m.body, 'http_requests_total') : undefined;
     if (total !== undefined) {
       r.requestsTotal = total;

@@ -118,9 +118,13 @@ export class StackProbeSession {
     }
     if (targets.apiUrl) {
       jobs.push(
-        probeApi(targets.apiUrl, opts, previous?.components.api, targets.apiToken).then(
-          (r) => void (out.api = r),
-        ),
+        probeApi(
+          targets.apiUrl,
+          opts,
+          previous?.components.api,
+          targets.apiToken,
+          targets.apiMetricsUrl,
+        ).then((r) => void (out.api = r)),
       );
     }
     if (targets.nginxUrl) {

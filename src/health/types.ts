@@ -212,8 +212,10 @@ export interface ProbeTargets {
   rabbitmq?: AmqpTarget;
   /** Queues whose depth and consumers are checked (a missing one is `QueueMissing`). */
   queues?: string[];
-  /** Base URL of the API (`/readyz`, `/metrics`, `/api/admin/counters` are appended). */
+  /** Base URL of the API (`/readyz`, `/api/admin/counters` are appended; `/metrics` too without apiMetricsUrl). */
   apiUrl?: string;
+  /** Base URL of the API's metrics port (METRICS_PORT), where `/metrics` is read; apiUrl when unset. */
+  apiMetricsUrl?: string;
   /** The API's admin token, for its order counters; without it they are not read. */
   apiToken?: string;
   /** Base URL of Nginx (`/health` is appended). */

@@ -4,7 +4,7 @@
  * every connection URL (URLs carry passwords, so they live only in that Secret).
  *
  * The reference image reads its configuration from the environment (src/service/config.ts): DATABASE_URL,
- * REDIS_URL, AMQP_URL, ADMIN_TOKEN, PORT, WORKERS, PG_POOL_MAX, CONSUMER_PREFETCH, CONSUMER_METRICS_PORT,
+ * REDIS_URL, AMQP_URL, ADMIN_TOKEN, PORT, METRICS_PORT, WORKERS, PG_POOL_MAX, CONSUMER_PREFETCH, CONSUMER_METRICS_PORT,
  * ORDER_QUEUE_ARGUMENTS (the rendered queue arguments) and, for bootstrap from backup, MIGRATE_WAIT_FOR_RESTORE.
  * Pure: no IO, no clock, no randomness.
  */
@@ -38,8 +38,11 @@ import { serviceAccountName } from './serviceaccounts.js';
 export const API_UID = 1000;
 /** Port of the order consumer's own /metrics and /healthz endpoint (CONSUMER_METRICS_PORT). */
 export const CONSUMER_METRICS_PORT = 9464;
-/** Service port named `metrics` on the API Service; it targets the API's own HTTP port (it serves /metrics). */
-export const API_METRICS_SERVICE_PORT = 9464;
+/**
+ * Port of the API's GET /metrics (METRICS_PORT): container port and Service port `metrics`. Apart from the
+ * serving port so the NetworkPolicies can admit Prometheus to metrics without admitting it to the API.
+ */
+export const API_METRICS_PORT = PORTS.apiMetrics;
 /** Keys of the `<stack>-api` Secret. */
 export const API_SECRET_KEYS = ['ADMIN_TOKEN', 'AMQP_URL', 'DATABASE_URL', 'REDIS_URL'] as const;
 
@@ -157,6 +160,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
     'AMQP_URL',
     'ADMIN_TOKEN',
     'PORT',
+    'METRICS_PORT',
     'HOST',
     'WORKERS',
     'PG_POOL_MAX',
@@ -166,6 +170,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
     ...secretEnvs(stack),
     secretEnv('ADMIN_TOKEN', apiSecretName(stack), 'ADMIN_TOKEN'),
     { name: 'PORT', value: String(api.port) },
+    { name: 'METRICS_PORT', value: String(API_METRICS_PORT) },
     { name: 'HOST', value: '0.0.0.0' },
     { name: 'WORKERS', value: String(workers) },
     // dbPoolSize is per pod; every worker process has its own pool.
@@ -189,7 +194,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
       template: {
         metadata: {
           labels: labels(stack, 'api'),
-          annotations: { [CONFIG_CHECKSUM_ANNOTATION]: checksum, ...scrapeAnnotations(api.port) },
+          annotations: { [CONFIG_CHECKSUM_ANNOTATION]: checksum, ...scrapeAnnotations(API_METRICS_PORT) },
         },
         spec: {
           serviceAccountName: serviceAccountName(stack, 'api'),
@@ -223,7 +228,10 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
               imagePullPolicy: 'IfNotPresent',
               command: ['flash-sale-api'],
               args: ['serve'],
-              ports: [{ name: 'http', containerPort: api.port, protocol: 'TCP' }],
+              ports: [
+                { name: 'http', containerPort: api.port, protocol: 'TCP' },
+                { name: 'metrics', containerPort: API_METRICS_PORT, protocol: 'TCP' },
+              ],
               env: serverEnv,
               resources: containerResources(api.resources),
               securityContext: restrictedContainerSecurityContext(),
@@ -338,9 +346,8 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
       selector: apiSelector,
       ports: [
         { name: 'http', port: PORTS.api, targetPort: 'http', protocol: 'TCP' },
-        // Same container port: the API serves /metrics itself. A distinct Service port is required because
-        // Service ports must be unique; ServiceMonitors select the name `metrics`.
-        { name: 'metrics', port: API_METRICS_SERVICE_PORT, targetPort: 'http', protocol: 'TCP' },
+        // ServiceMonitors select the name `metrics`.
+        { name: 'metrics', port: API_METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' },
       ],
     },
   };

@@ -5,12 +5,13 @@
  *   PgBouncer → PostgreSQL (API and consumer → PostgreSQL when PgBouncer is off);
  *   backup / maintenance / bootstrap Jobs → PostgreSQL;  RabbitMQ ↔ RabbitMQ (epmd, distribution) when clustered,
  *   and clustered RabbitMQ → the API server's own addresses (peer discovery);
- *   spec.monitoring.namespace → metrics ports only; the operator's namespace → data ports (health probes).
+ *   spec.monitoring.namespace → metrics ports only; the operator's namespace → data ports (health probes),
+ *   the API's serving and metrics ports included (readiness, admin counters, request rate).
  * Policies are additive, so each allowed path is one small policy that names its peers. Pure.
  */
 import { PORTS } from '../api/images.js';
 import type { ResolvedFlashSaleStack } from '../api/types.js';
-import { CONSUMER_METRICS_PORT } from './api.js';
+import { API_METRICS_PORT, CONSUMER_METRICS_PORT } from './api.js';
 import {
   STACK_LABEL,
   childName,
@@ -170,15 +171,14 @@ export function renderNetworkPolicies(stack: ResolvedFlashSaleStack, inputs: Ren
   }
 
   // 7. Prometheus, from spec.monitoring.namespace only, scrapes the metrics ports (exporter sidecars, RabbitMQ's
-  // plugin, API, consumer). The API serves /metrics on its HTTP port, so that namespace reaches that port too.
+  // plugin, API, consumer) and nothing else: the API's serving port stays closed to it.
   const scraper: Peer = { namespaceSelector: namespaceByName(s.monitoring.namespace) };
   if (s.monitoring.enabled) {
     const metrics: [Component, Port[]][] = [
       ['postgres', [PORTS.postgresExporter]],
       ['redis', [PORTS.redisExporter]],
       ['rabbitmq', [PORTS.rabbitmqPrometheus]],
-      // The API serves /metrics on its HTTP port (the Service's `metrics` port targets it).
-      ['api', [s.api.port]],
+      ['api', [API_METRICS_PORT]],
       ['consumer', [CONSUMER_METRICS_PORT]],
     ];
     if (s.pgbouncer.enabled) metrics.push(['pgbouncer', [PORTS.pgbouncerExporter]]);
@@ -187,13 +187,14 @@ export function renderNetworkPolicies(stack: ResolvedFlashSaleStack, inputs: Ren
     }
   }
 
-  // 8. The operator's health probes, from its namespace, to the data ports.
+  // 8. The operator's health probes, from its namespace, to the data ports; on the API its serving port
+  // (/readyz, /api/admin/counters) and its metrics port (the request rate, http_requests_total).
   const operator: Peer = { namespaceSelector: namespaceByName(inputs.operatorNamespace) };
   const probes: [Component, Port[]][] = [
     ['postgres', [PORTS.postgres]],
     ['redis', [PORTS.redis]],
     ['rabbitmq', [PORTS.amqp, PORTS.rabbitmqManagement]],
-    ['api', [s.api.port]],
+    ['api', [s.api.port, API_METRICS_PORT]],
     ['nginx', [PORTS.nginx]],
   ];
   if (s.pgbouncer.enabled) probes.push(['pgbouncer', [PORTS.pgbouncer]]);

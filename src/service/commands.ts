@@ -42,7 +42,8 @@ ${CONFIG}
   serve: `usage: flash-sale-api serve
 
 Runs the HTTP API on HOST:PORT (default 0.0.0.0:8001) with WORKERS processes (default: CPU count), using
-DATABASE_URL, REDIS_URL, AMQP_URL and ADMIN_TOKEN. Stops gracefully on SIGTERM or SIGINT.
+DATABASE_URL, REDIS_URL, AMQP_URL and ADMIN_TOKEN. GET /metrics (the aggregate of every worker) is served
+on METRICS_PORT (default 9465) only, not on PORT. Stops gracefully on SIGTERM or SIGINT.
 ${CONFIG}
 `,
   consume: `usage: flash-sale-api consume
@@ -120,7 +121,9 @@ async function serve(cfg: ServiceConfig): Promise<number> {
     log(`serve: could not start: ${errorText(e)}`);
     return 1;
   }
-  log(`serving on ${cfg.host}:${s.port}${cluster.isWorker ? ` (worker ${process.pid})` : ''}`);
+  log(
+    `serving on ${cfg.host}:${s.port}, /metrics on ${cfg.host}:${s.metricsPort}${cluster.isWorker ? ` (worker ${process.pid})` : ''}`,
+  );
   return new Promise<number>((resolve) => {
     onSignals(() => {
       s.close().then(

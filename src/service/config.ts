@@ -11,6 +11,8 @@ export interface ServiceConfig {
   amqpUrl: string;
   /** HTTP port; 0 picks a free port (tests). */
   port: number;
+  /** Port of the API's GET /metrics (METRICS_PORT), apart from `port` so scrapers need no access to the API; 0 picks a free port (tests). */
+  metricsPort: number;
   host: string;
   /** Bearer token for admin endpoints (POST /api/sales). Empty: admin endpoints always answer 401. */
   adminToken: string;
@@ -171,6 +173,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     redisUrl: url(env, URL_RULES.redisUrl, 'redis://127.0.0.1:6379'),
     amqpUrl: url(env, URL_RULES.amqpUrl, 'amqp://guest:guest@127.0.0.1:5672'),
     port: int(env, 'PORT', 8001, 0, 65535),
+    metricsPort: int(env, 'METRICS_PORT', 9465, 0, 65535),
     host: str(env, 'HOST', '0.0.0.0'),
     adminToken: str(env, 'ADMIN_TOKEN', ''),
     workers: int(env, 'WORKERS', Math.max(1, availableParallelism()), 1, 256),

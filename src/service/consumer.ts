@@ -12,7 +12,6 @@
  * close() stops taking deliveries, writes what it holds, acks, and only then disconnects (SIGTERM drain).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import amqp from 'amqplib';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
@@ -21,7 +20,7 @@ import type { ServiceConfig } from './config.js';
 import { createPool, insertOrders, retryKeyRace, settleUnconfirmed, type OrderMessage } from './db.js';
 import { Keys } from './keys.js';
 import { forgetScript, guardScript, runScript } from './lua.js';
-import { type ConsumerMetrics, createConsumerMetrics } from './metrics.js';
+import { type ConsumerMetrics, createConsumerMetrics, listenMetrics } from './metrics.js';
 import { coalesceWrites, prepareTopology, type TopologyMode } from './queue.js';
 import { rejectionReason } from './rejections.js';
 import { isOrderId, isSaleId } from './validate.js';
@@ -339,23 +338,10 @@ export async function startConsumer(
   }, 2000);
   lagTimer.unref();
 
-  let metricsServer: Server | undefined;
-  if (cfg.consumerMetricsPort > 0) {
-    metricsServer = createServer((req, res) => {
-      if (req.url === '/metrics') {
-        metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        });
-      } else if (req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"status":"ok"}');
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-    metricsServer.listen(cfg.consumerMetricsPort);
-  }
+  const metricsListener =
+    cfg.consumerMetricsPort > 0
+      ? await listenMetrics({ port: cfg.consumerMetricsPort, registry: metrics.registry, healthz: true })
+      : undefined;
 
   return {
     metrics,
@@ -376,7 +362,7 @@ export async function startConsumer(
         .catch(() => undefined);
       await pool.end();
       redis.disconnect();
-      if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
+      await metricsListener?.close();
     },
   };
 }

@@ -4,6 +4,8 @@
  * GET /metrics asks the primary for the aggregate over IPC.
  */
 import cluster from 'node:cluster';
+import { createServer, type ServerOptions } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 
 export interface ApiMetrics {
@@ -206,4 +208,66 @@ export async function metricsText(registry: client.Registry): Promise<string> {
     });
     process.send!({ type: METRICS_REQ, id });
   });
+}
+
+export interface MetricsListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface MetricsListenOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  registry: client.Registry;
+  /** The scrape body; the registry's own text unless given (the API passes the cluster aggregate). */
+  text?: () => Promise<string>;
+  /** Also answer GET /healthz (the consumer's kubelet probes use this port). */
+  healthz?: boolean;
+  serverOptions?: ServerOptions;
+}
+
+/**
+ * The metrics port of the API and of the consumer: GET /metrics (and /healthz when asked), 404 for anything
+ * else, so a NetworkPolicy that admits Prometheus to this port admits it to nothing but metrics.
+ */
+export async function listenMetrics(opts: MetricsListenOptions): Promise<MetricsListener> {
+  const text = opts.text ?? (() => opts.registry.metrics());
+  const server = createServer(opts.serverOptions ?? {}, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    if (get && path === '/metrics') {
+      text().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': opts.registry.contentType });
+          res.end(body);
+        },
+        (e: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics unavailable: ${e instanceof Error ? e.message : String(e)}\n`);
+        },
+      );
+    } else if (get && path === '/healthz' && opts.healthz) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"ok"}');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('this port serves GET /metrics only\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }

@@ -1,4 +1,4 @@
-/** The HTTP server: routing, error mapping, metrics, and the in-process entry point `startServer`. */
+/** The HTTP server: routing, error mapping, the metrics port, and the in-process entry point `startServer`. */
 import {
   createServer,
   type IncomingMessage,
@@ -22,7 +22,7 @@ import {
 } from './handlers.js';
 import { HttpError, RequestAborted, sendError, sendJson } from './http.js';
 import { Keys } from './keys.js';
-import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
+import { type ApiMetrics, createApiMetrics, listenMetrics, metricsText } from './metrics.js';
 import { PurchaseBatcher } from './purchase.js';
 import { patchSale, readReconciliation, setGate } from './sale-admin.js';
 import { Publisher } from './queue.js';
@@ -33,6 +33,9 @@ import { isOrderId, isSaleId } from './validate.js';
 export interface RunningServer {
   url: string;
   port: number;
+  /** Base URL of GET /metrics (cfg.metricsPort; the serving port answers 404 there). */
+  metricsUrl: string;
+  metricsPort: number;
   deps: Deps;
   close(): Promise<void>;
 }
@@ -108,17 +111,6 @@ function route(d: Deps, method: string, path: string): { name: string; handler: 
     };
   }
   if (method === 'GET' && path === '/readyz') return { name: '/readyz', handler: (_q, s) => readiness(d, s) };
-  if (method === 'GET' && path === '/metrics') {
-    return {
-      name: '/metrics',
-      handler: async (_q, s) => {
-        const text = await metricsText(d.metrics.registry);
-        s.writeHead(200, { 'content-type': d.metrics.registry.contentType });
-        s.end(text);
-        return '200';
-      },
-    };
-  }
   return undefined;
 }
 
@@ -250,13 +242,31 @@ export async function startServer(cfg: ServiceConfig, opts: StartOptions = {}): 
     server.listen(cfg.port, cfg.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  // Under node:cluster the workers share this port too; whichever answers asks the primary for the aggregate.
+  const metricsListener = await listenMetrics({
+    port: cfg.metricsPort,
+    host: cfg.host,
+    registry: metrics.registry,
+    text: () => metricsText(metrics.registry),
+    serverOptions: httpBounds(cfg),
+  }).catch(async (e: unknown) => {
+    guard.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await publisher.close();
+    redis.disconnect();
+    await pool.end();
+    throw new Error(`metrics port ${cfg.metricsPort}: ${e instanceof Error ? e.message : String(e)}`);
+  });
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   return {
     url: `http://${host}:${port}`,
     port,
+    metricsUrl: `http://${host}:${metricsListener.port}`,
+    metricsPort: metricsListener.port,
     deps,
     async close() {
       guard.stop();
+      await metricsListener.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -37,7 +37,11 @@ describe('validateStack', () => {
           trustedProxies: ['10.0.0.1/8', '300.0.0.0/8', '2001:db8::/32'],
           timeouts: { read: '10 seconds' },
         },
-        api: { autoscaling: { minReplicas: 5, maxReplicas: 3 }, env: [{ name: 'DATABASE_URL', value: 'x' }] },
+        api: {
+          port: 9465,
+          autoscaling: { minReplicas: 5, maxReplicas: 3 },
+          env: [{ name: 'DATABASE_URL', value: 'x' }],
+        },
         backup: { storage: { size: '1Gi' }, existingClaim: 'claim' },
         monitoring: { probeInterval: '5s', probeTimeout: '10s', serviceMonitor: true },
         postgres: { parameters: { listen_addresses: '*', max_connections: 100, work_mem: 'a\nport = 1' } },
@@ -58,6 +62,7 @@ describe('validateStack', () => {
     expect(byPath['spec.nginx.trustedProxies[2]']).toBeUndefined();
     expect(byPath['spec.nginx.timeouts.read']).toMatch(/not a duration/);
     expect(byPath['spec.api.autoscaling.minReplicas']).toMatch(/greater than maxReplicas/);
+    expect(byPath['spec.api.port']).toMatch(/9465 is the API's metrics port .*choose another port/);
     expect(byPath['spec.api.env[0].name']).toMatch(/set by the operator/);
     expect(byPath['spec.backup.existingClaim']).toMatch(/not both/);
     expect(byPath['spec.monitoring.probeTimeout']).toMatch(/probeInterval/);

@@ -92,6 +92,19 @@ describe('flash-sale-operator check', () => {
       timeoutMs: 500,
       targets: { queues: ['a', 'b'] },
     });
+    expect(() => parseCheckArgs([...LOCAL, '--api-metrics', 'ftp://h:9465'])).toThrow(/--api-metrics/);
+  });
+
+  it('--api-metrics points the API probe at the metrics port for /metrics', () => {
+    const { targets } = parseCheckArgs([
+      ...LOCAL,
+      '--api',
+      'http://127.0.0.1:8001',
+      '--api-metrics',
+      'http://127.0.0.1:9465',
+    ]);
+    expect(targets.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:8001/);
+    expect(targets.apiMetricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:9465/);
   });
 
   it('the built CLI exits promptly with the right codes (0, 1, 2)', async () => {

@@ -93,12 +93,28 @@ describe('renderApi', () => {
     expect(renderApi(stackOf(), inputs()).some((o) => o.kind === 'HorizontalPodAutoscaler')).toBe(false);
   });
 
-  it('exposes http and a metrics port (same target) on a Service labelled for scraping', () => {
-    const svc = find(renderApi(stackOf(), inputs()), 'Service', 'shop-api');
+  it('exposes http and a separate metrics port on a Service labelled for scraping', () => {
+    const objects = renderApi(stackOf(), inputs());
+    const svc = find(objects, 'Service', 'shop-api');
     expect(svc.metadata.labels!['flashsale.dev/metrics']).toBe('true');
     const ports = (svc.spec as { ports: { name: string; port: number; targetPort: string }[] }).ports;
     expect(ports.find((p) => p.name === 'http')).toMatchObject({ port: 8001, targetPort: 'http' });
-    expect(ports.find((p) => p.name === 'metrics')!.targetPort).toBe('http');
+    expect(ports.find((p) => p.name === 'metrics')).toMatchObject({ port: 9465, targetPort: 'metrics' });
+    const pod = (
+      find(objects, 'Deployment', 'shop-api').spec as {
+        template: {
+          metadata: { annotations: Record<string, string> };
+          spec: { containers: { ports: unknown[]; env: { name: string; value?: string }[] }[] };
+        };
+      }
+    ).template;
+    const api = pod.spec.containers[0]!;
+    expect(api.ports).toEqual([
+      { name: 'http', containerPort: 8001, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9465, protocol: 'TCP' },
+    ]);
+    expect(api.env.find((e) => e.name === 'METRICS_PORT')?.value).toBe('9465');
+    expect(pod.metadata.annotations['prometheus.io/port']).toBe('9465');
   });
 
   it('rolls the pods when a password changes', () => {

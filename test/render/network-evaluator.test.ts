@@ -122,6 +122,7 @@ const BUYERS = (ports: number[]) =>
   outsiders.flatMap((o) => ports.map((port) => `${o.name} -> nginx:${port}/TCP`));
 const PROBES = (pgbouncer: boolean) => [
   'operator -> api:8001/TCP',
+  'operator -> api:9465/TCP',
   'operator -> nginx:8080/TCP',
   'operator -> postgres:5432/TCP',
   'operator -> rabbitmq:5672/TCP',
@@ -129,8 +130,9 @@ const PROBES = (pgbouncer: boolean) => [
   'operator -> redis:6379/TCP',
   ...(pgbouncer ? ['operator -> pgbouncer:6432/TCP'] : []),
 ];
+// Prometheus reaches the metrics ports and nothing else: not the API's serving port (8001).
 const SCRAPES = (pgbouncer: boolean) => [
-  'prometheus -> api:8001/TCP',
+  'prometheus -> api:9465/TCP',
   'prometheus -> consumer:9464/TCP',
   'prometheus -> postgres:9187/TCP',
   'prometheus -> rabbitmq:15692/TCP',
@@ -200,14 +202,15 @@ describe('the rendered NetworkPolicies, evaluated as Kubernetes does', () => {
     expect(allowedSet(objects)).toEqual([...new Set(EXPECTED[name])].sort());
   });
 
-  it('keeps the API away from every namespace but the monitoring and operator ones', () => {
+  it('opens the API serving port to Nginx and the operator only, its metrics port to monitoring and the operator', () => {
     const stack = loadExample('minimal');
     stack.metadata.namespace = STACK_NS;
     const reaches = allowedSet(render(stack, inputs()).objects).filter((c) => c.includes(' -> api:'));
     expect(reaches).toEqual([
       'nginx -> api:8001/TCP',
       'operator -> api:8001/TCP',
-      'prometheus -> api:8001/TCP',
+      'operator -> api:9465/TCP',
+      'prometheus -> api:9465/TCP',
     ]);
   });
 
@@ -215,10 +218,11 @@ describe('the rendered NetworkPolicies, evaluated as Kubernetes does', () => {
     const stack = loadExample('minimal');
     stack.metadata.namespace = STACK_NS;
     stack.spec.monitoring.namespace = 'elsewhere';
-    const scrapes = allowedSet(render(stack, inputs()).objects).filter((c) =>
-      /:(9187|9121|9127|15692|9464)\//.test(c),
+    const scrapes = allowedSet(render(stack, inputs()).objects).filter(
+      (c) => /:(9187|9121|9127|15692|9464|9465)\//.test(c) && !c.startsWith('operator '),
     );
     expect(scrapes).toEqual([
+      'other-namespace -> api:9465/TCP',
       'other-namespace -> consumer:9464/TCP',
       'other-namespace -> pgbouncer:9127/TCP',
       'other-namespace -> postgres:9187/TCP',

@@ -314,7 +314,7 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     }
     await waitFor('3 rows', async () => (await orderCount(t.pool, sale)) === 3);
     const recoveries = async (): Promise<number> =>
-      sumCounter((await call(srv.url, 'GET', '/metrics')).body, 'inventory_recoveries_total') ?? 0;
+      sumCounter((await call(srv.metricsUrl, 'GET', '/metrics')).body, 'inventory_recoveries_total') ?? 0;
     const before = await recoveries();
     expect(await deletePrefix(t.redis, t.cfg.redisKeyPrefix)).toBeGreaterThan(0);
     const during = await call(srv.url, 'POST', `/api/sales/${sale}/orders`, { userId: 'r4' });
@@ -335,13 +335,31 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     expect(await t.redis.ttl(keys.saleInfo(sale))).toBeGreaterThan(0);
     expect(await t.redis.ttl(keys.orderIndex(orderIdFor(sale, 'r4')))).toBeGreaterThan(0);
     expect(await recoveries()).toBe(before + 1);
-    expect((await call(srv.url, 'GET', '/metrics')).body).toMatch(/inventory_fenced 0/);
+    expect((await call(srv.metricsUrl, 'GET', '/metrics')).body).toMatch(/inventory_fenced 0/);
+  });
+
+  it('serves /metrics on its metrics port only: the serving port answers 404 there, the metrics port nothing else', async () => {
+    expect(srv.metricsPort).not.toBe(srv.port);
+    const onServing = await call(srv.url, 'GET', '/metrics');
+    expect(onServing.status).toBe(404);
+    expect(String(onServing.body)).not.toContain('http_requests_total');
+    const scrape = await call(srv.metricsUrl, 'GET', '/metrics');
+    expect(scrape.status).toBe(200);
+    expect(scrape.body).toContain('http_requests_total');
+    for (const [method, path] of [
+      ['POST', '/api/sales'],
+      ['GET', '/api/admin/counters'],
+      ['GET', '/readyz'],
+      ['GET', '/healthz'],
+    ] as const) {
+      expect((await call(srv.metricsUrl, method, path)).status, `${method} ${path}`).toBe(404);
+    }
   });
 
   it('exposes the seed metric names and readiness', async () => {
     expect((await call(srv.url, 'GET', '/healthz')).status).toBe(200);
     expect((await call(srv.url, 'GET', '/readyz')).body).toEqual({ status: 'ready' });
-    const m = await call(srv.url, 'GET', '/metrics');
+    const m = await call(srv.metricsUrl, 'GET', '/metrics');
     for (const name of [
       'http_requests_total',
       'order_create_duration_ms_bucket',
@@ -382,5 +400,16 @@ describe('flash-sale API against real PostgreSQL, Redis and RabbitMQ', () => {
     expect(JSON.stringify(next)).not.toContain(ADMIN_TOKEN);
     // Without the token the probe still answers, just without counters.
     expect((await probeApi(srv.url, opts)).orders).toBeUndefined();
+  });
+
+  it("the operator's probe reads the request rate on the metrics port and notes the serving port's 404 for /metrics", async () => {
+    const opts = { timeoutMs: 2000, thresholds: DEFAULT_THRESHOLDS };
+    const r = await probeApi(srv.url, opts, undefined, ADMIN_TOKEN, srv.metricsUrl);
+    expect(r.healthy).toBe(true);
+    expect(r.requestsTotal).toBeGreaterThan(0);
+    expect(r.message).not.toContain('/metrics');
+    const onServing = await probeApi(srv.url, opts, undefined, ADMIN_TOKEN);
+    expect(onServing.requestsTotal).toBeUndefined();
+    expect(onServing.message).toContain('/metrics answered 404');
   });
 });

@@ -59,9 +59,15 @@ describe('flash-sale-api CLI', () => {
     expect(bad.stderr).toContain('WORKERS');
   });
 
-  it('serve with two cluster workers answers the contract and aggregates metrics', async () => {
+  it('serve with two cluster workers answers the contract and aggregates metrics on METRICS_PORT', async () => {
     const port = await freePort();
-    const p = run(['serve'], { ...t.env, PORT: String(port), WORKERS: '2' });
+    const metricsPort = await freePort();
+    const p = run(['serve'], {
+      ...t.env,
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      WORKERS: '2',
+    });
     children.push(p);
     const base = `http://127.0.0.1:${port}`;
     await waitFor(
@@ -77,7 +83,8 @@ describe('flash-sale-api CLI', () => {
     );
     expect(replies.filter((r) => r.status === 202)).toHaveLength(3);
     expect(replies.filter((r) => r.status === 410)).toHaveLength(17);
-    const m = await call(base, 'GET', '/metrics');
+    expect((await call(base, 'GET', '/metrics')).status).toBe(404); // the serving port has no metrics
+    const m = await call(`http://127.0.0.1:${metricsPort}`, 'GET', '/metrics');
     // aggregated over both workers: the 20 order requests appear in one scrape
     const line =
       /http_requests_total\{method="POST",route="\/api\/sales\/\{id\}\/orders",status="410"\} (\d+)/.exec(

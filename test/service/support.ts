@@ -40,6 +40,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     WORKERS: '1',
     REDIS_KEY_PREFIX: `fstest:${id}:`,
     ORDER_QUEUE: `fs_test_${id}_orders`,
+    METRICS_PORT: '0',
     CONSUMER_METRICS_PORT: '0',
     ...overrides,
   };

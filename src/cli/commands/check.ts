@@ -22,7 +22,8 @@ Required:
   --amqp URL        amqp://user:password@host:port[/vhost]
 Optional:
   --pgbouncer URL   PgBouncer admin console, postgres://user[:password]@host:6432/pgbouncer
-  --api URL         API base URL (checks /readyz and /metrics)
+  --api URL         API base URL (checks /readyz; /metrics too unless --api-metrics is given)
+  --api-metrics URL the API's metrics port, e.g. http://host:9465 (reads http_requests_total from /metrics)
   --nginx URL       Nginx base URL (checks /health)
   --queues a,b      RabbitMQ queues that must exist (depth and consumers are reported). Without this flag no
                     queue is checked, only the broker; a stack's queues are order_queue,payment_queue.
@@ -47,6 +48,7 @@ const URL_FLAGS = {
   redis: (url: string, t: ProbeTargets) => (t.redis = redisTargetFromUrl(url)),
   amqp: (url: string, t: ProbeTargets) => (t.rabbitmq = amqpTargetFromUrl(url)),
   api: (url: string, t: ProbeTargets) => (t.apiUrl = httpBaseFromUrl(url, '--api')),
+  'api-metrics': (url: string, t: ProbeTargets) => (t.apiMetricsUrl = httpBaseFromUrl(url, '--api-metrics')),
   nginx: (url: string, t: ProbeTargets) => (t.nginxUrl = httpBaseFromUrl(url, '--nginx')),
 } as const;
 
@@ -57,6 +59,7 @@ export function parseCheckArgs(argv: string[]): Parsed {
     redis: { type: 'string' },
     amqp: { type: 'string' },
     api: { type: 'string' },
+    'api-metrics': { type: 'string' },
     nginx: { type: 'string' },
     queues: { type: 'string' },
     timeout: { type: 'string' },
