@@ -144,8 +144,8 @@ function suggest(name: string, known: string[]): string {
 /** Patterns whose violations the format layer reports with a more specific message. */
 const SPECIFIC_PATTERNS = new Set([QUANTITY_PATTERN, DURATION_PATTERN, MAXMEMORY_PATTERN]);
 
-/** Layer 1: structure against the schema. */
-function checkStructure(value: unknown, node: SchemaNode, path: string, out: Problem[]): void {
+/** Layer 1: structure against the schema (FlashSales use it too). */
+export function checkStructure(value: unknown, node: SchemaNode, path: string, out: Problem[]): void {
   const expected = node.type;
   const typeOk =
     expected === 'object'
