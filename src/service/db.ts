@@ -68,6 +68,17 @@ CREATE UNLOGGED TABLE IF NOT EXISTS consumer_heartbeats (
 );
 `,
   },
+  {
+    // The operator's FlashSale creates its sale with an external id (idempotent create: the unique constraint
+    // is the arbiter of concurrent creates) and drives the gate; PostgreSQL holds both, Redis a copy of the gate.
+    version: 3,
+    sql: `
+ALTER TABLE flash_sales ADD COLUMN IF NOT EXISTS external_id text;
+ALTER TABLE flash_sales ADD CONSTRAINT flash_sales_external_id_unique UNIQUE (external_id);
+ALTER TABLE flash_sales ADD COLUMN IF NOT EXISTS gate text NOT NULL DEFAULT 'open';
+ALTER TABLE flash_sales ADD CONSTRAINT flash_sales_gate_known CHECK (gate IN ('open', 'suspended', 'closed'));
+`,
+  },
 ];
 
 /** Idempotent: safe to run on every deploy and from several replicas at once (advisory lock). */
@@ -98,35 +109,108 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
   }
 }
 
+export type Gate = 'open' | 'suspended' | 'closed';
+
 export interface SaleRow {
   id: string;
+  external_id: string | null;
   product_id: string;
   name: string | null;
   initial_stock: number;
   stock: number;
   starts_at: Date;
   ends_at: Date;
+  gate: Gate;
 }
 
-export async function insertSale(
-  pool: pg.Pool,
-  s: { productId: string; name: string | null; stock: number; startsAt: Date; endsAt: Date },
+export const SALE_COLUMNS =
+  'id::text, external_id, product_id, name, initial_stock, stock, starts_at, ends_at, gate';
+
+export interface SaleInput {
+  externalId?: string;
+  productId: string;
+  name: string | null;
+  stock: number;
+  startsAt: Date;
+  endsAt: Date;
+}
+
+/**
+ * Inserts a sale; with an external id already taken nothing is inserted and undefined is returned (ON CONFLICT
+ * waits for a concurrent insert of the same id to commit or roll back, so two creates never make two rows).
+ */
+export async function insertSale(db: pg.Pool | pg.PoolClient, s: SaleInput): Promise<SaleRow | undefined> {
+  const r = await db.query<SaleRow>(
+    `INSERT INTO flash_sales (external_id, product_id, name, initial_stock, stock, starts_at, ends_at)
+     VALUES ($1, $2, $3, $4, $4, $5, $6)
+     ON CONFLICT (external_id) DO NOTHING
+     RETURNING ${SALE_COLUMNS}`,
+    [s.externalId ?? null, s.productId, s.name, s.stock, s.startsAt, s.endsAt],
+  );
+  return r.rows[0];
+}
+
+export async function getSale(db: pg.Pool | pg.PoolClient, id: string): Promise<SaleRow | undefined> {
+  const r = await db.query<SaleRow>(`SELECT ${SALE_COLUMNS} FROM flash_sales WHERE id = $1`, [id]);
+  return r.rows[0];
+}
+
+export async function getSaleByExternalId(
+  db: pg.Pool | pg.PoolClient,
+  externalId: string,
+): Promise<SaleRow | undefined> {
+  const r = await db.query<SaleRow>(`SELECT ${SALE_COLUMNS} FROM flash_sales WHERE external_id = $1`, [
+    externalId,
+  ]);
+  return r.rows[0];
+}
+
+/** The sale's row locked against other gate/window changes (and rebuilds) until the transaction ends. */
+export async function lockSale(client: pg.PoolClient, id: string): Promise<SaleRow | undefined> {
+  const r = await client.query<SaleRow>(`SELECT ${SALE_COLUMNS} FROM flash_sales WHERE id = $1 FOR UPDATE`, [
+    id,
+  ]);
+  return r.rows[0];
+}
+
+export async function updateSale(
+  client: pg.PoolClient,
+  id: string,
+  change: { gate?: Gate; endsAt?: Date },
 ): Promise<SaleRow> {
-  const r = await pool.query<SaleRow>(
-    `INSERT INTO flash_sales (product_id, name, initial_stock, stock, starts_at, ends_at)
-     VALUES ($1, $2, $3, $3, $4, $5)
-     RETURNING id::text, product_id, name, initial_stock, stock, starts_at, ends_at`,
-    [s.productId, s.name, s.stock, s.startsAt, s.endsAt],
+  const r = await client.query<SaleRow>(
+    `UPDATE flash_sales SET gate = coalesce($2, gate), ends_at = coalesce($3, ends_at) WHERE id = $1
+     RETURNING ${SALE_COLUMNS}`,
+    [id, change.gate ?? null, change.endsAt ?? null],
   );
   return r.rows[0]!;
 }
 
-export async function getSale(pool: pg.Pool, id: string): Promise<SaleRow | undefined> {
-  const r = await pool.query<SaleRow>(
-    `SELECT id::text, product_id, name, initial_stock, stock, starts_at, ends_at FROM flash_sales WHERE id = $1`,
-    [id],
+/** Runs `work` in a transaction on one client of the pool. */
+export async function inTransaction<T>(pool: pg.Pool, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await work(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** Users holding more than one confirmed order of the sale (0 while orders_sale_user_unique holds). */
+export async function duplicateBuyers(pool: pg.Pool, saleId: string): Promise<number> {
+  const r = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (
+       SELECT user_id FROM orders WHERE sale_id = $1 AND status = 'confirmed' GROUP BY user_id HAVING count(*) > 1
+     ) d`,
+    [saleId],
   );
-  return r.rows[0];
+  return r.rows[0]?.n ?? 0;
 }
 
 export type OrderStatus = 'confirmed' | 'rejected' | 'cancelled';

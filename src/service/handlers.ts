@@ -7,6 +7,8 @@ import type { ServiceConfig } from './config.js';
 import {
   getOrder,
   getSale,
+  getSaleByExternalId,
+  inTransaction,
   insertSale,
   saleOrderCounts,
   settleUnconfirmed,
@@ -22,7 +24,7 @@ import type { PurchaseBatcher, PurchaseReply } from './purchase.js';
 import { PublishError, type Publisher } from './queue.js';
 import { inventoryFields } from './rebuild.js';
 import { REJECTION_REASONS, type RejectionReason } from './rejections.js';
-import { parseIdempotencyKey, parseOrderBody, parseSaleBody } from './validate.js';
+import { type NewSale, parseIdempotencyKey, parseOrderBody, parseSaleBody } from './validate.js';
 
 export interface Deps {
   cfg: ServiceConfig;
@@ -153,6 +155,14 @@ async function purchase(d: Deps, saleId: string, userId: string): Promise<Answer
       return err(409, 'already_purchased', `user ${userId} already bought in sale ${saleId}`);
     case PurchaseCode.soldOut:
       return err(410, 'sold_out', `sale ${saleId} is sold out`);
+    case PurchaseCode.suspended:
+      return err(
+        403,
+        'sale_suspended',
+        `sale ${saleId} is suspended; nothing was taken, retry once it resumes`,
+      );
+    case PurchaseCode.closed:
+      return err(403, 'sale_closed', `sale ${saleId} is closed; nothing was taken`);
     case PurchaseCode.recovering:
     case PurchaseCode.staleEpoch:
       return recovering(d.guard.view);
@@ -237,19 +247,22 @@ async function publishFailed(d: Deps, msg: OrderMessage, epoch: string, sent: bo
   return unavailable('the order queue');
 }
 
-function saleJson(row: SaleRow, remaining: number): Record<string, unknown> {
+/** The ApiSale shape (src/sales/sale-api.ts). */
+export function saleJson(row: SaleRow, remaining: number): Record<string, unknown> {
   return {
     id: row.id,
+    externalId: row.external_id,
     productId: row.product_id,
     name: row.name,
     stock: row.initial_stock,
     remaining,
     startsAt: row.starts_at.toISOString(),
     endsAt: row.ends_at.toISOString(),
+    gate: row.gate,
   };
 }
 
-function checkAdmin(d: Deps, req: IncomingMessage): void {
+export function checkAdmin(d: Deps, req: IncomingMessage): void {
   const h = req.headers.authorization ?? '';
   const m = /^Bearer (.+)$/.exec(h);
   const given = Buffer.from(m?.[1] ?? '');
@@ -259,16 +272,55 @@ function checkAdmin(d: Deps, req: IncomingMessage): void {
   }
 }
 
-/** POST /api/sales */
+/**
+ * POST /api/sales: 201 with the new sale; with an `externalId` already taken, 200 with that sale when every
+ * field matches, else 409 `external_id_conflict` naming the fields. The row and its inventory are written in
+ * one transaction (nothing is created when Redis fails), and ON CONFLICT keeps concurrent creates to one row.
+ */
 export async function createSale(d: Deps, req: IncomingMessage, res: ServerResponse): Promise<string> {
   checkAdmin(d, req);
   const s = parseSaleBody(await readJson(req, d.cfg.bodyLimitBytes));
-  let row: SaleRow;
+  let out: { row: SaleRow; created: boolean } | undefined;
+  let loaded: string | undefined;
   try {
-    row = await insertSale(d.pool, s);
-  } catch {
+    out = await inTransaction(d.pool, async (c) => {
+      const row = await insertSale(c, s);
+      if (row) {
+        await loadInventory(d, row);
+        loaded = row.id;
+        return { row, created: true };
+      }
+      const existing = await getSaleByExternalId(c, s.externalId!);
+      return existing ? { row: existing, created: false } : undefined;
+    });
+  } catch (e) {
+    // The commit failed after Redis got the inventory: it must not sell a sale PostgreSQL may not have. (Had
+    // the commit gone through after all, the sale's first order finds no inventory and the fence loads it.)
+    if (loaded !== undefined) {
+      await d.redis.del(d.keys.inventory(loaded), d.keys.saleInfo(loaded)).catch(() => undefined);
+    }
+    if (e instanceof HttpError) throw e;
     throw new HttpError(503, 'unavailable', 'the database is unavailable; no sale was created');
   }
+  if (!out) throw new HttpError(503, 'unavailable', 'the sale was created concurrently; retry');
+  if (out.created) {
+    sendJson(res, 201, saleJson(out.row, out.row.stock));
+    return '201';
+  }
+  const differ = differingFields(out.row, s);
+  if (differ.length > 0) {
+    throw new HttpError(
+      409,
+      'external_id_conflict',
+      `sale ${out.row.id} already has externalId ${s.externalId} with other ${differ.join(', ')}; use another externalId for another sale`,
+    );
+  }
+  const left = await d.redis.hget(d.keys.inventory(out.row.id), 'stock').catch(() => null);
+  sendJson(res, 200, saleJson(out.row, left !== null ? Number(left) : out.row.stock));
+  return '200';
+}
+
+async function loadInventory(d: Deps, row: SaleRow): Promise<void> {
   try {
     await d.redis.hset(d.keys.inventory(row.id), inventoryFields(row, row.stock));
     await d.redis.set(
@@ -278,38 +330,47 @@ export async function createSale(d: Deps, req: IncomingMessage, res: ServerRespo
       d.cfg.saleCacheTtlSec,
     );
   } catch {
-    throw new HttpError(
-      503,
-      'unavailable',
-      `sale ${row.id} was stored but Redis is unavailable; its inventory is loaded by itself when its first order finds it missing`,
-    );
+    throw new HttpError(503, 'unavailable', 'Redis is unavailable; no sale was created, retry');
   }
-  sendJson(res, 201, saleJson(row, row.stock));
-  return '201';
+}
+
+function differingFields(row: SaleRow, s: NewSale): string[] {
+  const out: string[] = [];
+  if (row.product_id !== s.productId) out.push('productId');
+  if (row.name !== s.name) out.push('name');
+  if (row.initial_stock !== s.stock) out.push('stock');
+  if (row.starts_at.getTime() !== s.startsAt.getTime()) out.push('startsAt');
+  if (row.ends_at.getTime() !== s.endsAt.getTime()) out.push('endsAt');
+  return out;
 }
 
 /** GET /api/sales/{id} */
 export async function readSale(d: Deps, res: ServerResponse, saleId: string): Promise<string> {
   let cached: string | null;
-  let stock: string | null;
+  let live: (string | null)[] = [];
   try {
     const r = await d.redis
       .pipeline()
       .get(d.keys.saleInfo(saleId))
-      .hget(d.keys.inventory(saleId), 'stock')
+      .hmget(d.keys.inventory(saleId), 'stock', 'endsAt', 'gate')
       .exec();
     cached = (r?.[0]?.[1] as string | null) ?? null;
-    stock = (r?.[1]?.[1] as string | null) ?? null;
+    live = (r?.[1]?.[1] as (string | null)[] | null) ?? [];
   } catch {
     cached = null;
-    stock = null;
   }
+  const [stock = null, endsAt = null, gate = null] = live;
+  // What purchases see (the inventory hash) wins over the cached copy: remaining, end and gate change live.
+  const overlay = (body: Record<string, unknown>): Record<string, unknown> => {
+    if (stock !== null) body.remaining = Number(stock);
+    if (endsAt !== null) body.endsAt = new Date(Number(endsAt)).toISOString();
+    if (gate !== null) body.gate = gate;
+    return body;
+  };
   d.metrics.redisRequests.inc({ cache: 'sale' });
   if (cached !== null) {
     d.metrics.redisHits.inc({ cache: 'sale' });
-    const body = JSON.parse(cached) as Record<string, unknown>;
-    if (stock !== null) body.remaining = Number(stock);
-    sendJson(res, 200, body);
+    sendJson(res, 200, overlay(JSON.parse(cached) as Record<string, unknown>));
     return '200';
   }
   let row: SaleRow | undefined;
@@ -319,11 +380,11 @@ export async function readSale(d: Deps, res: ServerResponse, saleId: string): Pr
     throw new HttpError(503, 'unavailable', 'the database is unavailable');
   }
   if (!row) throw new HttpError(404, 'sale_not_found', `sale ${saleId} does not exist`);
-  const body = saleJson(row, stock !== null ? Number(stock) : row.stock);
+  const body = saleJson(row, row.stock);
   d.redis
     .set(d.keys.saleInfo(saleId), JSON.stringify(body), 'EX', d.cfg.saleCacheTtlSec)
     .catch(() => undefined);
-  sendJson(res, 200, body);
+  sendJson(res, 200, overlay({ ...body }));
   return '200';
 }
 
@@ -388,7 +449,18 @@ export async function readOrder(d: Deps, res: ServerResponse, orderId: string): 
 }
 
 /** Order counters of one sale, or of all (`saleId` undefined): what Redis accepted vs what PostgreSQL holds. */
-async function orderCounters(d: Deps, saleId?: string): Promise<Record<string, unknown>[]> {
+export interface SaleCounters {
+  saleId: string;
+  stock: number;
+  remaining: number | null;
+  accepted: number | null;
+  persisted: number;
+  rejected: number;
+  cancelled: number;
+  pending: number | null;
+}
+
+export async function orderCounters(d: Deps, saleId?: string): Promise<SaleCounters[]> {
   const counts = await saleOrderCounts(d.pool, saleId);
   const remaining = counts.length
     ? await d.redis.pipeline(counts.map((c) => ['hget', d.keys.inventory(c.saleId), 'stock'])).exec()
@@ -450,7 +522,7 @@ export async function readAllCounters(d: Deps, req: IncomingMessage, res: Server
   }
   const totals = { accepted: 0, persisted: 0, rejected: 0, cancelled: 0, pending: 0 };
   for (const s of sales) {
-    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += Number(s[k] ?? 0);
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += s[k] ?? 0;
   }
   sendJson(res, 200, { inventory: inventoryJson(d.guard.view), totals, sales });
   return '200';

@@ -20,7 +20,8 @@ import type { Redis } from 'ioredis';
  * which the order messages carry so a later purchase by the same user supersedes a cancelled one.
  * Nothing is taken unless the guard says `ok` with exactly the caller's epoch: a guard that is missing
  * (Redis lost its data), recovering, or of another epoch (Redis was rolled back, or recovered since) refuses
- * the whole batch. The sale window is checked against the Redis server's clock.
+ * the whole batch. Then the sale's gate (`suspended`, `closed`; absent counts as open) refuses it, and the
+ * sale window is checked against the Redis server's clock.
  */
 export const PURCHASE_LUA = `
 local n = #KEYS - 3
@@ -34,9 +35,13 @@ elseif g[2] ~= ARGV[3] then
 end
 local inv = nil
 if not refused then
-  inv = redis.call('HMGET', KEYS[2], 'stock', 'startsAt', 'endsAt')
+  inv = redis.call('HMGET', KEYS[2], 'stock', 'startsAt', 'endsAt', 'gate')
   if not inv[1] then
     refused = -1
+  elseif inv[4] == 'suspended' then
+    refused = -8
+  elseif inv[4] == 'closed' then
+    refused = -9
   else
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -181,6 +186,10 @@ export const PurchaseCode = {
   recovering: -6,
   /** The guard is in another epoch than the caller trusts (it recovered meanwhile, or was rolled back). */
   staleEpoch: -7,
+  /** The sale's gate is suspended (until resumed). */
+  suspended: -8,
+  /** The sale's gate is closed for good. */
+  closed: -9,
 } as const;
 
 export interface Script {
@@ -213,7 +222,19 @@ export function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
+/**
+ * Writes fields of a sale's inventory hash (its gate, its end) only if the hash exists: a missing inventory is
+ * loaded whole from PostgreSQL by the recovery, never started by a partial write.
+ * KEYS: inventory hash.  ARGV: field, value, ...  Returns 1 when written.
+ */
+export const SET_IF_LOADED_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`;
+
 export const purchaseScript = script(PURCHASE_LUA);
+export const setIfLoadedScript = script(SET_IF_LOADED_LUA);
 export const compensateScript = script(COMPENSATE_LUA);
 export const guardScript = script(GUARD_LUA);
 export const claimScript = script(CLAIM_LUA);

@@ -18,6 +18,7 @@ import { HttpError, sendError, sendJson } from './http.js';
 import { Keys } from './keys.js';
 import { type ApiMetrics, createApiMetrics, metricsText } from './metrics.js';
 import { PurchaseBatcher } from './purchase.js';
+import { patchSale, readReconciliation, setGate } from './sale-admin.js';
 import { Publisher } from './queue.js';
 import { inventoryFence, noOrdersYet } from './recovery.js';
 import { isOrderId, isSaleId } from './validate.js';
@@ -42,6 +43,29 @@ function route(d: Deps, method: string, path: string): { name: string; handler: 
       return {
         name: '/api/sales/{id}',
         handler: (_q, s) => (isSaleId(id) ? readSale(d, s, id) : notFound('sale')),
+      };
+    }
+    if (parts.length === 4 && method === 'PATCH') {
+      return {
+        name: '/api/sales/{id}',
+        handler: (q, s) => (isSaleId(id) ? patchSale(d, q, s, id) : notFound('sale')),
+      };
+    }
+    const action = parts[4];
+    if (
+      parts.length === 5 &&
+      method === 'POST' &&
+      (action === 'suspend' || action === 'resume' || action === 'close')
+    ) {
+      return {
+        name: `/api/sales/{id}/${action}`,
+        handler: (q, s) => (isSaleId(id) ? setGate(d, q, s, id, action) : notFound('sale')),
+      };
+    }
+    if (parts.length === 5 && parts[4] === 'reconciliation' && method === 'GET') {
+      return {
+        name: '/api/sales/{id}/reconciliation',
+        handler: (q, s) => (isSaleId(id) ? readReconciliation(d, q, s, id) : notFound('sale')),
       };
     }
     if (parts.length === 5 && parts[4] === 'counters' && method === 'GET') {

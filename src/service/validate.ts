@@ -44,6 +44,8 @@ export function parseOrderBody(body: unknown): { userId: string } {
 }
 
 export interface NewSale {
+  /** The caller's id of the sale (the operator's FlashSale); a create with a taken one returns that sale. */
+  externalId?: string;
   productId: string;
   name: string | null;
   stock: number;
@@ -53,6 +55,8 @@ export interface NewSale {
 
 export function parseSaleBody(body: unknown): NewSale {
   const o = obj(body);
+  const externalId =
+    o.externalId === undefined || o.externalId === null ? undefined : parseExternalId(o.externalId);
   const productId = ident(o.productId, 'productId');
   let name: string | null = null;
   if (o.name !== undefined && o.name !== null) {
@@ -67,7 +71,30 @@ export function parseSaleBody(body: unknown): NewSale {
   const startsAt = date(o.startsAt, 'startsAt');
   const endsAt = date(o.endsAt, 'endsAt');
   if (endsAt.getTime() <= startsAt.getTime()) throw bad('endsAt must be later than startsAt');
-  return { productId, name, stock, startsAt, endsAt };
+  return { ...(externalId !== undefined ? { externalId } : {}), productId, name, stock, startsAt, endsAt };
+}
+
+const EXTERNAL_ID_RE = /^[A-Za-z0-9._/-]{1,253}$/;
+
+/** externalId: 1-253 of `A-Za-z0-9._/-`, room for `<namespace>/<name>/<uid>` of a FlashSale. */
+export function parseExternalId(v: unknown): string {
+  if (typeof v !== 'string' || !EXTERNAL_ID_RE.test(v)) {
+    throw bad(
+      'externalId must be a string of 1-253 characters from A-Z a-z 0-9 . _ / -, e.g. shop/sale-1/<uid>',
+    );
+  }
+  return v;
+}
+
+/** PATCH /api/sales/{id}: only `endsAt` may change (stock and start are fixed once a sale exists). */
+export function parseSalePatch(body: unknown): { endsAt: Date } {
+  const o = obj(body);
+  const other = Object.keys(o).filter((k) => k !== 'endsAt');
+  if (other.length > 0) {
+    throw bad(`only endsAt can be changed on an existing sale; remove ${other.join(', ')} from the request`);
+  }
+  if (o.endsAt === undefined) throw bad('endsAt is required, e.g. {"endsAt":"2025-11-11T01:00:00Z"}');
+  return { endsAt: date(o.endsAt, 'endsAt') };
 }
 
 /** Idempotency-Key: 1-255 visible ASCII characters. */

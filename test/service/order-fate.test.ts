@@ -21,15 +21,13 @@ describe('settleUnconfirmed against the consumer insert', () => {
   beforeAll(async () => {
     t = await createTestEnv();
     const now = Date.now();
-    saleId = (
-      await insertSale(t.pool, {
-        productId: 'sku',
-        name: null,
-        stock: 100,
-        startsAt: new Date(now - 60_000),
-        endsAt: new Date(now + 3_600_000),
-      })
-    ).id;
+    saleId = (await insertSale(t.pool, {
+      productId: 'sku',
+      name: null,
+      stock: 100,
+      startsAt: new Date(now - 60_000),
+      endsAt: new Date(now + 3_600_000),
+    }))!.id;
   });
   afterAll(async () => t?.cleanup());
 
