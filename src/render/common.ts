@@ -48,6 +48,11 @@ export interface RenderInputs {
    * that follows the volume (max_wal_size) is sized from it, so it changes only after the volume grew.
    */
   postgresVolumeSize?: string;
+  /**
+   * The replicas FlashSales holding capacity on this stack need (src/sales/capacity.ts): API (through the
+   * HPA's minReplicas when autoscaling is on), consumers and Nginx never go below it. Absent: no sale holds any.
+   */
+  capacityFloor?: { apiReplicas: number; consumerReplicas: number; nginxReplicas: number };
 }
 
 export interface StackSecrets {
