@@ -14,7 +14,9 @@ function stack(api: Record<string, unknown> = {}): FlashSaleStack {
   };
 }
 const find = (objs: KubeObject[], kind: string, name: string) =>
-  objs.find((o) => o.kind === kind && o.metadata.name === name) as { spec: Record<string, unknown> };
+  objs.find((o) => o.kind === kind && o.metadata.name === name) as unknown as {
+    spec: Record<string, unknown>;
+  };
 const floor = { apiReplicas: 6, consumerReplicas: 6, nginxReplicas: 2 };
 
 describe('render with a sale capacity floor', () => {
