@@ -147,6 +147,7 @@ export class Operator {
         applyDefaults: parts.sales.applyDefaults,
         saleApi: parts.sales.saleApi,
         refreshMs: parts.sales.refreshMs,
+        drainStallMs: parts.sales.drainStallMs,
         metrics: this.saleMetrics,
       });
       parts.sales.clock.onAdvance?.(() => {

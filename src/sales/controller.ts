@@ -59,6 +59,8 @@ export interface SaleControllerDeps {
   saleApi(stack: ResolvedFlashSaleStack, secrets: StackSecrets): SaleApi;
   /** How often a Live or Draining sale's counters (and a Prewarming sale's safety) are refreshed. */
   refreshMs: number;
+  /** Draining gives up waiting when the pending count has not moved for this long (default 60 s). */
+  drainStallMs?: number;
   metrics?: SaleMetrics;
 }
 
@@ -68,6 +70,8 @@ export interface SaleReconcileResult {
 }
 
 const SALES = resourceTypeByKind('FlashSale');
+export const DEFAULT_DRAIN_STALL_MS = 60_000;
+
 /** More than the number of phases: one reconcile can catch up a sale the operator did not see for a while. */
 const MAX_STEPS = 8;
 
@@ -84,6 +88,8 @@ export function externalIdOf(sale: FlashSale): string {
 export class SaleController {
   /** Last counter sample per sale, for the order rate. */
   private readonly samples = new Map<string, { accepted: number; at: number }>();
+  /** The pending count of a draining sale and since when (clock time) it has been that. */
+  private readonly drains = new Map<string, { pending: number; since: number }>();
   /**
    * The sale as our last status write returned it, with the resourceVersion it replaced: a reconcile that
    * runs before the informer caught up uses it instead of the stale copy (no transition or Event twice).
@@ -152,6 +158,7 @@ export class SaleController {
           safe: safety?.safe ?? false,
           unsafeBecause: safety?.failures.join('; ') ?? '',
           pending: status.pending ?? null,
+          drainStalled: this.drainStalled(key, phase, status.pending, now),
           reconciled: status.result !== undefined,
         };
         const t = nextTransition(phase, sale.spec, now, facts);
@@ -196,10 +203,29 @@ export class SaleController {
     return this.settle(sale, before, status, conditions, events, now, requeueAfterMs);
   }
 
+  private drainStalled(
+    key: string,
+    phase: SalePhase | undefined,
+    pending: number | undefined,
+    now: Date,
+  ): boolean {
+    if (phase !== 'Draining' || pending === undefined) {
+      this.drains.delete(key);
+      return false;
+    }
+    const seen = this.drains.get(key);
+    if (!seen || seen.pending !== pending) {
+      this.drains.set(key, { pending, since: now.getTime() });
+      return false;
+    }
+    return now.getTime() - seen.since >= (this.deps.drainStallMs ?? DEFAULT_DRAIN_STALL_MS);
+  }
+
   /** Forgets what the controller keeps for a deleted sale (orders are never deleted). */
   forget(namespace: string, name: string, stack: string | undefined): void {
     this.samples.delete(`${namespace}/${name}`);
     this.written.delete(`${namespace}/${name}`);
+    this.drains.delete(`${namespace}/${name}`);
     if (stack) this.deps.metrics?.forget(namespace, name, stack);
   }
 

@@ -40,6 +40,8 @@ export interface PhaseFacts {
   unsafeBecause: string;
   /** Accepted orders not yet persisted or rejected; null when unknown. */
   pending: number | null;
+  /** `pending` has not moved for the drain stall time: those orders are lost, not queued. */
+  drainStalled?: boolean;
   /** status.result is filled in. */
   reconciled: boolean;
 }
@@ -117,6 +119,14 @@ export function nextTransition(
         message: `the gate closed at ${iso(t.endsAt)}; waiting until every accepted order is persisted`,
       };
     case 'Draining':
+      if (facts.pending !== 0 && facts.drainStalled && facts.pending !== null) {
+        return {
+          to: 'Reconciling',
+          type: 'Warning',
+          reason: 'DrainStalled',
+          message: `${facts.pending} accepted orders are neither persisted nor rejected and the number has not moved; checking Redis against PostgreSQL as they are`,
+        };
+      }
       if (facts.pending !== 0) return undefined;
       return {
         to: 'Reconciling',

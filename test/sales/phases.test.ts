@@ -76,3 +76,12 @@ describe('FlashSale phase machine', () => {
     expect(msUntilNextBoundary('Draining', spec, at('20:16'))).toBeUndefined();
   });
 });
+
+describe('a drain that stalls', () => {
+  it('moves on to Reconciling with a Warning when pending orders stop moving (lost, not queued)', () => {
+    expect(step('Draining', '20:16', { pending: 1, drainStalled: false })).toBeUndefined();
+    const t = nextTransition('Draining', spec, at('20:17'), { ...facts, pending: 1, drainStalled: true });
+    expect(t).toMatchObject({ to: 'Reconciling', type: 'Warning', reason: 'DrainStalled' });
+    expect(t?.message).toMatch(/^1 accepted orders are neither persisted nor rejected/);
+  });
+});
