@@ -62,7 +62,7 @@ export type OperatorParts = Pick<
 /** What the FlashSale controller needs beyond the cluster: its clock, the API service client, the refresh. */
 export type SaleParts = Pick<
   SaleControllerDeps,
-  'saleApi' | 'refreshMs' | 'validateStack' | 'applyDefaults'
+  'saleApi' | 'refreshMs' | 'drainStallMs' | 'validateStack' | 'applyDefaults'
 > & {
   clock: SaleControllerDeps['clock'] & {
     /** A test clock calls this when it moves, so every sale is looked at again at the new time. */
