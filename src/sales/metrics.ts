@@ -3,7 +3,8 @@ import { Gauge, type Registry } from 'prom-client';
 import type { FlashSaleStatus } from '../api/types.js';
 import { SALE_PHASES } from '../api/schema.js';
 
-const LABELS = ['sale_namespace', 'sale', 'stack'] as const;
+// stack_namespace as the backup series: the scrape's own `namespace` is the operator's.
+const LABELS = ['stack_namespace', 'stack', 'sale'] as const;
 
 export class SaleMetrics {
   readonly phase: Gauge<(typeof LABELS)[number] | 'phase'>;
@@ -47,7 +48,7 @@ export class SaleMetrics {
   }
 
   record(namespace: string, sale: string, stack: string, status: FlashSaleStatus): void {
-    const l = { sale_namespace: namespace, sale, stack };
+    const l = { stack_namespace: namespace, stack, sale };
     for (const p of SALE_PHASES) this.phase.set({ ...l, phase: p }, status.phase === p ? 1 : 0);
     if (status.sold !== undefined) this.sold.set(l, status.sold);
     if (status.orderRate !== undefined) this.orderRate.set(l, status.orderRate);
@@ -56,7 +57,7 @@ export class SaleMetrics {
   }
 
   forget(namespace: string, sale: string, stack: string): void {
-    const l = { sale_namespace: namespace, sale, stack };
+    const l = { stack_namespace: namespace, stack, sale };
     for (const p of SALE_PHASES) this.phase.remove({ ...l, phase: p });
     for (const g of [this.sold, this.orderRate, this.pending, this.mismatch]) g.remove(l);
   }

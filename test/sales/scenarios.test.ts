@@ -179,7 +179,7 @@ describe('FlashSale scenarios', () => {
     ]);
     const metrics = await (await fetch(`http://127.0.0.1:${w.op.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(
-      /flashsale_sale_reconcile_mismatch\{sale_namespace="default",sale="leaky",stack="shop"\} 1/,
+      /flashsale_sale_reconcile_mismatch\{stack_namespace="default",stack="shop",sale="leaky"\} 1/,
     );
   }, 60_000);
 
