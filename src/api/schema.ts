@@ -1025,7 +1025,8 @@ export const salePrinterColumns = [
   { name: 'Safe', type: 'string', jsonPath: '.status.safeToStart', description: 'SafeToStart condition.' },
   { name: 'Stock', type: 'integer', jsonPath: '.spec.stock', description: 'Units for sale.' },
   { name: 'Sold', type: 'integer', jsonPath: '.status.sold', description: 'Orders accepted.' },
-  { name: 'Start', type: 'date', jsonPath: '.spec.startsAt', description: 'When the gate opens.' },
-  { name: 'End', type: 'date', jsonPath: '.spec.endsAt', description: 'When the gate closes.' },
+  // string, not date: kubectl prints a date column as an age, and "<invalid>" for a time in the future.
+  { name: 'Start', type: 'string', jsonPath: '.spec.startsAt', description: 'When the gate opens.' },
+  { name: 'End', type: 'string', jsonPath: '.spec.endsAt', description: 'When the gate closes.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];

@@ -55,3 +55,14 @@ describe('FlashSale validation', () => {
     expect(changed).toEqual(['spec.stock', 'spec.endsAt']);
   });
 });
+
+describe('examples/sales', () => {
+  it('every example sale validates', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const dir = new URL('../../examples/sales/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(validateSale(parse(readFileSync(new URL(f, dir), 'utf8'))), f).toEqual([]);
+  });
+});
