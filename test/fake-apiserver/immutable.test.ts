@@ -104,8 +104,8 @@ describe('immutable fields on a 1.28 server', () => {
     // which the real server also checks before validation.
     await eventually(
       async () =>
-        (await apps.readNamespacedStatefulSet({ name: 'db', namespace: 'default' })).status
-          ?.readyReplicas === 3,
+        (await apps.readNamespacedStatefulSet({ name: 'db', namespace: 'default' })).status?.readyReplicas ===
+        3,
       'the 3 replicas ready',
     );
     const live = await apps.readNamespacedStatefulSet({ name: 'db', namespace: 'default' });
