@@ -5,7 +5,8 @@
  * PostgreSQL holds the gate and the end; the sale's inventory hash in Redis holds the copy purchases check.
  * Both are written while the sale's row is locked (FOR UPDATE), and the recovery's rebuild reads them under a
  * share lock (rebuild.ts), so two changes, or a change and a rebuild, never leave Redis with the older value.
- * Redis failing rolls the change back: the answer is 503 and nothing changed.
+ * Redis failing rolls the change back: the answer is 503 and nothing changed. (Only a commit failing after Redis
+ * took the change leaves Redis ahead of PostgreSQL; the 503 says so and the caller's retry settles it.)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { duplicateBuyers, type Gate, inTransaction, lockSale, type SaleRow, updateSale } from './db.js';
@@ -19,6 +20,7 @@ type Decide = (row: SaleRow) => { gate?: Gate; endsAt?: Date };
 class RedisDown extends Error {}
 
 async function changeSale(d: Deps, saleId: string, decide: Decide): Promise<{ row: SaleRow; left: number }> {
+  let written = false;
   try {
     return await inTransaction(d.pool, async (c) => {
       const row = await lockSale(c, saleId);
@@ -27,7 +29,7 @@ async function changeSale(d: Deps, saleId: string, decide: Decide): Promise<{ ro
       const fields = ['gate', updated.gate, 'endsAt', updated.ends_at.getTime()];
       try {
         const inv = d.keys.inventory(saleId);
-        await runScript(d.redis, setIfLoadedScript, [inv], fields);
+        written = (await runScript(d.redis, setIfLoadedScript, [inv], fields)) === 1;
         await d.redis.del(d.keys.saleInfo(saleId));
         const left = await d.redis.hget(inv, 'stock');
         return { row: updated, left: left !== null ? Number(left) : updated.stock };
@@ -40,10 +42,14 @@ async function changeSale(d: Deps, saleId: string, decide: Decide): Promise<{ ro
     if (e instanceof RedisDown) {
       throw new HttpError(503, 'unavailable', `Redis is unavailable; sale ${saleId} is unchanged, retry`);
     }
+    // The commit failed after Redis took the change: purchases may already follow it; a retry settles both
+    // (and the next rebuild writes what PostgreSQL holds).
     throw new HttpError(
       503,
       'unavailable',
-      `the database is unavailable; sale ${saleId} is unchanged, retry`,
+      written
+        ? `the database did not confirm the change of sale ${saleId} (it may already be in force); retry`
+        : `the database is unavailable; sale ${saleId} is unchanged, retry`,
     );
   }
 }

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsumer, type RunningConsumer } from '../../src/service/consumer.js';
+import { insertSale } from '../../src/service/db.js';
 import { Keys } from '../../src/service/keys.js';
+import { rebuildInventory } from '../../src/service/rebuild.js';
 import { startServer, type RunningServer } from '../../src/service/server.js';
 import {
   ADMIN_TOKEN,
@@ -203,6 +205,13 @@ describe('the admin endpoints a FlashSale drives, against real PostgreSQL, Redis
     const stock = await call(srv.url, 'PATCH', `/api/sales/${sale}`, { endsAt, stock: 9 }, admin);
     expect(stock.status).toBe(400);
     expect(stock.body.message).toMatch(/only endsAt can be changed.*remove stock/);
+    const garbled = await call(srv.url, 'PATCH', `/api/sales/${sale}`, { endsAt: 'tomorrow' }, admin);
+    expect(garbled.status).toBe(400);
+    expect(garbled.body.message).toMatch(/^endsAt must be an ISO-8601 date-time/);
+    expect(await call(srv.url, 'PATCH', '/api/sales/999999', { endsAt }, admin)).toMatchObject({
+      status: 404,
+      body: { error: 'sale_not_found' },
+    });
     const pg = await t.pool.query('SELECT ends_at, initial_stock FROM flash_sales WHERE id = $1', [sale]);
     expect(pg.rows[0].ends_at.toISOString()).toBe(endsAt);
     expect(pg.rows[0].initial_stock).toBe(5);
@@ -220,6 +229,29 @@ describe('the admin endpoints a FlashSale drives, against real PostgreSQL, Redis
     expect(await t.redis.hget(keys.inventory(sale), 'gate')).toBe('suspended');
     expect(await t.redis.hget(keys.inventory(sale), 'endsAt')).toBe(String(Date.parse(endsAt)));
     expect(await buy(sale, 'x')).toMatchObject({ status: 403, body: { error: 'sale_suspended' } });
+  });
+
+  it('Redis unreachable: a create answers 503 and leaves no row, a suspend answers 503 and changes nothing', async () => {
+    const sale = await createSale(srv.url, 5);
+    const cut = await startServer(t.cfg, { log: () => undefined });
+    try {
+      cut.deps.redis.disconnect();
+      const c = await call(cut.url, 'POST', '/api/sales', body('shop/redis-down/uid-9'), admin);
+      expect(c).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+      expect(c.body.message).toMatch(/no sale was created/);
+      const rows = await t.pool.query(
+        "SELECT 1 FROM flash_sales WHERE external_id = 'shop/redis-down/uid-9'",
+      );
+      expect(rows.rowCount).toBe(0);
+      const s = await call(cut.url, 'POST', `/api/sales/${sale}/suspend`, undefined, admin);
+      expect(s).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+      expect(s.body.message).toMatch(/unchanged/);
+      const pg = await t.pool.query('SELECT gate FROM flash_sales WHERE id = $1', [sale]);
+      expect(pg.rows[0].gate).toBe('open');
+    } finally {
+      await cut.close();
+    }
+    expect((await buy(sale, 'still-open')).status).toBe(202);
   });
 
   it('counters and reconciliation agree with the database; a removed order row makes it inconsistent', async () => {
@@ -250,5 +282,52 @@ describe('the admin endpoints a FlashSale drives, against real PostgreSQL, Redis
     await t.pool.query("DELETE FROM orders WHERE sale_id = $1 AND user_id = 'r2'", [sale]);
     const bad = await call(srv.url, 'GET', `/api/sales/${sale}/reconciliation`, undefined, admin);
     expect(bad.body).toMatchObject({ soldInRedis: 4, ordersInDatabase: 3, consistent: false });
+  });
+});
+
+describe('the rebuild against a gate change in progress', () => {
+  let t: TestEnv;
+  beforeAll(async () => {
+    t = await createTestEnv();
+  });
+  afterAll(async () => t?.cleanup());
+
+  it('waits for the change to commit and writes the new gate, never the one read before', async () => {
+    const keys = new Keys(t.cfg.redisKeyPrefix);
+    const now = Date.now();
+    const sale = (await insertSale(t.pool, {
+      productId: 'sku',
+      name: null,
+      stock: 5,
+      startsAt: new Date(now - 60_000),
+      endsAt: new Date(now + 3_600_000),
+    }))!;
+    await rebuildInventory(t.pool, t.redis, keys);
+    expect(await t.redis.hget(keys.inventory(sale.id), 'gate')).toBe('open');
+
+    // What a suspend does (sale-admin.ts): row locked and updated, Redis written, then the commit.
+    const change = await t.pool.connect();
+    try {
+      await change.query('BEGIN');
+      await change.query('SELECT 1 FROM flash_sales WHERE id = $1 FOR UPDATE', [sale.id]);
+      await change.query("UPDATE flash_sales SET gate = 'suspended' WHERE id = $1", [sale.id]);
+      await t.redis.hset(keys.inventory(sale.id), 'gate', 'suspended');
+      const rebuilt = rebuildInventory(t.pool, t.redis, keys);
+      await waitFor(
+        'the rebuild waiting for the row lock',
+        async () => {
+          const r = await t.pool.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+          );
+          return r.rows[0].n > 0;
+        },
+        10_000,
+      );
+      await change.query('COMMIT');
+      await rebuilt;
+    } finally {
+      change.release();
+    }
+    expect(await t.redis.hget(keys.inventory(sale.id), 'gate')).toBe('suspended');
   });
 });
