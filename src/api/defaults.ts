@@ -239,6 +239,7 @@ export function applyDefaults(stack: FlashSaleStack): ResolvedFlashSaleStack {
       resources: resolveResources(api.resources, DEFAULT_RESOURCES.api),
       env: (api.env ?? []).map((e) => ({ name: e.name, value: e.value })),
       port: pick(api.port, 8001),
+      ordersPerSecondPerReplica: pick(api.ordersPerSecondPerReplica, 2500),
       dbPoolSize: pick(api.dbPoolSize, 10),
       consumer: {
         replicas: pick(consumer.replicas, 2),

@@ -454,6 +454,10 @@ const api = obj(
       { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], maxItems: 128, default: [] },
     ),
     port: int('Container port of the API.', { default: 8001, minimum: 1, maximum: 65535 }),
+    ordersPerSecondPerReplica: int(
+      'Orders per second one API replica takes at a safe latency: the capacity model of FlashSales (docs/sales.md) plans replicas from it; measure yours with npm run bench:api.',
+      { default: 2500, minimum: 1, maximum: 1_000_000 },
+    ),
     dbPoolSize: int('Database connections each API pod opens (through PgBouncer).', {
       default: 10,
       minimum: 1,
@@ -900,4 +904,161 @@ export const printerColumns = [
     description: 'Ready/desired API replicas in the cluster (as the HPA scaled them).',
     priority: 1,
   },
+];
+
+// ---------------------------------------------------------------- FlashSale (one sale on one stack)
+
+/** Phases of a FlashSale, in order; docs/sales.md tells what each one does. */
+export const SALE_PHASES = [
+  'Scheduled',
+  'Prewarming',
+  'Live',
+  'Draining',
+  'Reconciling',
+  'Completed',
+] as const;
+
+export const saleSpecSchema: SchemaNode = obj(
+  'One sale on one FlashSaleStack of the same namespace. stock and startsAt are fixed once the sale is Live; endsAt may only be extended.',
+  {
+    stackName: req(
+      str('Name of the FlashSaleStack (same namespace) that runs the sale.', {
+        pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$',
+        maxLength: 40,
+      }),
+    ),
+    productId: req(
+      str('Product sold, as the API service knows it (letters, digits, ".", "_", "-").', {
+        pattern: '^[A-Za-z0-9._-]+$',
+        minLength: 1,
+        maxLength: 128,
+      }),
+    ),
+    name: str('Human-readable name of the sale.', { maxLength: 200 }),
+    stock: req(int('Units for sale; loaded into Redis at Prewarming.', { minimum: 1, maximum: 100_000_000 })),
+    startsAt: req(str('When the gate opens (RFC 3339, e.g. 2026-12-24T20:00:00Z).', { format: 'date-time' })),
+    endsAt: req(str('When the gate closes; must be after startsAt.', { format: 'date-time' })),
+    expectedPeakOrdersPerSecond: req(
+      int('Expected peak order rate; the capacity floor is planned from it.', {
+        minimum: 1,
+        maximum: 10_000_000,
+      }),
+    ),
+    leadTime: duration('How long before startsAt the stack is scaled up and the stock loaded.', '10m'),
+    coolDown: duration('How long after endsAt the capacity is kept (it is released once reconciled).', '10m'),
+    startPolicy: str(
+      'At startsAt with SafeToStart=False: WaitUntilSafe keeps the gate closed until it is safe; StartAnyway opens it with a Warning.',
+      { enum: ['WaitUntilSafe', 'StartAnyway'], default: 'WaitUntilSafe', $tsName: 'SaleStartPolicy' },
+    ),
+    suspend: bool(
+      'Close the gate now (orders answer sale_suspended and take nothing); false opens it again.',
+      {
+        default: false,
+      },
+    ),
+  },
+  {
+    $tsName: 'FlashSaleSpec',
+    'x-kubernetes-validations': [
+      // Real servers compare format date-time strings as timestamps; the TS validation does the same.
+      { rule: 'self.endsAt > self.startsAt', message: 'endsAt must be after startsAt', fieldPath: '.endsAt' },
+    ],
+  },
+);
+
+const saleResult = obj(
+  'The after-the-sale reconciliation of Redis against PostgreSQL.',
+  {
+    checkedAt: str('When it was taken.', { format: 'date-time' }),
+    stock: int('Stock of the sale.', { minimum: 0 }),
+    soldInRedis: int('Units taken in Redis (stock - remaining); absent when Redis holds no inventory.', {
+      minimum: 0,
+    }),
+    ordersInDatabase: int('Confirmed order rows in PostgreSQL.', { minimum: 0 }),
+    duplicateBuyers: int('Buyers with more than one order (0 when the unique constraint holds).', {
+      minimum: 0,
+    }),
+    consistent: bool('soldInRedis = ordersInDatabase, ordersInDatabase <= stock, no duplicate buyer.'),
+  },
+  { $tsName: 'SaleResult', $tsDoc: 'The after-the-sale reconciliation of Redis against PostgreSQL.' },
+);
+
+export const saleStatusSchema: SchemaNode = obj(
+  'Observed state of the sale, written by the operator. Never contains secrets.',
+  {
+    phase: str('Where the sale is (printer column).', { enum: [...SALE_PHASES], $tsName: 'SalePhase' }),
+    observedGeneration: int('metadata.generation the status reflects.', { minimum: 0 }),
+    conditions: arr('Conditions: SafeToStart, Reconciled, SpecValid.', condition, {
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    }),
+    safeToStart: str('Status of the SafeToStart condition (printer column).', {
+      enum: ['True', 'False', 'Unknown'],
+    }),
+    phaseSince: str('When the current phase began.', { format: 'date-time' }),
+    saleId: str('Id of the sale in the API service.'),
+    externalId: str('<namespace>/<name>/<uid>: the idempotency key the sale was created with.'),
+    gate: str('Gate of the sale in the API service as last seen.', { enum: ['open', 'suspended', 'closed'] }),
+    startedAnyway: bool('The gate was opened while SafeToStart was False (startPolicy StartAnyway).'),
+    stock: int('Stock of the sale.', { minimum: 0 }),
+    sold: int('Orders accepted (202) so far.', { minimum: 0 }),
+    remaining: int('Units left in Redis.', { minimum: 0 }),
+    persisted: int('Accepted orders written to PostgreSQL.', { minimum: 0 }),
+    rejected: int('Accepted orders that ended rejected (with a reason) instead of as a row.', { minimum: 0 }),
+    pending: int('Accepted orders still in the queue.', { minimum: 0 }),
+    orderRate: num('Orders accepted per second over the last refresh interval.', { minimum: 0 }),
+    capacity: obj(
+      'The capacity floor this sale holds on its stack while Prewarming..Reconciling.',
+      {
+        apiReplicas: int('API replicas.', { minimum: 0 }),
+        consumerReplicas: int('Consumer replicas.', { minimum: 0 }),
+        nginxReplicas: int('Nginx replicas.', { minimum: 0 }),
+      },
+      { $tsName: 'SaleCapacity', $tsDoc: 'A capacity floor: replicas per scaled component.' },
+    ),
+    result: saleResult,
+  },
+  { $tsName: 'FlashSaleStatus' },
+);
+
+const SALE_FIXED_ONCE_LIVE =
+  "!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase == 'Scheduled' || oldSelf.status.phase == 'Prewarming'";
+
+export const saleRootSchema: SchemaNode = obj(
+  'FlashSale: one sale (product, stock, window, expected peak) run on a FlashSaleStack.',
+  {
+    apiVersion: str('APIVersion of this representation: flashsale.dev/v1alpha1.'),
+    kind: str('Kind of this representation: FlashSale.'),
+    metadata: { type: 'object', description: 'Standard object metadata.' },
+    spec: req(saleSpecSchema),
+    status: saleStatusSchema,
+  },
+  {
+    'x-kubernetes-validations': [
+      {
+        rule: `${SALE_FIXED_ONCE_LIVE} || self.spec.stock == oldSelf.spec.stock`,
+        message: 'spec.stock cannot change once the sale is Live; create another FlashSale instead',
+      },
+      {
+        rule: `${SALE_FIXED_ONCE_LIVE} || self.spec.startsAt == oldSelf.spec.startsAt`,
+        message: 'spec.startsAt cannot change once the sale is Live',
+      },
+      {
+        rule: `${SALE_FIXED_ONCE_LIVE} || self.spec.endsAt >= oldSelf.spec.endsAt`,
+        message: 'spec.endsAt may only be extended once the sale is Live',
+      },
+    ],
+  },
+);
+
+export const salePrinterColumns = [
+  { name: 'Stack', type: 'string', jsonPath: '.spec.stackName', description: 'The FlashSaleStack.' },
+  { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Where the sale is.' },
+  { name: 'Safe', type: 'string', jsonPath: '.status.safeToStart', description: 'SafeToStart condition.' },
+  { name: 'Stock', type: 'integer', jsonPath: '.spec.stock', description: 'Units for sale.' },
+  { name: 'Sold', type: 'integer', jsonPath: '.status.sold', description: 'Orders accepted.' },
+  // string, not date: kubectl prints a date column as an age, and "<invalid>" for a time in the future.
+  { name: 'Start', type: 'string', jsonPath: '.spec.startsAt', description: 'When the gate opens.' },
+  { name: 'End', type: 'string', jsonPath: '.spec.endsAt', description: 'When the gate closes.' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];

@@ -167,6 +167,8 @@ export interface ApiSpec {
   env?: EnvVar[];
   /** Container port of the API. */
   port?: number;
+  /** Orders per second one API replica takes at a safe latency: the capacity model of FlashSales (docs/sales.md) plans replicas from it; measure yours with npm run bench:api. */
+  ordersPerSecondPerReplica?: number;
   /** Database connections each API pod opens (through PgBouncer). */
   dbPoolSize?: number;
   /** The order consumer (same image): writes orders to PostgreSQL idempotently. */
@@ -506,4 +508,102 @@ export interface FlashSaleStackStatus {
   };
   /** Ready over desired replicas of the API Deployment in the cluster (what the HPA scaled it to), e.g. "8/10" (printer column of -o wide). */
   apiReplicas?: string;
+}
+
+/** At startsAt with SafeToStart=False: WaitUntilSafe keeps the gate closed until it is safe; StartAnyway opens it with a Warning. */
+export type SaleStartPolicy = 'WaitUntilSafe' | 'StartAnyway';
+
+/** One sale on one FlashSaleStack of the same namespace. stock and startsAt are fixed once the sale is Live; endsAt may only be extended. */
+export interface FlashSaleSpec {
+  /** Name of the FlashSaleStack (same namespace) that runs the sale. */
+  stackName: string;
+  /** Product sold, as the API service knows it (letters, digits, ".", "_", "-"). */
+  productId: string;
+  /** Human-readable name of the sale. */
+  name?: string;
+  /** Units for sale; loaded into Redis at Prewarming. */
+  stock: number;
+  /** When the gate opens (RFC 3339, e.g. 2026-12-24T20:00:00Z). */
+  startsAt: string;
+  /** When the gate closes; must be after startsAt. */
+  endsAt: string;
+  /** Expected peak order rate; the capacity floor is planned from it. */
+  expectedPeakOrdersPerSecond: number;
+  /** How long before startsAt the stack is scaled up and the stock loaded. A duration such as 5s, 500ms, 1m or 1h30m. */
+  leadTime?: string;
+  /** How long after endsAt the capacity is kept (it is released once reconciled). A duration such as 5s, 500ms, 1m or 1h30m. */
+  coolDown?: string;
+  /** At startsAt with SafeToStart=False: WaitUntilSafe keeps the gate closed until it is safe; StartAnyway opens it with a Warning. */
+  startPolicy?: SaleStartPolicy;
+  /** Close the gate now (orders answer sale_suspended and take nothing); false opens it again. */
+  suspend?: boolean;
+}
+
+/** Where the sale is (printer column). */
+export type SalePhase = 'Scheduled' | 'Prewarming' | 'Live' | 'Draining' | 'Reconciling' | 'Completed';
+
+/** A capacity floor: replicas per scaled component. */
+export interface SaleCapacity {
+  /** API replicas. */
+  apiReplicas?: number;
+  /** Consumer replicas. */
+  consumerReplicas?: number;
+  /** Nginx replicas. */
+  nginxReplicas?: number;
+}
+
+/** The after-the-sale reconciliation of Redis against PostgreSQL. */
+export interface SaleResult {
+  /** When it was taken. */
+  checkedAt?: string;
+  /** Stock of the sale. */
+  stock?: number;
+  /** Units taken in Redis (stock - remaining); absent when Redis holds no inventory. */
+  soldInRedis?: number;
+  /** Confirmed order rows in PostgreSQL. */
+  ordersInDatabase?: number;
+  /** Buyers with more than one order (0 when the unique constraint holds). */
+  duplicateBuyers?: number;
+  /** soldInRedis = ordersInDatabase, ordersInDatabase <= stock, no duplicate buyer. */
+  consistent?: boolean;
+}
+
+/** Observed state of the sale, written by the operator. Never contains secrets. */
+export interface FlashSaleStatus {
+  /** Where the sale is (printer column). */
+  phase?: SalePhase;
+  /** metadata.generation the status reflects. */
+  observedGeneration?: number;
+  /** Conditions: SafeToStart, Reconciled, SpecValid. */
+  conditions?: Condition[];
+  /** Status of the SafeToStart condition (printer column). */
+  safeToStart?: 'True' | 'False' | 'Unknown';
+  /** When the current phase began. */
+  phaseSince?: string;
+  /** Id of the sale in the API service. */
+  saleId?: string;
+  /** <namespace>/<name>/<uid>: the idempotency key the sale was created with. */
+  externalId?: string;
+  /** Gate of the sale in the API service as last seen. */
+  gate?: 'open' | 'suspended' | 'closed';
+  /** The gate was opened while SafeToStart was False (startPolicy StartAnyway). */
+  startedAnyway?: boolean;
+  /** Stock of the sale. */
+  stock?: number;
+  /** Orders accepted (202) so far. */
+  sold?: number;
+  /** Units left in Redis. */
+  remaining?: number;
+  /** Accepted orders written to PostgreSQL. */
+  persisted?: number;
+  /** Accepted orders that ended rejected (with a reason) instead of as a row. */
+  rejected?: number;
+  /** Accepted orders still in the queue. */
+  pending?: number;
+  /** Orders accepted per second over the last refresh interval. */
+  orderRate?: number;
+  /** The capacity floor this sale holds on its stack while Prewarming..Reconciling. */
+  capacity?: SaleCapacity;
+  /** The after-the-sale reconciliation of Redis against PostgreSQL. */
+  result?: SaleResult;
 }

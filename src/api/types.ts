@@ -118,3 +118,20 @@ export interface ResolvedFlashSaleStack {
   spec: ResolvedSpec;
   status?: FlashSaleStackStatus;
 }
+
+// ---------------------------------------------------------------- FlashSale
+
+export const SALE_KIND = 'FlashSale';
+export const SALE_PLURAL = 'flashsales';
+export const SALE_SINGULAR = 'flashsale';
+export const SALE_SHORT_NAME = 'fsale';
+
+import type { FlashSaleSpec, FlashSaleStatus } from './types.generated.js';
+
+export interface FlashSale {
+  apiVersion: typeof API_VERSION;
+  kind: typeof SALE_KIND;
+  metadata: ObjectMeta & { name: string; namespace: string };
+  spec: FlashSaleSpec;
+  status?: FlashSaleStatus;
+}

@@ -152,8 +152,8 @@ const PATTERN_FORMS = new Map([
   ],
 ]);
 
-/** Layer 1: structure against the schema. */
-function checkStructure(value: unknown, node: SchemaNode, path: string, out: Problem[]): void {
+/** Layer 1: structure against the schema (FlashSales use it too). */
+export function checkStructure(value: unknown, node: SchemaNode, path: string, out: Problem[]): void {
   const expected = node.type;
   const typeOk =
     expected === 'object'

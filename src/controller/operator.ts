@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
-import { KIND } from '../api/types.js';
+import type { FlashSale, FlashSaleStack, FlashSaleStackStatus } from '../api/types.js';
+import { KIND, SALE_KIND } from '../api/types.js';
 import { MIN_SUPPORTED, type KubernetesVersion } from '../kubernetes/version.js';
 import { STACK_LABEL, type ApiServerEndpoints } from '../render/common.js';
 import { KIND_ORDER } from '../render/index.js';
@@ -22,6 +22,9 @@ import type { Registry } from 'prom-client';
 import { MANAGED_BY_SELECTOR, Reconciler, type ReconcilerDeps } from './reconciler.js';
 import { RESOURCE_TYPES, resourceTypeByKind, type ResourceType } from './resources.js';
 import { WorkQueue } from './workqueue.js';
+import { stackFloor } from '../sales/capacity.js';
+import { SaleController, type SaleControllerDeps } from '../sales/controller.js';
+import { SaleMetrics } from '../sales/metrics.js';
 
 export interface OperatorOptions {
   /** Namespaces to watch; empty = all namespaces. */
@@ -53,6 +56,19 @@ export type OperatorParts = Pick<
   health?: HealthIntegration;
   /** Background PostgreSQL reloads (src/controller/postgres-reload.ts), cancelled on stop. */
   postgresReloader?: { stop(): Promise<void> };
+  /** The FlashSale controller's parts (src/sales); without them FlashSales are not managed. */
+  sales?: SaleParts;
+};
+
+/** What the FlashSale controller needs beyond the cluster: its clock, the API service client, the refresh. */
+export type SaleParts = Pick<
+  SaleControllerDeps,
+  'saleApi' | 'refreshMs' | 'drainStallMs' | 'validateStack' | 'applyDefaults'
+> & {
+  clock: SaleControllerDeps['clock'] & {
+    /** A test clock calls this when it moves, so every sale is looked at again at the new time. */
+    onAdvance?(listener: () => void): void;
+  };
 };
 
 /** The probe loop as the operator sees it (src/health provides it). */
@@ -82,6 +98,12 @@ export class Operator {
   readonly metrics = new OperatorMetrics();
   readonly client: KubeClient;
   private readonly queue: WorkQueue;
+  /** FlashSale keys ("ns/name"); their own queue, so a slow API service never delays stack reconciles. */
+  private readonly saleQueue: WorkQueue;
+  private readonly sales: SaleController | undefined;
+  private readonly saleMetrics: SaleMetrics | undefined;
+  /** True once the cluster serves the FlashSale CRD and its informer runs. */
+  private salesServed = false;
   private readonly informers = new Map<string, Informer[]>();
   /** One budget of decoded objects for every compact informer (see DecodedObjects). */
   private readonly decoded: DecodedObjects;
@@ -120,6 +142,34 @@ export class Operator {
       baseDelayMs: opts.backoffBaseMs ?? 200,
       maxDelayMs: opts.backoffMaxMs ?? 60_000,
     });
+    this.saleQueue = new WorkQueue({
+      baseDelayMs: opts.backoffBaseMs ?? 200,
+      maxDelayMs: opts.backoffMaxMs ?? 60_000,
+    });
+    const events = new KubeEventRecorder(this.client, identity, log);
+    if (parts.sales) {
+      this.saleMetrics = new SaleMetrics(this.metrics.registry);
+      this.sales = new SaleController({
+        client: this.client,
+        cache: {
+          stack: (ns, name) => this.cached(KIND, ns, name) as unknown as FlashSaleStack | undefined,
+          object: (kind, ns, name) => this.cached(kind, ns, name),
+          sales: () => this.cachedSales(),
+        },
+        events,
+        log: log.child({ controller: 'flashsale' }),
+        clock: parts.sales.clock,
+        validateStack: parts.sales.validateStack,
+        applyDefaults: parts.sales.applyDefaults,
+        saleApi: parts.sales.saleApi,
+        refreshMs: parts.sales.refreshMs,
+        drainStallMs: parts.sales.drainStallMs,
+        metrics: this.saleMetrics,
+      });
+      parts.sales.clock.onAdvance?.(() => {
+        for (const s of this.cachedSales()) this.saleQueue.add(objectKey(s as unknown as ApiObject));
+      });
+    }
     this.reconciler = new Reconciler({
       client: this.client,
       cache: {
@@ -128,7 +178,7 @@ export class Operator {
           (this.informers.get(kind) ?? []).flatMap((i) => i.byIndex(`${ns}/${stack}`)),
         kinds: () => [...this.informers.keys()],
       },
-      events: new KubeEventRecorder(this.client, identity, log),
+      events,
       log,
       validate: parts.validate,
       applyDefaults: parts.applyDefaults,
@@ -145,6 +195,7 @@ export class Operator {
       kubernetesApiServer: () => this.apiServer,
       operatorNamespace: opts.operatorNamespace,
       now: () => new Date(),
+      capacityFloor: (ns, name) => (this.salesServed ? stackFloor(this.cachedSales(), ns, name) : undefined),
     });
     this.elector = opts.leaderElect
       ? new LeaderElector(
@@ -237,9 +288,11 @@ export class Operator {
     for (const kind of kinds) this.startInformers(resourceTypeByKind(kind));
     await Promise.all([...this.informers.values()].flat().map((i) => i.waitForSync()));
     await this.followMonitoringKinds();
+    await this.followSales();
     if (this.stopping.signal.aborted) return;
     this.started = true;
     for (let i = 0; i < this.opts.concurrency; i++) this.workersDone.push(this.worker());
+    if (this.sales) this.workersDone.push(this.saleWorker());
     this.resyncTimer = setInterval(() => void this.resync(), this.opts.resyncMs);
     this.resyncTimer.unref();
     this.log.info('controllers started', {
@@ -258,10 +311,10 @@ export class Operator {
         type,
         {
           namespace,
-          labelSelector: type.kind === KIND ? undefined : MANAGED_BY_SELECTOR,
-          indexBy: type.kind === KIND ? undefined : stackIndexKey,
-          transform: type.kind === KIND ? undefined : comparable,
-          compact: type.kind !== KIND,
+          labelSelector: isOurs(type.kind) ? undefined : MANAGED_BY_SELECTOR,
+          indexBy: isOurs(type.kind) ? undefined : stackIndexKey,
+          transform: isOurs(type.kind) ? undefined : comparable,
+          compact: !isOurs(type.kind),
           decoded: this.decoded,
           idleTimeoutMs: this.opts.watchIdleTimeoutMs,
           watchTimeoutSeconds: this.opts.watchTimeoutSeconds,
@@ -276,7 +329,14 @@ export class Operator {
   }
 
   private onEvent(type: ResourceType, event: string, obj: ApiObject, old?: ApiObject): void {
+    if (type.kind === SALE_KIND) {
+      this.onSaleEvent(event, obj as unknown as FlashSale, old as unknown as FlashSale | undefined);
+      return;
+    }
     if (type.kind === KIND) {
+      // The sales of a stack judge SafeToStart from its status: let them look again.
+      for (const s of this.salesOf(obj.metadata.namespace, obj.metadata.name))
+        this.saleQueue.add(objectKey(s as unknown as ApiObject));
       this.metrics.stacks.set(this.informers.get(KIND)?.reduce((n, i) => n + i.size, 0) ?? 0);
       // Our own status writes come back as MODIFIED events; they change nothing we act on.
       if (event === 'MODIFIED' && old && !specOrMetaChanged(old, obj)) return;
@@ -286,6 +346,83 @@ export class Operator {
     const stack = obj.metadata.labels?.[STACK_LABEL];
     if (stack && obj.metadata.namespace) this.queue.add(`${obj.metadata.namespace}/${stack}`);
     this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  private onSaleEvent(event: string, sale: FlashSale, old: FlashSale | undefined): void {
+    const key = objectKey(sale as unknown as ApiObject);
+    if (event === 'DELETED')
+      this.sales?.forget(sale.metadata.namespace, sale.metadata.name, sale.spec?.stackName);
+    else this.saleQueue.add(key);
+    // The stack's capacity floor follows the phases and floors its sales hold (see stackFloor).
+    const holding = (s: FlashSale | undefined) =>
+      s ? JSON.stringify([s.spec?.stackName, s.status?.phase, s.status?.capacity]) : '';
+    if (event !== 'MODIFIED' || holding(old) !== holding(sale)) {
+      for (const s of [old, sale]) {
+        if (s?.spec?.stackName) this.queue.add(`${s.metadata.namespace}/${s.spec.stackName}`);
+      }
+    }
+  }
+
+  private cachedSales(): FlashSale[] {
+    return (this.informers.get(SALE_KIND) ?? []).flatMap((i) => i.list()) as unknown as FlashSale[];
+  }
+
+  private salesOf(ns: string | undefined, stack: string): FlashSale[] {
+    return this.cachedSales().filter((s) => s.metadata.namespace === ns && s.spec?.stackName === stack);
+  }
+
+  private async saleWorker(): Promise<void> {
+    for (;;) {
+      const key = await this.saleQueue.get();
+      if (key === undefined) return;
+      const work = this.processSale(key).finally(() => this.saleQueue.done(key));
+      this.inFlight.add(work);
+      await work;
+      this.inFlight.delete(work);
+    }
+  }
+
+  private async processSale(key: string): Promise<void> {
+    const [ns, name] = key.split('/') as [string, string];
+    const sale = this.cached(SALE_KIND, ns, name) as unknown as FlashSale | undefined;
+    if (!sale || !this.sales) {
+      this.saleQueue.remove(key);
+      return;
+    }
+    try {
+      const result = await this.sales.reconcile(sale);
+      this.writes += result.writes;
+      this.metrics.objectWrites.inc(result.writes);
+      this.saleQueue.forget(key);
+      if (result.requeueAfterMs !== undefined) this.saleQueue.addAfter(key, result.requeueAfterMs);
+    } catch (err) {
+      const delay = this.saleQueue.addRateLimited(key);
+      this.log.warn('sale reconcile failed; retrying with backoff', {
+        sale: key,
+        error: err instanceof Error ? err.message : String(err),
+        retryInMs: delay,
+      });
+    }
+  }
+
+  /**
+   * Starts the FlashSale informer when the cluster serves the FlashSale CRD (installed before or after the
+   * operator started); without the CRD, or without sale parts, stacks work as before and sales are unmanaged.
+   */
+  private async followSales(): Promise<void> {
+    if (!this.sales || this.salesServed) return;
+    try {
+      await this.client.list(resourceTypeByKind(SALE_KIND), this.opts.namespaces[0], { limit: 1 });
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.code === 404 || err.code === 403)) return;
+      throw err;
+    }
+    this.startInformers(resourceTypeByKind(SALE_KIND));
+    await Promise.all((this.informers.get(SALE_KIND) ?? []).map((i) => i.waitForSync()));
+    this.salesServed = true;
+    // Stacks reconciled before the sales were known get their floor now.
+    for (const s of this.cachedSales()) this.queue.add(`${s.metadata.namespace}/${s.spec.stackName}`);
+    this.log.info('the cluster serves flashsale.dev/v1alpha1 FlashSale: sales are managed');
   }
 
   private cached(kind: string, ns: string, name: string): ApiObject | undefined {
@@ -430,6 +567,11 @@ export class Operator {
       // Keep the addresses we have; the next resync tries again.
       this.log.warn('reading the API server addresses failed', { error: String(err) });
     }
+    await this.followSales().catch((err: unknown) =>
+      this.log.warn('could not check for the FlashSale CRD', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
     const everyStack =
       before !== this.prometheusOperator || apiServerBefore !== JSON.stringify(this.apiServer);
     for (const informer of this.informers.get(KIND) ?? []) {
@@ -474,6 +616,7 @@ export class Operator {
     this.stopping.abort();
     clearInterval(this.resyncTimer);
     this.queue.shutDown();
+    this.saleQueue.shutDown();
     await Promise.allSettled([...this.inFlight]);
     await Promise.allSettled(this.workersDone);
     await this.parts.postgresReloader?.stop();
@@ -489,6 +632,11 @@ export class Operator {
 
   /** For tests: the resource types this operator can touch. */
   static readonly resourceTypes = RESOURCE_TYPES;
+}
+
+/** Our own kinds are cached whole and unfiltered; owned kinds by the managed-by label, in comparable form. */
+function isOurs(kind: string): boolean {
+  return kind === KIND || kind === SALE_KIND;
 }
 
 /** Owned objects are indexed by "<namespace>/<stack>" (the stack label), so a reconcile finds its own fast. */

@@ -21,6 +21,9 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
   // OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift) that needs update on the owner's
   // finalizers subresource.
   { apiGroups: ['flashsale.dev'], resources: ['flashsalestacks/finalizers'], verbs: ['update'] },
+  // FlashSales are read and driven through their status only (src/sales/controller.ts): the spec is the user's.
+  { apiGroups: ['flashsale.dev'], resources: ['flashsales'], verbs: ['list', 'watch'] },
+  { apiGroups: ['flashsale.dev'], resources: ['flashsales/status'], verbs: ['patch'] },
   {
     apiGroups: [''],
     resources: ['configmaps', 'serviceaccounts', 'services'],

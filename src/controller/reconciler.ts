@@ -134,6 +134,8 @@ export interface ReconcilerDeps {
   kubernetesApiServer?(): ApiServerEndpoints | undefined;
   operatorNamespace: string;
   now(): Date;
+  /** The capacity floor FlashSales hold on the stack (src/sales/capacity.ts); undefined: none. */
+  capacityFloor?(namespace: string, stack: string): RenderInputs['capacityFloor'];
 }
 
 export interface ReconcileResult {
@@ -210,6 +212,7 @@ export class Reconciler {
     const inputs: RenderInputs = {
       ...this.renderInputs(secretsResult.secrets),
       postgresVolumeSize: postgresVolumeSize(this.deps.cache, resolved),
+      ...floorInput(this.deps.capacityFloor?.(stack.metadata.namespace, stack.metadata.name)),
     };
 
     const rendered = this.deps.render(resolved, inputs);
@@ -637,4 +640,8 @@ function pickRv(live: ApiObject): { resourceVersion?: string } {
 function summarize(verb: string, items: string[]): string {
   const shown = items.slice(0, 12).join(', ');
   return `${verb} ${items.length} object${items.length === 1 ? '' : 's'}: ${shown}${items.length > 12 ? ', ...' : ''}`;
+}
+
+function floorInput(floor: RenderInputs['capacityFloor']): Pick<RenderInputs, 'capacityFloor'> {
+  return floor ? { capacityFloor: floor } : {};
 }

@@ -2,7 +2,7 @@
  * The kinds the operator reads or writes, with their REST coordinates. A static table instead of discovery:
  * the operator only ever touches these, and RBAC (manifests/) is derived from the same list.
  */
-import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
+import { GROUP, KIND, PLURAL, SALE_KIND, SALE_PLURAL, VERSION } from '../api/types.js';
 
 export interface ResourceType {
   group: string;
@@ -18,6 +18,7 @@ function rt(group: string, version: string, kind: string, plural: string, namesp
 
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   rt(GROUP, VERSION, KIND, PLURAL),
+  rt(GROUP, VERSION, SALE_KIND, SALE_PLURAL),
   rt('', 'v1', 'ServiceAccount', 'serviceaccounts'),
   rt('', 'v1', 'Secret', 'secrets'),
   rt('', 'v1', 'ConfigMap', 'configmaps'),

@@ -6,10 +6,12 @@ import { applyDefaults } from '../api/defaults.js';
 import { backupStatus } from '../backup/status.js';
 import { renderBackupNowJob } from '../render/backup.js';
 import { render } from '../render/index.js';
+import { HttpSaleApi } from '../sales/http-sale-api.js';
+import { systemClock } from '../sales/controller.js';
 import { validateStackFully } from '../validation.js';
-import { createHealthIntegration, type EndpointMapper } from './health-integration.js';
+import { createHealthIntegration, inClusterEndpoints, type EndpointMapper } from './health-integration.js';
 import type { Logger } from './logger.js';
-import type { OperatorParts } from './operator.js';
+import type { OperatorParts, SaleParts } from './operator.js';
 import { PostgresReloader, type PostgresReloadOptions } from './postgres-reload.js';
 
 export interface WiringOptions {
@@ -23,8 +25,13 @@ export interface WiringOptions {
    * used unless these options name their own.
    */
   postgresReload?: false | Omit<PostgresReloadOptions, 'log'>;
+  /** FlashSales: the clock (tests drive one), how often live counters are read, or another API client. */
+  sales?: Partial<SaleParts>;
   log: Logger;
 }
+
+/** Live counters of a sale are read this often (and SafeToStart looked at again while prewarming). */
+export const DEFAULT_SALE_REFRESH_MS = 2_000;
 
 export function createOperatorParts(opts: WiringOptions): OperatorParts {
   const reloader =
@@ -41,6 +48,22 @@ export function createOperatorParts(opts: WiringOptions): OperatorParts {
     render,
     renderBackupNowJob,
     backupStatus,
+    sales: {
+      clock: systemClock,
+      refreshMs: DEFAULT_SALE_REFRESH_MS,
+      validateStack: validateStackFully,
+      applyDefaults,
+      // The API service's admin endpoints, reached the way the health probe reaches the API.
+      saleApi: (stack, secrets) => {
+        const at = (opts.endpoints ?? inClusterEndpoints)(
+          `${stack.metadata.name}-api`,
+          stack.metadata.namespace,
+          stack.spec.api.port,
+        );
+        return new HttpSaleApi({ baseUrl: `http://${at.host}:${at.port}`, token: secrets.apiAdminToken });
+      },
+      ...opts.sales,
+    },
     ...(reloader ? { postgresConfigChanged: reloader.configChanged, postgresReloader: reloader } : {}),
     ...(opts.health
       ? {

@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { CRD_PATH, generateCrdYaml } from '../api/generate.js';
+import { CRD_PATH, generateCrdYaml, generateSaleCrdYaml } from '../api/generate.js';
 import {
   API_SERVER_ENDPOINTS_NAMESPACE,
   API_SERVER_ENDPOINTS_RULES,
@@ -38,6 +38,8 @@ export const OVERLAY_WATCH_NAMESPACE = 'flash-sale';
 
 export const MANIFESTS_CRD_PATH = 'manifests/crd/flashsale.dev_flashsalestacks.yaml';
 export const CHART_CRD_PATH = 'charts/flash-sale-operator/crds/flashsale.dev_flashsalestacks.yaml';
+export const MANIFESTS_SALE_CRD_PATH = 'manifests/crd/flashsale.dev_flashsales.yaml';
+export const CHART_SALE_CRD_PATH = 'charts/flash-sale-operator/crds/flashsale.dev_flashsales.yaml';
 export const CLUSTER_ROLE_PATH = 'manifests/rbac/clusterrole.yaml';
 export const LEADER_ROLE_PATH = 'manifests/rbac/leader-election-role.yaml';
 export const API_SERVER_ENDPOINTS_ROLE_PATH = 'manifests/rbac/apiserver-endpoints-role.yaml';
@@ -152,10 +154,13 @@ export function chartYaml(version: string): string {
 /** Every generated file, for the package version `version`. */
 export function generatePackaging(version: string): Record<string, string> {
   const crd = generateCrdYaml();
+  const saleCrd = generateSaleCrdYaml();
   return {
     [CHART_PATH]: chartYaml(version),
     [MANIFESTS_CRD_PATH]: crd,
     [CHART_CRD_PATH]: crd,
+    [MANIFESTS_SALE_CRD_PATH]: saleCrd,
+    [CHART_SALE_CRD_PATH]: saleCrd,
     [CLUSTER_ROLE_PATH]: clusterRoleYaml(),
     [LEADER_ROLE_PATH]: leaderElectionRoleYaml(),
     [API_SERVER_ENDPOINTS_ROLE_PATH]: apiServerEndpointsRoleYaml(),

@@ -13,9 +13,11 @@
  *   pg_stat_archiver_failed_count (collector stat_archiver, on by default);
  * - pgbouncer_exporter: pgbouncer_pools_client_waiting_connections, pgbouncer_pools_client_maxwait_seconds;
  * - the operator: flashsale_backup_last_success_timestamp_seconds{stack_namespace,stack} and
- *   flashsale_backup_last_failure_timestamp_seconds{stack_namespace,stack}, and the same two of PITR base
- *   backups, flashsale_basebackup_last_{success,failure}_timestamp_seconds (exported from the operator's pod,
- *   hence `stack_namespace` rather than `namespace`, which the scrape sets to the operator's namespace).
+ *   flashsale_backup_last_failure_timestamp_seconds{stack_namespace,stack}, the same two of PITR base
+ *   backups, flashsale_basebackup_last_{success,failure}_timestamp_seconds, and
+ *   flashsale_sale_reconcile_mismatch{stack_namespace,stack,sale} (src/sales/metrics.ts) — exported from the
+ *   operator's pod, hence `stack_namespace` rather than `namespace`, which the scrape sets to the operator's
+ *   namespace.
  * Pure.
  */
 import {
@@ -274,6 +276,20 @@ export function alertRules(options: AlertRuleOptions = {}): { groups: RuleGroup[
     );
   }
   if (options.pitr ?? true) rules.push(...baseBackupRules(options));
+  const saleSel = matchers(
+    options.namespace !== undefined ? eq('stack_namespace', options.namespace) : undefined,
+    options.stack !== undefined ? eq('stack', options.stack) : undefined,
+  );
+  rules.push({
+    alert: 'FlashSaleReconcileMismatch',
+    expr: `max by (stack_namespace, stack, sale) (flashsale_sale_reconcile_mismatch${saleSel}) == 1`,
+    labels: { severity: 'critical' },
+    annotations: {
+      summary: 'Redis and PostgreSQL disagree for the sale {{ $labels.stack_namespace }}/{{ $labels.sale }}',
+      description:
+        'The Reconciled condition of the FlashSale has the numbers (kubectl describe fsale); docs/sales.md says what to check.',
+    },
+  });
   return { groups: [{ name: 'flash-sale-stack', interval: '30s', rules }] };
 }
 

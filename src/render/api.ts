@@ -33,6 +33,7 @@ import {
 import { RABBITMQ_USERNAME, rabbitmqQueueArguments } from './rabbitmq.js';
 import { dumpBootstrap } from './pitr.js';
 import { serviceAccountName } from './serviceaccounts.js';
+import { withFloor } from '../sales/capacity.js';
 
 /** uid/gid the API image runs as (the `node` user of the official Node.js base image). */
 export const API_UID = 1000;
@@ -133,6 +134,7 @@ function pdb(stack: ResolvedFlashSaleStack, component: 'api' | 'consumer'): Kube
 }
 
 export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): KubeObject[] {
+  const floor = inputs.capacityFloor;
   const api = stack.spec.api;
   const name = childName(stack, 'api');
   const consumerName = childName(stack, 'consumer');
@@ -187,7 +189,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
     spec: {
       // With autoscaling the HPA owns spec.replicas; setting it here would make every server-side apply
       // fight the HPA.
-      ...(api.autoscaling.enabled ? {} : { replicas: api.replicas }),
+      ...(api.autoscaling.enabled ? {} : { replicas: withFloor(api.replicas, floor?.apiReplicas) }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: apiSelector },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
@@ -277,7 +279,7 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
     kind: 'Deployment',
     metadata: objectMeta(stack, 'consumer', consumerName),
     spec: {
-      replicas: consumer.replicas,
+      replicas: withFloor(consumer.replicas, floor?.consumerReplicas),
       revisionHistoryLimit: 5,
       selector: { matchLabels: consumerSelector },
       template: {
@@ -383,7 +385,11 @@ export function renderApi(stack: ResolvedFlashSaleStack, inputs: RenderInputs): 
       metadata: objectMeta(stack, 'api', name),
       spec: {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-        minReplicas: api.autoscaling.minReplicas,
+        // A sale raises the autoscaler's floor, never its ceiling (SafeToStart says when the ceiling is short).
+        minReplicas: Math.min(
+          withFloor(api.autoscaling.minReplicas, floor?.apiReplicas),
+          api.autoscaling.maxReplicas,
+        ),
         maxReplicas: api.autoscaling.maxReplicas,
         metrics: [
           {

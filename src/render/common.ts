@@ -54,6 +54,11 @@ export interface RenderInputs {
    * peer discovery may reach only these. Absent (`render` without a cluster): no egress to the API server.
    */
   kubernetesApiServer?: ApiServerEndpoints;
+  /**
+   * The replicas FlashSales holding capacity on this stack need (src/sales/capacity.ts): API (through the
+   * HPA's minReplicas when autoscaling is on), consumers and Nginx never go below it. Absent: no sale holds any.
+   */
+  capacityFloor?: { apiReplicas: number; consumerReplicas: number; nginxReplicas: number };
 }
 
 /** Addresses (IPv4 or IPv6) and TCP ports the API server serves on, behind the `kubernetes` Service. */

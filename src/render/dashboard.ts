@@ -142,6 +142,27 @@ export function grafanaDashboard(options: DashboardOptions = {}): Record<string,
         [`time() - max by (stack) (flashsale_backup_last_success_timestamp_seconds${stackSel})`, '{{stack}}'],
       ],
     },
+    // Per-sale series from the operator's FlashSale controller (src/sales/metrics.ts).
+    {
+      title: 'Sales: sold and backlog',
+      description: 'Orders accepted per FlashSale, and those still in the queue (pending).',
+      unit: 'short',
+      min: 0,
+      targets: [
+        [`max by (sale) (flashsale_sale_sold${stackSel})`, '{{sale}} sold'],
+        [`max by (sale) (flashsale_sale_pending_orders${stackSel})`, '{{sale}} pending'],
+      ],
+    },
+    {
+      title: 'Sales: order rate and phase',
+      description: 'Orders accepted per second per FlashSale; the phase series is 1 for the current phase.',
+      unit: 'short',
+      min: 0,
+      targets: [
+        [`max by (sale) (flashsale_sale_order_rate${stackSel})`, '{{sale}} orders/s'],
+        [`max by (sale, phase) (flashsale_sale_phase${stackSel}) == 1`, '{{sale}} {{phase}}'],
+      ],
+    },
   ];
   const panels: DashboardPanel[] = defs.map((d, i) => ({
     id: i + 1,

@@ -29,6 +29,7 @@ import {
 } from './common.js';
 import { containerResources } from './resources.js';
 import { serviceAccountName } from './serviceaccounts.js';
+import { withFloor } from '../sales/capacity.js';
 
 /** uid/gid of the `nginx` user in nginxinc/nginx-unprivileged. */
 export const NGINX_UID = 101;
@@ -228,7 +229,7 @@ export function renderNginx(stack: ResolvedFlashSaleStack, inputs: RenderInputs)
     kind: 'Deployment',
     metadata: objectMeta(stack, 'nginx', name),
     spec: {
-      replicas: n.replicas,
+      replicas: withFloor(n.replicas, inputs.capacityFloor?.nginxReplicas),
       revisionHistoryLimit: 5,
       selector: { matchLabels: sel },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },

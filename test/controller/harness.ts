@@ -21,6 +21,9 @@ import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } fro
 export const CRD_FILE = fileURLToPath(
   new URL('../../crds/flashsale.dev_flashsalestacks.yaml', import.meta.url),
 );
+export const SALE_CRD_FILE = fileURLToPath(
+  new URL('../../crds/flashsale.dev_flashsales.yaml', import.meta.url),
+);
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
 export {
@@ -40,7 +43,11 @@ export function loadExample(name: string, namespace = 'default'): ApiObject {
 export async function startServer(
   opts: FakeApiServerOptions = {},
 ): Promise<{ srv: FakeApiServer; kc: KubeConfig; operatorKc: KubeConfig }> {
-  const srv = await startFakeApiServer({ crdFiles: [CRD_FILE], kubelet: { delayMs: 50 }, ...opts });
+  const srv = await startFakeApiServer({
+    crdFiles: [CRD_FILE, SALE_CRD_FILE],
+    kubelet: { delayMs: 50 },
+    ...opts,
+  });
   const kc = new KubeConfig();
   kc.loadFromFile(srv.kubeconfigPath);
   const operatorKc = installOperatorRbac(srv);

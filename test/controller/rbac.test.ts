@@ -138,6 +138,26 @@ describe('RBAC grants exactly what the controller calls', () => {
       'pruning',
     );
     await waitReady(c);
+    // A FlashSale far in the future: listed, watched and given its Scheduled status.
+    await c.create({
+      apiVersion: 'flashsale.dev/v1alpha1',
+      kind: 'FlashSale',
+      metadata: { name: 'later', namespace: 'default' },
+      spec: {
+        stackName: 'shop',
+        productId: 'sku-1',
+        stock: 10,
+        startsAt: '2099-01-01T20:00:00Z',
+        endsAt: '2099-01-01T20:15:00Z',
+        expectedPeakOrdersPerSecond: 100,
+      },
+    });
+    await eventually(
+      async () =>
+        ((await c.get(resourceTypeByKind('FlashSale'), 'default', 'later')).status as any)?.phase ===
+        'Scheduled',
+      'the FlashSale Scheduled',
+    );
     // A second, plain stack: its generated Secret is created from scratch.
     const other = loadExample('minimal.yaml');
     other.metadata.name = 'other';

@@ -59,7 +59,8 @@ describe('charts/flash-sale-operator', () => {
       image: DEFAULT_IMAGES.operator,
       serviceMonitor: false,
     });
-    expect(one(objects, 'CustomResourceDefinition').metadata.name).toBe('flashsalestacks.flashsale.dev');
+    one(objects, 'CustomResourceDefinition', 'flashsalestacks.flashsale.dev');
+    one(objects, 'CustomResourceDefinition', 'flashsales.flashsale.dev');
     expect(one(objects, 'Deployment').metadata.name).toBe('flash-sale-operator');
   });
 

@@ -34,6 +34,7 @@ describe('kubectl kustomize manifests/', () => {
         'ClusterRole',
         'ClusterRoleBinding',
         'CustomResourceDefinition',
+        'CustomResourceDefinition',
         'Deployment',
         'Namespace',
         'Role',
@@ -52,9 +53,9 @@ describe('kubectl kustomize manifests/', () => {
     expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  it('includes the FlashSaleStack CRD; every namespaced object lives in flash-sale-system but the endpoints reader', () => {
-    const crd = one(objects, 'CustomResourceDefinition');
-    expect(crd.metadata.name).toBe('flashsalestacks.flashsale.dev');
+  it('includes the FlashSaleStack and FlashSale CRDs; every namespaced object lives in flash-sale-system but the endpoints reader', () => {
+    one(objects, 'CustomResourceDefinition', 'flashsalestacks.flashsale.dev');
+    one(objects, 'CustomResourceDefinition', 'flashsales.flashsale.dev');
     for (const o of objects) {
       if (['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))
         continue;

@@ -95,6 +95,8 @@ describe('renderMonitoring', () => {
       'Order fates and the inventory fence',
       'WAL archiving',
       'Backup age',
+      'Sales: sold and backlog',
+      'Sales: order rate and phase',
     ]);
     expect(json).toMatch(/namespace=\\"prod\\"/);
     expect(JSON.stringify(grafanaDashboard())).toMatch(/namespace=~\\"\$namespace\\"/);

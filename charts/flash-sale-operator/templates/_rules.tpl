@@ -23,6 +23,19 @@
   verbs:
     - update
 - apiGroups:
+    - flashsale.dev
+  resources:
+    - flashsales
+  verbs:
+    - list
+    - watch
+- apiGroups:
+    - flashsale.dev
+  resources:
+    - flashsales/status
+  verbs:
+    - patch
+- apiGroups:
     - ""
   resources:
     - configmaps
