@@ -447,6 +447,9 @@ export class KubeClient {
   async close(): Promise<void> {
     const d = this.dispatcher;
     this.dispatcher = undefined;
+    // The dispatcher carries the kubeconfig's TLS settings and comes with the auth headers: forget both, so a
+    // request after close() builds them again instead of going out through undici's global dispatcher.
+    this.auth = undefined;
     await d?.close();
   }
 

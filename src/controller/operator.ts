@@ -230,6 +230,8 @@ export class Operator {
     try {
       this.kubernetesVersion = await readServerVersion(this.client);
       await this.client.list(stackType, this.opts.namespaces[0], { limit: 1 });
+      // A stop() during the checks above closed the client: the caller sees the abort and starts nothing.
+      if (this.stopping.signal.aborted) return;
       await this.lookUpApiServer();
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) {
