@@ -35,6 +35,17 @@ export interface ProbeIntegrationOptions {
   concurrency?: number;
 }
 
+/**
+ * Where the operator reaches a stack's API (probe and the FlashSale controller's admin calls): its Service's
+ * `http` port, which is always PORTS.api whatever container port `spec.api.port` names.
+ */
+export function apiServiceEndpoint(
+  stack: ResolvedFlashSaleStack,
+  endpoints: EndpointMapper = inClusterEndpoints,
+): { host: string; port: number } {
+  return endpoints(`${stack.metadata.name}-api`, stack.metadata.namespace, PORTS.api);
+}
+
 /** Probe targets for a stack, from its Service names and the credentials render put into its Secrets. */
 export function stackProbeTargets(
   stack: ResolvedFlashSaleStack,
@@ -47,7 +58,7 @@ export function stackProbeTargets(
   const pg = at('postgres', PORTS.postgres);
   const redis = at('redis', PORTS.redis);
   const mq = at('rabbitmq', PORTS.amqp);
-  const api = at('api', stack.spec.api.port);
+  const api = apiServiceEndpoint(stack, endpoints);
   const apiMetrics = at('api', PORTS.apiMetrics);
   const nginx = at('nginx', PORTS.nginx);
   const targets: ProbeTargets = {

@@ -9,7 +9,7 @@ import { render } from '../render/index.js';
 import { HttpSaleApi } from '../sales/http-sale-api.js';
 import { systemClock } from '../sales/controller.js';
 import { validateStackFully } from '../validation.js';
-import { createHealthIntegration, inClusterEndpoints, type EndpointMapper } from './health-integration.js';
+import { apiServiceEndpoint, createHealthIntegration, type EndpointMapper } from './health-integration.js';
 import type { Logger } from './logger.js';
 import type { OperatorParts, SaleParts } from './operator.js';
 import { PostgresReloader, type PostgresReloadOptions } from './postgres-reload.js';
@@ -55,11 +55,7 @@ export function createOperatorParts(opts: WiringOptions): OperatorParts {
       applyDefaults,
       // The API service's admin endpoints, reached the way the health probe reaches the API.
       saleApi: (stack, secrets) => {
-        const at = (opts.endpoints ?? inClusterEndpoints)(
-          `${stack.metadata.name}-api`,
-          stack.metadata.namespace,
-          stack.spec.api.port,
-        );
+        const at = apiServiceEndpoint(stack, opts.endpoints);
         return new HttpSaleApi({ baseUrl: `http://${at.host}:${at.port}`, token: secrets.apiAdminToken });
       },
       ...opts.sales,
