@@ -63,7 +63,10 @@
  * - CEL beyond the subset in cel.ts (rules outside it are skipped and reported on stderr and by
  *   `registry.skippedCelRules()`), `messageExpression`, CEL cost limits and validation ratcheting; at CRD
  *   create, CEL is checked for syntax, undeclared names and undeclared fields only, and syntax errors carry
- *   our parser's wording after upstream's `compilation failed: ERROR: <input>:…` prefix;
+ *   our parser's wording after upstream's `compilation failed: ERROR: <input>:…` prefix; CEL types are not
+ *   taken from the schema: a `format: date-time` field is compared as a string (a real server makes it a
+ *   timestamp, so `self.endsAt > self.startsAt` is right there for any offset; here only for UTC `Z` times of
+ *   one precision), a `format: duration` field likewise;
  *   CRD conversion webhooks/version conversion (all served versions of a CRD share one stored object);
  *   CRD field selectors (selectableFields);
  * - emulated minors are those with an OpenAPI models package (EMULATED_MINORS: 1.27–1.30, 1.32–1.34, 1.36);
