@@ -195,7 +195,10 @@ export class SaleController {
 
     const next = msUntilNextBoundary(status.phase, sale.spec, now);
     const polling =
-      status.phase === 'Prewarming' || status.phase === 'Live' || status.phase === 'Draining'
+      status.phase === 'Prewarming' ||
+      status.phase === 'Live' ||
+      status.phase === 'Draining' ||
+      status.phase === 'Reconciling'
         ? this.deps.refreshMs
         : undefined;
     requeueAfterMs = minDefined(requeueAfterMs, next, polling);

@@ -180,5 +180,7 @@ export function msUntilNextBoundary(
     Reconciling: t.releaseAt,
   };
   const at = phase ? next[phase] : undefined;
-  return at === undefined ? undefined : Math.max(0, at - now.getTime());
+  // A boundary already passed without a transition (an unsafe sale waiting past startsAt, a reconciliation
+  // not read yet) is no reason to look again at once: the refresh interval polls those phases.
+  return at === undefined || at <= now.getTime() ? undefined : at - now.getTime();
 }

@@ -74,6 +74,8 @@ describe('FlashSale phase machine', () => {
     expect(msUntilNextBoundary('Live', spec, at('20:10'))).toBe(5 * 60_000);
     expect(msUntilNextBoundary('Reconciling', spec, at('20:16'))).toBe(4 * 60_000);
     expect(msUntilNextBoundary('Draining', spec, at('20:16'))).toBeUndefined();
+    // Past its boundary without a transition (unsafe, waiting past startsAt): no immediate requeue loop.
+    expect(msUntilNextBoundary('Prewarming', spec, at('20:01'))).toBeUndefined();
   });
 });
 

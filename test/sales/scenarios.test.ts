@@ -45,14 +45,15 @@ describe('FlashSale scenarios', () => {
   const buyOnce = async (saleId: string, userId: string) =>
     (await call(w.apiUrl, 'POST', `/api/sales/${saleId}/orders`, { userId })).status;
 
-  it('an unready component at T−lead gives SafeToStart=False naming it; WaitUntilSafe keeps the gate closed past startsAt', async () => {
+  it('an unready component at T−lead gives SafeToStart=False naming it; WaitUntilSafe keeps the gate closed past startsAt, and opens it once the component is healthy', async () => {
     w.srv.kubelet.fail('Deployment', 'default', 'shop-consumer', 'CrashLoopBackOff');
     const startsAt = Date.now() + 3_000;
     await w.c.create(
       saleObject('careful', {
         stock: 100,
         startsAt: iso(startsAt),
-        endsAt: iso(startsAt + 60_000),
+        // Long enough that the window cannot end (NeverOpened) while a loaded machine runs this test.
+        endsAt: iso(startsAt + 10 * 60_000),
         expectedPeakOrdersPerSecond: 1_000,
       }),
     );
@@ -71,6 +72,17 @@ describe('FlashSale scenarios', () => {
 
     // Still waiting, not opened late by a retry: the story so far has no Live.
     expect(await saleEvents(w, 'careful')).toEqual(['Scheduled', 'Prewarming']);
+
+    // The consumer recovers: the sale becomes safe and opens late rather than never.
+    w.srv.kubelet.heal('Deployment', 'default', 'shop-consumer');
+    const live = await eventually(async () => {
+      const s = await getSale(w, 'careful');
+      return s.status?.phase === 'Live' ? s : undefined;
+    }, 'Live once the consumer is ready');
+    expect(live.status.safeToStart).toBe('True');
+    expect(live.status.gate).toBe('open');
+    expect(await buyOnce(live.status.saleId, 'first-buyer')).toBe(202);
+    expect(await saleEvents(w, 'careful')).toEqual(['Scheduled', 'Prewarming', 'Live']);
   }, 120_000);
 
   it('StartAnyway opens an unsafe sale at startsAt with a Warning naming the failing checks', async () => {
