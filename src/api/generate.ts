@@ -278,6 +278,22 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
+/** One `## title` section per schema node: its description, then a table of its fields. */
+function fieldTables(sections: [title: string, node: SchemaNode, path: string][], lines: string[]): void {
+  for (const [title, node, path] of sections) {
+    lines.push(
+      `## ${title}`,
+      '',
+      node.description,
+      '',
+      '| field | type | default | meaning |',
+      '|---|---|---|---|',
+    );
+    rows(node, path, lines);
+    lines.push('');
+  }
+}
+
 function rows(node: SchemaNode, path: string, out: string[]): void {
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     const p = `${path}.${key}`;
@@ -327,21 +343,13 @@ export function generateDocs(): string {
     'Kubernetes quantity (`16Gi`).',
     '',
   ];
-  for (const [title, node, path] of [
-    ['Spec', specSchema, 'spec'],
-    ['Status', statusSchema, 'status'],
-  ] as const) {
-    lines.push(
-      `## ${title}`,
-      '',
-      node.description,
-      '',
-      '| field | type | default | meaning |',
-      '|---|---|---|---|',
-    );
-    rows(node, path, lines);
-    lines.push('');
-  }
+  fieldTables(
+    [
+      ['Spec', specSchema, 'spec'],
+      ['Status', statusSchema, 'status'],
+    ],
+    lines,
+  );
   lines.push(
     '## Default resources',
     '',
@@ -370,21 +378,13 @@ export function generateDocs(): string {
     '[docs/sales.md](sales.md) walks through a sale.',
     '',
   );
-  for (const [title, node, path] of [
-    ['FlashSale spec', saleSpecSchema, 'spec'],
-    ['FlashSale status', saleStatusSchema, 'status'],
-  ] as const) {
-    lines.push(
-      `## ${title}`,
-      '',
-      node.description,
-      '',
-      '| field | type | default | meaning |',
-      '|---|---|---|---|',
-    );
-    rows(node, path, lines);
-    lines.push('');
-  }
+  fieldTables(
+    [
+      ['FlashSale spec', saleSpecSchema, 'spec'],
+      ['FlashSale status', saleStatusSchema, 'status'],
+    ],
+    lines,
+  );
   return lines.join('\n');
 }
 

@@ -1,5 +1,6 @@
 /** PostgreSQL schema and queries. Every value travels as a bind parameter. */
 import pg from 'pg';
+import type { NewSale } from './validate.js';
 
 export function createPool(databaseUrl: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5000 });
@@ -153,20 +154,11 @@ export interface SaleRow {
 export const SALE_COLUMNS =
   'id::text, external_id, product_id, name, initial_stock, stock, starts_at, ends_at, gate';
 
-export interface SaleInput {
-  externalId?: string;
-  productId: string;
-  name: string | null;
-  stock: number;
-  startsAt: Date;
-  endsAt: Date;
-}
-
 /**
  * Inserts a sale; with an external id already taken nothing is inserted and undefined is returned (ON CONFLICT
  * waits for a concurrent insert of the same id to commit or roll back, so two creates never make two rows).
  */
-export async function insertSale(db: pg.Pool | pg.PoolClient, s: SaleInput): Promise<SaleRow | undefined> {
+export async function insertSale(db: pg.Pool | pg.PoolClient, s: NewSale): Promise<SaleRow | undefined> {
   const r = await db.query<SaleRow>(
     `INSERT INTO flash_sales (external_id, product_id, name, initial_stock, stock, starts_at, ends_at)
      VALUES ($1, $2, $3, $4, $4, $5, $6)

@@ -15,7 +15,7 @@ describe('where the operator reaches a stack API', () => {
   it('is a port the rendered API Service serves, also when spec.api.port names another container port', () => {
     const service = render(stack, inputs()).objects.find(
       (o) => o.kind === 'Service' && o.metadata.name === 'shop-api',
-    ) as { spec: { ports: { name: string; port: number; targetPort: unknown }[] } };
+    ) as unknown as { spec: { ports: { name: string; port: number; targetPort: unknown }[] } };
     const http = service.spec.ports.find((p) => p.name === 'http')!;
     expect(apiServiceEndpoint(stack)).toEqual({ host: 'shop-api.default.svc', port: http.port });
     expect(stackProbeTargets(stack, inputs().secrets).apiUrl).toBe(
