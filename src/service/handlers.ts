@@ -263,12 +263,17 @@ export function saleJson(row: SaleRow, remaining: number): Record<string, unknow
   };
 }
 
-export function checkAdmin(d: Deps, req: IncomingMessage): void {
+/** Whether the request carries the admin token (compared in constant time). */
+function isAdmin(d: Deps, req: IncomingMessage): boolean {
   const h = req.headers.authorization ?? '';
   const m = /^Bearer (.+)$/.exec(h);
   const given = Buffer.from(m?.[1] ?? '');
   const want = Buffer.from(d.cfg.adminToken);
-  if (!m || want.length === 0 || given.length !== want.length || !timingSafeEqual(given, want)) {
+  return !!m && want.length > 0 && given.length === want.length && timingSafeEqual(given, want);
+}
+
+export function checkAdmin(d: Deps, req: IncomingMessage): void {
+  if (!isAdmin(d, req)) {
     throw new HttpError(401, 'unauthorized', 'this endpoint needs "Authorization: Bearer <ADMIN_TOKEN>"');
   }
 }
@@ -346,8 +351,17 @@ function differingFields(row: SaleRow, s: NewSale): string[] {
   return out;
 }
 
-/** GET /api/sales/{id} */
-export async function readSale(d: Deps, res: ServerResponse, saleId: string): Promise<string> {
+/**
+ * GET /api/sales/{id}: public, for buyers. `externalId` (the operator's namespace/name/uid of the FlashSale)
+ * is shown only to a caller with the admin token.
+ */
+export async function readSale(
+  d: Deps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  saleId: string,
+): Promise<string> {
+  const admin = isAdmin(d, req);
   let cached: string | null;
   let live: (string | null)[] = [];
   try {
@@ -364,6 +378,7 @@ export async function readSale(d: Deps, res: ServerResponse, saleId: string): Pr
   const [stock = null, endsAt = null, gate = null] = live;
   // What purchases see (the inventory hash) wins over the cached copy: remaining, end and gate change live.
   const overlay = (body: Record<string, unknown>): Record<string, unknown> => {
+    if (!admin) delete body.externalId;
     if (stock !== null) body.remaining = Number(stock);
     if (endsAt !== null) body.endsAt = new Date(Number(endsAt)).toISOString();
     if (gate !== null) body.gate = gate;

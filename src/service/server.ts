@@ -52,7 +52,7 @@ function route(d: Deps, method: string, path: string): { name: string; handler: 
     if (parts.length === 4 && method === 'GET') {
       return {
         name: '/api/sales/{id}',
-        handler: (_q, s) => (isSaleId(id) ? readSale(d, s, id) : notFound('sale')),
+        handler: (q, s) => (isSaleId(id) ? readSale(d, q, s, id) : notFound('sale')),
       };
     }
     if (parts.length === 4 && method === 'PATCH') {

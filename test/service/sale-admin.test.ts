@@ -87,6 +87,21 @@ describe('the admin endpoints a FlashSale drives, against real PostgreSQL, Redis
     expect(got.body).toMatchObject({ productId: 'sku-42', stock: 10 });
   });
 
+  it('shows the externalId (namespace/name/uid of the FlashSale) only to an admin, not to buyers', async () => {
+    const created = await call(srv.url, 'POST', '/api/sales', body('team-a/secret-launch/uid-9'), admin);
+    expect(created.status).toBe(201);
+    const path = `/api/sales/${created.body.id}`;
+    // Twice each: the first read may come from PostgreSQL, the second from the Redis copy.
+    for (let i = 0; i < 2; i++) {
+      const publicRead = await call(srv.url, 'GET', path);
+      expect(publicRead.status).toBe(200);
+      expect(publicRead.body).not.toHaveProperty('externalId');
+      expect(JSON.stringify(publicRead.body)).not.toContain('secret-launch');
+      const adminRead = await call(srv.url, 'GET', path, undefined, admin);
+      expect(adminRead.body.externalId).toBe('team-a/secret-launch/uid-9');
+    }
+  });
+
   it('a null externalId creates a plain sale; a malformed one is 400 naming the field', async () => {
     const plain = await call(srv.url, 'POST', '/api/sales', body('x', { externalId: null }), admin);
     expect(plain).toMatchObject({ status: 201, body: { externalId: null } });
